@@ -1,0 +1,31 @@
+"""Backups: the guide's `ls -lh backups/daily_*.tar.gz | tail -1`, as recency and size limits."""
+import pytest
+
+pytestmark = [pytest.mark.daily, pytest.mark.premaintenance]
+
+
+def test_backup_exists(backup_recency, maint):
+    """At least one file in backups.dir matches backups.pattern."""
+    assert backup_recency.error is None, backup_recency.error
+    assert backup_recency.path, (f"no file matches {maint.backups.pattern!r} in {maint.backups.dir} — "
+                                 "the backup job is not running or writes elsewhere (pytest -m daily --apply takes one)")
+
+
+def _newest(backup_recency):
+    if not backup_recency.path:
+        pytest.skip("no backup found: see test_backup_exists")
+    return backup_recency
+
+
+def test_newest_backup_is_fresh(backup_recency, maint, evidence):
+    """The newest backup is younger than backups.max_age_hours."""
+    newest = _newest(backup_recency)
+    evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", maint.backups.max_age_hours,
+                     "backups.max_age_hours", unit=" h", hint="run the backup and find why the schedule stopped")
+
+
+def test_newest_backup_is_not_trivial(backup_recency, maint, evidence):
+    """The newest backup is at least backups.min_size_bytes long."""
+    newest = _newest(backup_recency)
+    evidence.compare(f"size of {newest.path}", newest.size, ">=", maint.backups.min_size_bytes,
+                     "backups.min_size_bytes", unit=" B", hint="an almost empty archive: check the dump step's errors")

@@ -1,0 +1,14 @@
+"""Registers opsproof's pytest plugins (fixtures/) and its options for the checks in checks/."""
+
+pytest_plugins = [
+    "fixtures.options",
+    "fixtures.config",
+    "fixtures.evidence",
+    "fixtures.report",
+    "fixtures.target",
+    "fixtures.disk",
+    "fixtures.errorlog",
+    "fixtures.health",
+    "fixtures.services",
+    "fixtures.backups",
+]

@@ -1,0 +1,44 @@
+"""The `opsproof` console command: what is not a test run.
+
+    opsproof check-config [PATH]   validate a maintenance config; exit 4 when it is bad
+
+(The ledger's `verify-ledger` and the config audit's `baseline` join here when they are built.)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from . import config as cfg
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path, source = cfg.find(args.path, str(Path.cwd()))
+    try:
+        maint = cfg.load(path, source)
+    except cfg.ConfigError as exc:
+        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        return 4
+    sections = [name for name in cfg.Maint.model_fields if name not in ("service", "root", "path", "sha256",
+                "state_dir", "command_timeout_s") and getattr(maint, name) is not None]
+    print(f"{maint.path}: valid (sha256 {maint.sha256})")
+    print(f"service {maint.service}; root {maint.root}; state {maint.state_dir}")
+    print(f"sections: {', '.join(sections) or '(none)'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opsproof", description="opsproof: check, maintain, prove.")
+    parser.add_argument("--version", action="version", version=f"opsproof {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check-config", help="validate a maintenance config (exit 4 when bad)")
+    check.add_argument("path", nargs="?", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
+    check.set_defaults(func=_check_config)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

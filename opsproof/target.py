@@ -1,0 +1,118 @@
+"""The target host: every read goes through a testinfra host, bounded by a timeout.
+
+A local host reads files directly (fast, bounded memory); a remote one reads through
+commands on the target (`stat`, `dd`, `find`), so every measurement works unchanged over SSH.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+class TargetError(Exception):
+    """The target could not be read: unreachable, timed out, command failed."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    path: str
+    exists: bool
+    inode: Optional[int] = None
+    size: Optional[int] = None
+    mtime: Optional[float] = None
+    is_file: bool = False
+    error: Optional[str] = None
+
+
+class Target:
+    """A testinfra host plus the command timeout from the config."""
+
+    def __init__(self, host: Any, timeout_s: float) -> None:
+        self.host = host
+        self.timeout_s = timeout_s
+
+    @property
+    def name(self) -> str:
+        return self.host.backend.get_pytest_id()
+
+    @property
+    def hostname(self) -> str:
+        return self.host.backend.get_hostname()
+
+    @property
+    def is_local(self) -> bool:
+        return getattr(self.host.backend, "NAME", "") == "local"
+
+    def run(self, command: str, *args: Any, check: bool = True):
+        """Run `command` (a format string quoted like testinfra's) under `timeout` on the target."""
+        quoted = command % tuple(shlex.quote(str(a)) for a in args)
+        wrapped = f"timeout -k 5 {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
+        try:
+            result = self.host.run(wrapped)
+        except Exception as exc:  # backends raise their own errors for a dead connection
+            raise TargetError(f"{self.name}: cannot run a command: {type(exc).__name__}: {exc}") from exc
+        if result.rc == 124 or result.rc == 137:
+            raise TargetError(f"{self.name}: `{quoted}` timed out after {self.timeout_s:g} s (command_timeout_s)")
+        if result.rc == 255 and not self.is_local:
+            raise TargetError(f"{self.name}: unreachable: {result.stderr.strip() or 'ssh exited 255'}")
+        if check and result.rc != 0:
+            raise TargetError(f"{self.name}: `{quoted}` exited {result.rc}: {result.stderr.strip()[:500]}")
+        return result
+
+    def ping(self) -> None:
+        """Raise TargetError unless the host answers a trivial command."""
+        result = self.run("echo opsproof-ok", check=False)
+        if result.rc != 0 or "opsproof-ok" not in result.stdout:
+            raise TargetError(f"{self.name}: unreachable (rc {result.rc}): {result.stderr.strip()[:500]}")
+
+    def stat(self, path: str) -> FileStat:
+        if self.is_local:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return FileStat(path, exists=False)
+            except OSError as exc:
+                return FileStat(path, exists=False, error=exc.strerror)
+            import stat as st_mod
+
+            return FileStat(path, True, st.st_ino, st.st_size, st.st_mtime, st_mod.S_ISREG(st.st_mode))
+        result = self.run("stat -L -c '%%i %%s %%Y %%F' -- %s", path, check=False)
+        if result.rc != 0:
+            err = result.stderr.strip()
+            if "No such file" in err:
+                return FileStat(path, exists=False)
+            return FileStat(path, exists=False, error=err or f"stat exited {result.rc}")
+        inode, size, mtime, kind = result.stdout.strip().split(" ", 3)
+        return FileStat(path, True, int(inode), int(size), float(mtime), kind.startswith("regular"))
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """Up to `length` bytes of `path` from `offset`."""
+        if self.is_local:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                return fh.read(length)
+        result = self.run("dd if=%s bs=1048576 iflag=skip_bytes,count_bytes skip=%s count=%s status=none",
+                          path, offset, length)
+        return result.stdout_bytes
+
+    def files(self, directory: str, pattern: str) -> list[tuple[str, float, int]]:
+        """(path, mtime, size) of regular files directly in `directory` whose name matches the glob."""
+        result = self.run("find %s -maxdepth 1 -type f -name %s -printf '%%T@ %%s %%p\\n'", directory, pattern,
+                          check=False)
+        if result.rc != 0:
+            raise TargetError(f"{self.name}: cannot list {directory}: {result.stderr.strip() or result.rc}")
+        out = []
+        for line in result.stdout.splitlines():
+            mtime, size, path = line.split(" ", 2)
+            out.append((path, float(mtime), int(size)))
+        return out
+
+    def now(self) -> float:
+        """The target's clock (seconds since the epoch): ages are measured on the target's time."""
+        if self.is_local:
+            import time
+
+            return time.time()
+        return float(self.run("date +%%s.%%N").stdout.strip())
