@@ -11,4 +11,5 @@ pytest_plugins = [
     "fixtures.health",
     "fixtures.services",
     "fixtures.backups",
+    "fixtures.actions",
 ]
