@@ -183,3 +183,15 @@ def test_cli_check_config(tmp_path, capsys):
     bad.write_text("service: s\ndisk: {paths: ['/'], keep: 3}\n")
     assert main(["check-config", str(bad)]) == 4
     assert "disk.keep: unknown key" in capsys.readouterr().err
+
+
+def test_maint_config_with_a_space_names_the_fix(suite, tmp_path):
+    """pytest would say "unrecognized arguments"; the installed guard says what to write instead."""
+    suite.config({"service": "svc", "disk": {"paths": ["/"]}})
+    elsewhere = tmp_path / "cfg" / "shop.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("service: shop\n")
+    result = suite.run("-m", "daily", "--maint-config", str(elsewhere))
+    assert result.ret == 4
+    assert f"write --maint-config={elsewhere} (with '=')" in result.stderr.str()
+    assert "OPSPROOF_CONFIG" in result.stderr.str()
