@@ -134,3 +134,14 @@ def test_secrets_never_reach_report_json_or_junit(suite, tmp_path):
     summary = json.dumps(suite.summary())
     assert "postgresql://app:***@127.0.0.1:5432/app" in summary
     assert "could not connect" in summary
+
+
+def test_parallel_run_keeps_evidence(suite):
+    """With pytest-xdist (-n) the summary still carries every item's evidence from the workers."""
+    suite.config({"service": "shop", "disk": {"paths": ["/", "."], "max_used_percent": 100,
+                                              "max_inodes_used_percent": 100}})
+    result = suite.run("-m", "daily", "-n", "2")
+    assert result.ret == 0, result.stdout.str()
+    passed = [t for t in suite.summary()["tests"] if t["outcome"] == "passed"]
+    assert len(passed) == 4
+    assert all(t["evidence"][0]["label"] == "DiskUsage" and t["comparisons"] for t in passed)
