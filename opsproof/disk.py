@@ -1,6 +1,7 @@
 """Disk space and inodes of the filesystem holding a path, read with POSIX `df -P` on the target."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -22,31 +23,48 @@ class DiskUsage:
     error: Optional[str] = None
 
 
-def _df(target: Target, flag: str, path: str) -> list[str]:
+# POSIX `df -P` line: device (may hold spaces), four numbers ("-" where a filesystem has none), mount point.
+_LINE = re.compile(r"^(?P<fs>.+?)\s+(?P<total>\d+|-)\s+(?P<used>\d+|-)\s+(?P<free>\d+|-)\s+(?P<pct>\d+%|-)\s+(?P<mount>/.*)$")
+
+
+def parse_df(output: str) -> tuple[str, int, int, int, str]:
+    """(filesystem, total, used, available, mount) from `df -P` output for one path; "-" reads as 0."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    match = _LINE.match(lines[-1]) if len(lines) >= 2 else None
+    if not match:
+        raise TargetError(f"cannot parse df output: {output.strip()[:300]!r}")
+
+    def number(name: str) -> int:
+        value = match.group(name)
+        return 0 if value == "-" else int(value)
+
+    return match.group("fs"), number("total"), number("used"), number("free"), match.group("mount")
+
+
+def _df(target: Target, flag: str, path: str) -> tuple[str, int, int, int, str]:
     result = target.run(f"df -P {flag} -- %s", path, check=False)
     if result.rc != 0:
         raise TargetError(result.stderr.strip() or f"df exited {result.rc}")
-    lines = result.stdout.strip().splitlines()
-    # The device name may hold spaces: take the numeric columns from the right.
-    head, *rest = lines[-1].rsplit(None, 5)
-    return [head, *rest]
+    return parse_df(result.stdout)
 
 
 def disk_usage(target: Target, path: str) -> DiskUsage:
     """Used share of space (as df reports it: used / (used + available)) and of inodes."""
     command = f"df -P -k {path}; df -P -i {path}"
     try:
-        fs, size_k, used_k, avail_k, _, mount = _df(target, "-k", path)
-        _, itotal, iused, ifree, _, _ = _df(target, "-i", path)
+        fs, size_k, used_k, avail_k, mount = _df(target, "-k", path)
+        _, itotal_n, iused_n, _, _ = _df(target, "-i", path)
     except TargetError as exc:
         return DiskUsage(path, command=command, error=str(exc))
-    used, avail = int(used_k) * 1024, int(avail_k) * 1024
-    itotal_n, iused_n = int(itotal), int(iused)
+    used, avail = used_k * 1024, avail_k * 1024
+    if used + avail == 0:
+        return DiskUsage(path, filesystem=fs, mount=mount, command=command,
+                         error=f"df reports no space at all on {mount} ({fs}): cannot judge its usage")
     return DiskUsage(
         path=path, filesystem=fs, mount=mount,
         # df's own rounding is upward; keep one decimal of the exact share instead.
-        used_percent=round(100.0 * used / (used + avail), 1) if used + avail else 0.0,
-        used_bytes=used, size_bytes=int(size_k) * 1024,
+        used_percent=round(100.0 * used / (used + avail), 1),
+        used_bytes=used, size_bytes=size_k * 1024,
         # Filesystems without a fixed inode table (btrfs, some overlays) report 0 inodes: nothing to exhaust.
         inodes_used_percent=round(100.0 * iused_n / itotal_n, 1) if itotal_n else None,
         inodes_used=iused_n, inodes_total=itotal_n, command=command,

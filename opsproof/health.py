@@ -1,19 +1,23 @@
 """HTTP health endpoints: status, JSON subset, body substring and latency, probed concurrently.
 
-Each attempt is bounded by the endpoint's timeout_s as a whole (connect, headers and body),
-not per socket read, so a server that drips bytes cannot hold a probe past its limit.
+Each attempt is bounded by the endpoint's timeout_s as a whole (name lookup, connect, headers
+and body), not per socket read: it runs in a daemon thread the probe stops waiting for at the
+deadline, so a server that drips bytes can neither hold a probe past its limit nor keep the
+run from exiting.
 """
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import requests
 
 MARGIN_S = 1.0
+GRACE_S = 0.25  # how long past timeout_s an attempt may take to report its own timeout
 MAX_BODY = 1024 * 1024
 
 
@@ -56,12 +60,43 @@ def _subset_problems(expected: Any, actual: Any, where: str = "$") -> list[str]:
     return [] if expected == actual else [f"{where} is {actual!r}, expected {expected!r}"]
 
 
-def _attempt(endpoint: Any, url: str, result: HealthResult) -> None:
+class _Attempt(threading.Thread):
+    """One request in a daemon thread: the prober waits for it until the deadline, then abandons it."""
+
+    def __init__(self, endpoint: Any, url: str) -> None:
+        super().__init__(name="opsproof-health-attempt", daemon=True)
+        self.endpoint, self.url = endpoint, url
+        self.result = HealthResult(name=endpoint.label, url=url)
+        self.response: Optional[requests.Response] = None
+        self.exc: Optional[BaseException] = None
+
+    def run(self) -> None:
+        try:
+            _attempt(self.endpoint, self.url, self.result, self)
+        except BaseException as exc:  # reported by the prober
+            self.exc = exc
+
+    def abort(self) -> None:
+        """Best effort: shut the socket down so the abandoned thread ends now, not at the server's pace."""
+        raw = getattr(self.response, "raw", None)
+        # A keep-alive connection still holds its socket; after "Connection: close" only the response does.
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is None:
+            sock = getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # a closed socket object raises instead of touching a reused fd
+        except Exception:
+            pass
+
+
+def _attempt(endpoint: Any, url: str, result: HealthResult, holder: Optional[_Attempt] = None) -> None:
     timeout = endpoint.timeout_s
     deadline = time.monotonic() + timeout
     started = time.perf_counter()
     with requests.get(url, headers=endpoint.headers, timeout=(timeout, timeout), stream=True,
                       verify=endpoint.verify_tls, allow_redirects=False) as resp:
+        if holder is not None:
+            holder.response = resp
         body = bytearray()
         for chunk in resp.iter_content(65536):
             body += chunk
@@ -95,15 +130,28 @@ def probe(endpoint: Any, url: Optional[str] = None) -> HealthResult:
     for attempt in range(endpoint.retries + 1):
         result.attempts = attempt + 1
         result.error, result.problems, result.status, result.latency_ms = None, [], None, None
-        try:
-            _attempt(endpoint, url, result)
-        except requests.RequestException as exc:
+        result.body_excerpt = ""
+        worker = _Attempt(endpoint, url)
+        worker.start()
+        worker.join(endpoint.timeout_s + GRACE_S)
+        if worker.is_alive():  # asked first: once it has ended, everything it wrote is there to read
+            worker.abort()
+            exc: Optional[BaseException] = _Deadline()
+        else:
+            exc = worker.exc
+        if exc is None:
+            done = worker.result
+            result.status, result.latency_ms, result.body_excerpt, result.problems = (
+                done.status, done.latency_ms, done.body_excerpt, done.problems)
+        elif isinstance(exc, requests.RequestException):
             # A read that times out mid-body surfaces as ConnectionError(ReadTimeoutError).
             timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc)
             result.error = (f"no complete answer within timeout_s = {endpoint.timeout_s:g} s" if timed_out
                             else f"{type(exc).__name__}: {_reason(exc)}")
-        except _Deadline:
+        elif isinstance(exc, _Deadline):
             result.error = f"no complete answer within timeout_s = {endpoint.timeout_s:g} s"
+        else:
+            result.error = f"{type(exc).__name__}: {_reason(exc)}"
         if result.ok:
             break
         if attempt < endpoint.retries:
@@ -123,18 +171,21 @@ def probe_all(endpoints: list[tuple[Any, str]]) -> list[HealthResult]:
     """Probe (endpoint, url) pairs concurrently; each is answered within its own time budget."""
     if not endpoints:
         return []
-    budget = max((e.timeout_s + e.retry_delay_s) * (e.retries + 1) for e, _ in endpoints) + MARGIN_S
+    budget = max((e.timeout_s + GRACE_S + e.retry_delay_s) * (e.retries + 1) for e, _ in endpoints) + MARGIN_S
     results: list[Optional[HealthResult]] = [None] * len(endpoints)
-    pool = ThreadPoolExecutor(max_workers=min(32, len(endpoints)), thread_name_prefix="opsproof-health")
-    futures = {pool.submit(probe, e, url): i for i, (e, url) in enumerate(endpoints)}
-    done, _ = wait(futures, timeout=budget)
-    for future, i in futures.items():
-        if future in done:
-            results[i] = future.result()
-        else:
-            endpoint, url = endpoints[i]
-            results[i] = HealthResult(name=endpoint.label, url=url,
-                                      error=f"no answer within {budget:g} s (timeout_s, retries and margin)")
-    pool.shutdown(wait=False, cancel_futures=True)
-    return [r for r in results if r is not None]
 
+    def one(i: int) -> None:
+        results[i] = probe(*endpoints[i])
+
+    threads = [threading.Thread(target=one, args=(i,), name="opsproof-health", daemon=True)
+               for i in range(len(endpoints))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + budget
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    out = []
+    for i, (endpoint, url) in enumerate(endpoints):
+        out.append(results[i] or HealthResult(name=endpoint.label, url=url,
+                                              error=f"no answer within {budget:g} s (timeout_s, retries and margin)"))
+    return out

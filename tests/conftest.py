@@ -60,7 +60,9 @@ class Suite:
         os.environ.pop("OPSPROOF_CONFIG", None)
         os.environ.update(env or {})
         try:
-            return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=timeout)
+            # Plugins this machine may have that opsproof does not use cost seconds per run; blocking an absent one is harmless.
+            return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                                      "-p", "no:benchmark", *args, timeout=timeout)
         finally:
             for key, value in old.items():
                 if value is None:

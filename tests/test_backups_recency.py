@@ -1,0 +1,146 @@
+"""Backup recency: the newest archive exists, is fresh and is not trivially small (checks/test_backups.py)."""
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from opsproof.backups import newest_backup
+from opsproof.target import Target
+
+CHECK = "checks/test_backups.py"  # run only this module: other checks sharing the marker are not under test here
+FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up
+
+CHECKS = ("test_backup_exists", "test_newest_backup_is_fresh", "test_newest_backup_is_not_trivial")
+
+
+def _archive(path: Path, payload: int = 8192, age_hours: float = 0) -> Path:
+    """A real .tar.gz holding `payload` random bytes (incompressible, so the archive is at least that big)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("app.db")
+        info.size = payload
+        tar.addfile(info, io.BytesIO(os.urandom(payload)))
+    if age_hours:
+        then = time.time() - age_hours * 3600
+        os.utime(path, (then, then))
+    return path
+
+
+def _config(tmp_path: Path, **backups) -> dict:
+    return {"service": "backup-test", "root": str(tmp_path),
+            "backups": {"dir": "backups", "pattern": "daily_*.tar.gz", "max_age_hours": 26, "min_size_bytes": 1024,
+                        **backups}}
+
+
+def _run(suite, tmp_path: Path, **backups) -> dict[str, dict]:
+    suite.config(_config(tmp_path, **backups))
+    result = suite.run("-m", "premaintenance", CHECK, *FAST)
+    out = {}
+    for test in suite.summary()["tests"]:
+        if "test_backups.py::" in test["id"]:
+            out[test["id"].split("::", 1)[1].split("[", 1)[0]] = test
+    assert set(out) >= set(CHECKS), result.stdout.str()
+    failed = any(out[c]["outcome"] in ("failed", "error") for c in CHECKS)
+    assert result.ret == (1 if failed else 0), result.stdout.str()
+    return out
+
+
+def test_fresh_archive_passes(suite, tmp_path):
+    _archive(tmp_path / "backups" / "daily_20260101T000000Z.tar.gz", age_hours=40)
+    newest = _archive(tmp_path / "backups" / "daily_20260102T000000Z.tar.gz")
+    tests = _run(suite, tmp_path)
+    assert {c: tests[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "passed")
+    fresh = tests["test_newest_backup_is_fresh"]
+    assert fresh["evidence"][0]["data"]["path"] == str(newest)
+    assert fresh["evidence"][0]["data"]["matches"] == 2
+    comp = fresh["comparisons"][0]
+    assert comp["key"] == "backups.max_age_hours" and comp["threshold"] == 26 and 0 <= comp["measured"] < 0.1
+
+
+def test_old_archive_fails_freshness(suite, tmp_path):
+    _archive(tmp_path / "backups" / "daily_20260101T000000Z.tar.gz", age_hours=30)
+    tests = _run(suite, tmp_path)
+    assert tests["test_backup_exists"]["outcome"] == "passed"
+    assert tests["test_newest_backup_is_not_trivial"]["outcome"] == "passed"
+    fresh = tests["test_newest_backup_is_fresh"]
+    assert fresh["outcome"] == "failed"
+    assert fresh["comparisons"][0]["measured"] == pytest.approx(30, abs=0.05)
+    assert "daily_20260101T000000Z.tar.gz is 30.0 h; backups.max_age_hours allows <= 26.0 h" in fresh["message"]
+
+
+def test_tiny_archive_fails_min_size(suite, tmp_path):
+    tiny = tmp_path / "backups" / "daily_20260102T000000Z.tar.gz"
+    tiny.parent.mkdir()
+    tiny.write_bytes(b"\x1f\x8b" + b"\0" * 18)
+    tests = _run(suite, tmp_path)
+    assert tests["test_newest_backup_is_fresh"]["outcome"] == "passed"
+    small = tests["test_newest_backup_is_not_trivial"]
+    assert small["outcome"] == "failed"
+    assert f"size of {tiny} is 20 B; backups.min_size_bytes allows >= 1024 B" in small["message"]
+
+
+def test_no_match_fails_existence_and_skips_properties(suite, tmp_path):
+    backups = tmp_path / "backups"
+    _archive(backups / ".daily_20260102T000000Z.tar.gz.part")     # in progress, hidden
+    _archive(backups / "weekly_20260102T000000Z.tar.gz")          # another pattern
+    (backups / "daily_20260102T000000Z.tar.gz.sha256").write_text("x\n")
+    (backups / "daily_dir.tar.gz").mkdir()                        # not a regular file
+    tests = _run(suite, tmp_path)
+    exists = tests["test_backup_exists"]
+    assert exists["outcome"] == "failed"
+    assert f"no file matches 'daily_*.tar.gz' in {backups}" in exists["message"]
+    for check in CHECKS[1:]:
+        assert tests[check]["outcome"] == "skipped"
+        assert tests[check]["message"] == "no backup found: see test_backup_exists"
+
+
+def test_missing_backups_dir_fails(suite, tmp_path):
+    tests = _run(suite, tmp_path)
+    exists = tests["test_backup_exists"]
+    assert exists["outcome"] == "failed"
+    assert f"backup folder {tmp_path / 'backups'} does not exist" in exists["message"]
+    assert all(tests[c]["outcome"] == "skipped" for c in CHECKS[1:])
+
+
+def test_no_backups_section_skips_with_reason(suite, tmp_path):
+    suite.config({"service": "backup-test", "root": str(tmp_path)})
+    suite.run("-m", "premaintenance", CHECK, *FAST)
+    tests = [t for t in suite.summary()["tests"] if "test_backups.py::" in t["id"]]
+    assert len(tests) == 3 and all(t["outcome"] == "skipped" for t in tests)
+    assert {t["message"] for t in tests} == {"no backups section in maintenance.yaml"}
+
+
+# --- the library, directly -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def local() -> Target:
+    return Target(testinfra.get_host("local://"), 30)
+
+
+def test_backups_dir_that_is_a_file_is_an_error(local, tmp_path):
+    archive = _archive(tmp_path / "daily_x.tar.gz")
+    recency = newest_backup(local, str(archive), "daily_*.tar.gz")
+    assert recency.path is None and "is a file, not a folder" in recency.error
+
+
+def test_names_with_spaces_and_newest_by_mtime(local, tmp_path):
+    _archive(tmp_path / "daily_b later name.tar.gz", age_hours=5)
+    newest = _archive(tmp_path / "daily_a with spaces.tar.gz", age_hours=1)
+    recency = newest_backup(local, str(tmp_path), "daily_*.tar.gz")
+    assert (recency.matches, recency.path) == (2, str(newest))
+    assert recency.age_hours == pytest.approx(1, abs=0.05)
+    assert recency.size == newest.stat().st_size
+
+
+def test_archive_dated_in_the_future_is_not_fresh(local, tmp_path):
+    future = _archive(tmp_path / "daily_x.tar.gz")
+    then = time.time() + 48 * 3600
+    os.utime(future, (then, then))
+    recency = newest_backup(local, str(tmp_path), "daily_*.tar.gz")
+    assert recency.age_hours is None and "in the future" in recency.error

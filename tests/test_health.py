@@ -1,0 +1,229 @@
+"""Health endpoints against real HTTP servers on loopback: each way an endpoint can be unhealthy is caught.
+
+Suite tests run checks/test_health.py in a copy of the suite; unit tests call opsproof.health directly
+for what is easier to pin down there (a dripping server, concurrency, the loopback rule for remote hosts).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import testinfra
+
+from conftest import ROOT, HTTPServerFixture, free_port, wait_for
+from opsproof.config import Endpoint
+from opsproof.health import probe, probe_all
+from opsproof.target import Target
+
+CHECK = "checks/test_health.py"  # run only this module: other checks sharing the marker are not under test here
+FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up
+
+
+def _config(*endpoints: dict) -> dict:
+    return {"service": "health-test", "root": ".", "health": list(endpoints)}
+
+
+def _endpoint(url: str, **overrides) -> dict:
+    return {"name": "api", "url": url, "status": 200, "json": {"status": "ok"}, "max_latency_ms": 2000,
+            "timeout_s": 5, **overrides}
+
+
+def _run(suite, *endpoints: dict, args: tuple[str, ...] = (), timeout: float = 120):
+    """Run the health check for these endpoints; endpoint name -> summary entry of its item."""
+    suite.config(_config(*endpoints))
+    result = suite.run("-m", "postdeploy", CHECK, *FAST, *args, timeout=timeout)
+    tests = {}
+    for test in suite.summary()["tests"]:
+        if "::test_endpoint_healthy[" in test["id"]:
+            tests[test["id"].split("[", 1)[1].rsplit("-", 1)[0]] = test  # "<endpoint>-<host>"
+    assert sorted(tests) == sorted(e["name"] for e in endpoints), result.stdout.str()
+    failed = any(t["outcome"] != "passed" for t in tests.values())
+    assert result.ret == (1 if failed else 0), result.stdout.str()
+    return tests
+
+
+@pytest.fixture
+def servers():
+    """Several real HTTP servers, each answering its own way."""
+    made: list[HTTPServerFixture] = []
+
+    def make(**behaviour) -> HTTPServerFixture:
+        server = HTTPServerFixture()
+        for key, value in behaviour.items():
+            setattr(server.behaviour, key, value)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.close()
+
+
+# --- the check, run as a suite --------------------------------------------------------------------------
+
+def test_healthy_endpoints_pass_and_are_probed_concurrently(suite, http_server):
+    """Three healthy endpoints that take 1 s each: all pass, with latency evidence, in about 1 s, not 3."""
+    http_server.behaviour.delay_s = 1.0
+    tests = _run(suite, *[_endpoint(http_server.url(f"/{n}"), name=n, contains='"ok"', max_latency_ms=3000)
+                          for n in ("a", "b", "c")])
+    assert all(t["outcome"] == "passed" for t in tests.values()), tests
+    comp = tests["a"]["comparisons"][0]
+    assert comp["key"] == "health[].max_latency_ms" and comp["threshold"] == 3000 and comp["passed"]
+    assert 1000 <= comp["measured"] < 3000
+    assert tests["a"]["evidence"][0]["data"]["status"] == 200
+    assert len(http_server.behaviour.requests) == 3
+    probing = sum(t["duration_s"] for t in tests.values())
+    assert probing < 2.5, f"3 endpoints of 1 s each took {probing} s: probed one after another"
+
+
+def test_each_unhealthy_answer_fails_with_its_reason(suite, servers):
+    refused = f"http://127.0.0.1:{free_port()}/health"
+    endpoints = {
+        "status": (_endpoint(servers(status=503).url(), name="status"), "status 503, expected 200"),
+        "json": (_endpoint(servers(body=b'{"status": "degraded", "db": {"ok": true}}').url(), name="json",
+                           json={"status": "ok", "db": {"ok": True, "replicas": 2}}),
+                 "$.status is 'degraded', expected 'ok'; $.db.replicas is missing"),
+        "notjson": (_endpoint(servers(body=b"<html>ok</html>").url(), name="notjson"), "body is not JSON"),
+        "contains": (_endpoint(servers().url(), name="contains", json=None, contains="database: up"),
+                     "body does not contain 'database: up'"),
+        "slow": (_endpoint(servers(delay_s=0.4).url(), name="slow", max_latency_ms=100),
+                 "health[].max_latency_ms allows <= 100"),
+        "refused": (_endpoint(refused, name="refused"), f"({refused}): ConnectionError: Connection refused"),
+    }
+    tests = _run(suite, *[e for e, _ in endpoints.values()])
+    for name, (_, reason) in endpoints.items():
+        assert tests[name]["outcome"] == "failed", (name, tests[name])
+        assert reason in tests[name]["message"], (name, tests[name]["message"])
+    slow = tests["slow"]["comparisons"][0]
+    assert slow["measured"] >= 400 and slow["threshold"] == 100 and not slow["passed"]
+    assert f"slow latency is {slow['measured']} ms; health[].max_latency_ms allows <= 100" in tests["slow"]["message"]
+
+
+def test_retries_succeed_after_failures_and_are_bounded(suite, servers):
+    recovers, stays_down = servers(fail_first=2), servers(fail_first=3)
+    tests = _run(suite, _endpoint(recovers.url(), name="recovers", retries=2, retry_delay_s=0.1),
+                 _endpoint(stays_down.url(), name="down", retries=2, retry_delay_s=0.1))
+    assert tests["recovers"]["outcome"] == "passed", tests["recovers"]
+    assert tests["recovers"]["evidence"][0]["data"]["attempts"] == 3
+    assert tests["down"]["outcome"] == "failed"
+    assert "status 503, expected 200" in tests["down"]["message"]
+    assert len(recovers.behaviour.requests) == len(stays_down.behaviour.requests) == 3
+
+
+class _Drip(BaseHTTPRequestHandler):
+    """Promises 1000 bytes and sends one every 0.2 s: no single read ever times out."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def drip_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/health"
+    server.shutdown()
+    server.server_close()
+
+
+def test_endpoints_sharing_a_label_keep_their_own_results(suite, http_server):
+    """Two unnamed endpoints on one host and path: each item reports its own probe, not its twin's."""
+    url = http_server.url()
+    suite.config(_config({"url": url + "?probe=a", "status": 200}, {"url": url + "?probe=b", "status": 204}))
+    result = suite.run("-m", "postdeploy", CHECK, *FAST)
+    assert result.ret == 1, result.stdout.str()
+    tests = [t for t in suite.summary()["tests"] if "::test_endpoint_healthy[" in t["id"]]
+    assert sorted(t["outcome"] for t in tests) == ["failed", "passed"], tests
+    failed = next(t for t in tests if t["outcome"] == "failed")
+    assert "status 200, expected 204" in failed["message"] and "probe=b" in failed["message"]
+
+
+def test_hanging_and_dripping_endpoints_fail_within_timeout(suite, http_server, drip_server):
+    """Neither a silent server nor one dripping bytes holds a probe past timeout_s, or the run past its end."""
+    http_server.behaviour.hang = True
+    timeout_s = 2
+    started = time.monotonic()
+    tests = _run(suite, _endpoint(http_server.url(), name="hang", timeout_s=timeout_s),
+                 _endpoint(drip_server, name="drip", timeout_s=timeout_s), timeout=60)
+    elapsed = time.monotonic() - started
+    for name in ("hang", "drip"):
+        assert tests[name]["outcome"] == "failed"
+        assert f"no complete answer within timeout_s = {timeout_s} s" in tests[name]["message"]
+    probing = sum(t["duration_s"] for t in tests.values())
+    assert probing < timeout_s + 5, f"probing took {probing} s"
+    assert elapsed < timeout_s + 30, f"the run (with interpreter start-up) took {elapsed:.1f} s: it hung"
+
+
+def test_secrets_never_reach_report_json_or_junit(suite, http_server):
+    token, bearer = "tok-SECRET-4711", "bearer-SECRET-0815"
+    http_server.behaviour.status = 500
+    endpoint = _endpoint(http_server.url(f"/health?token={token}&x=1"), headers={"Authorization": f"Bearer {bearer}"})
+    test = _run(suite, endpoint, args=("--junitxml=junit.xml",))["api"]
+    assert test["outcome"] == "failed" and "status 500, expected 200" in test["message"]
+    assert http_server.behaviour.requests[0]["headers"]["Authorization"] == f"Bearer {bearer}", "the probe sent it"
+    assert token in http_server.behaviour.requests[0]["path"]
+    outputs = {"html": suite.html(), "json": (suite.reports / suite.summary()["report"]).with_suffix(".json").read_text(),
+               "junit": (suite.path / "junit.xml").read_text()}
+    assert "token=***" in outputs["json"]
+    assert "status 500" in outputs["junit"]
+    for name, text in outputs.items():
+        for secret in (token, bearer):
+            assert secret not in text, f"{secret} leaked into the {name} output"
+
+
+# --- the library, directly -------------------------------------------------------------------------------
+
+def test_dripping_server_is_bounded_by_timeout(drip_server):
+    before = set(threading.enumerate())
+    started = time.monotonic()
+    result = probe(Endpoint(url=drip_server, timeout_s=1))
+    elapsed = time.monotonic() - started
+    assert result.error == "no complete answer within timeout_s = 1 s"
+    assert elapsed < 1 + 5
+    # The abandoned attempt is not left reading at the server's pace: its socket was shut down.
+    wait_for(lambda: not [t for t in set(threading.enumerate()) - before if t.name == "opsproof-health-attempt"],
+             timeout=5, what="the abandoned attempt thread to end")
+
+
+def test_three_slow_endpoints_are_probed_at_once(http_server):
+    http_server.behaviour.delay_s = 1.0
+    endpoints = [(Endpoint(url=http_server.url(f"/{n}"), name=n, max_latency_ms=5000), http_server.url(f"/{n}"))
+                 for n in ("a", "b", "c")]
+    started = time.monotonic()
+    results = probe_all(endpoints)
+    elapsed = time.monotonic() - started
+    assert [r.name for r in results] == ["a", "b", "c"] and all(r.ok for r in results), results
+    assert elapsed < 2.5, f"took {elapsed:.2f} s; one after another would take at least 3 s"
+
+
+def test_loopback_url_is_skipped_for_a_remote_host_only():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from fixtures.health import _unreachable, _url_for
+    finally:
+        sys.path.remove(str(ROOT))
+    remote = Target(testinfra.get_host("ssh://web1.example.invalid"), 5)  # not connected: nothing runs on it
+    local = Target(testinfra.get_host("local://"), 5)
+    for url in ("http://127.0.0.1:8080/health", "http://localhost/health", "http://127.0.1.1/x", "http://[::1]:80/"):
+        assert _unreachable(url, remote), url
+        assert not _unreachable(url, local), url
+    templated = Endpoint(url="http://{host}:8080/health")
+    assert _url_for(templated, remote) == "http://web1.example.invalid:8080/health"
+    assert not _unreachable(_url_for(templated, remote), remote)

@@ -1,0 +1,65 @@
+"""Services: the example service's real process and port pass; an absent process and a closed port fail."""
+from __future__ import annotations
+
+from conftest import free_port, require_tool
+
+CHECK = "checks/test_services.py"  # run only this module: other checks sharing the marker are not under test here
+FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up
+
+
+def _results(suite) -> dict[str, dict]:
+    """'<check>[<param>]' (host id dropped) -> summary entry."""
+    out = {}
+    for test in suite.summary()["tests"]:
+        if "test_services.py::" in test["id"]:
+            name = test["id"].split("::", 1)[1]
+            out[name.rsplit("-", 1)[0] + "]" if "[" in name else name] = test
+    return out
+
+
+def test_example_app_passes_absent_process_and_closed_port_fail(suite, example_app):
+    require_tool("ps", "ss")
+    closed = free_port()
+    suite.config({"service": "services-test", "root": str(example_app.root),
+                  "services": {"processes": ["example-app", "no-such-daemon"], "ports": [example_app.port, closed]}})
+    result = suite.run("-m", "postmaintenance", CHECK, *FAST)
+    assert result.ret == 1, result.stdout.str()
+    results = _results(suite)
+    assert set(results) == {"test_process_running[example-app]", "test_process_running[no-such-daemon]",
+                            f"test_port_listening[tcp{example_app.port}]", f"test_port_listening[tcp{closed}]"}
+
+    running = results["test_process_running[example-app]"]
+    assert running["outcome"] == "passed", running
+    app_pid = int((example_app.root / "run" / "app.pid").read_text())
+    assert app_pid in running["evidence"][0]["data"]["pids"], "the check found the example's own process"
+
+    listening = results[f"test_port_listening[tcp{example_app.port}]"]
+    assert listening["outcome"] == "passed", listening
+    assert f"127.0.0.1:{example_app.port}" in listening["evidence"][0]["data"]["addresses"]
+
+    absent = results["test_process_running[no-such-daemon]"]
+    assert absent["outcome"] == "failed"
+    assert "no process named 'no-such-daemon' is running (checked with `ps -A -o pid= -o comm=`)" in absent["message"]
+
+    closed_port = results[f"test_port_listening[tcp{closed}]"]
+    assert closed_port["outcome"] == "failed"
+    assert f"nothing listens on TCP port {closed} (checked with `ss -H -l -t -n`)" in closed_port["message"]
+
+    # The same service stopped: its port now fails and its process is gone from the evidence.
+    example_app.ctl("down")
+    assert suite.run("-m", "postmaintenance", CHECK, *FAST).ret == 1
+    results = _results(suite)
+    assert results[f"test_port_listening[tcp{example_app.port}]"]["outcome"] == "failed"
+    process = results["test_process_running[example-app]"]
+    pids = process["evidence"][0]["data"]["pids"]
+    assert app_pid not in pids
+    # Other example-app instances on this machine (other tests) may still run: the name check sees them.
+    assert process["outcome"] == ("passed" if pids else "failed")
+
+
+def test_no_services_section_skips_with_reason(suite, tmp_path):
+    suite.config({"service": "services-test", "root": str(tmp_path)})
+    suite.run("-m", "postmaintenance", CHECK, *FAST)
+    tests = _results(suite)
+    assert tests and all(t["outcome"] == "skipped" for t in tests.values())
+    assert {t["message"] for t in tests.values()} == {"no services section in maintenance.yaml"}
