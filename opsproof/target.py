@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import os
 import shlex
+import threading
 from dataclasses import dataclass
 from typing import Any, Optional
+
+# A remote command may take its own timeout, `timeout -k`'s kill grace, the backend's connect timeout and
+# this margin before the call is abandoned as a hung connection (a frozen peer, a dead network).
+KILL_GRACE_S = 5.0
+ANSWER_MARGIN_S = 5.0
 
 
 class TargetError(Exception):
@@ -24,6 +30,18 @@ class FileStat:
     mtime: Optional[float] = None
     is_file: bool = False
     error: Optional[str] = None
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a backend failed (testinfra's ssh backend raises RuntimeError(CommandResult))."""
+    result = exc.args[0] if exc.args else None
+    stderr = getattr(result, "stderr", None)
+    if isinstance(stderr, str) and stderr.strip():
+        return " ".join(stderr.split())[:500]
+    text = " ".join(str(exc).split())
+    if text == "No existing session":  # paramiko's words when the SSH handshake never completed
+        text += " (the SSH handshake did not complete: no SSH server there, or it does not answer)"
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
 
 
 class Target:
@@ -48,11 +66,15 @@ class Target:
     def run(self, command: str, *args: Any, check: bool = True):
         """Run `command` (a format string quoted like testinfra's) under `timeout` on the target."""
         quoted = command % tuple(shlex.quote(str(a)) for a in args)
-        wrapped = f"timeout -k 5 {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
+        wrapped = f"timeout -k {KILL_GRACE_S:g} {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
         try:
-            result = self.host.run(wrapped)
+            result = self._call(wrapped)
+        except TargetError:
+            raise
         except Exception as exc:  # backends raise their own errors for a dead connection
-            raise TargetError(f"{self.name}: cannot run a command: {type(exc).__name__}: {exc}") from exc
+            if self.is_local:
+                raise TargetError(f"{self.name}: cannot run a command: {_reason(exc)}") from exc
+            raise TargetError(f"{self.name}: unreachable: {_reason(exc)}") from exc
         if result.rc == 124 or result.rc == 137:
             raise TargetError(f"{self.name}: `{quoted}` timed out after {self.timeout_s:g} s (command_timeout_s)")
         if result.rc == 255 and not self.is_local:
@@ -60,6 +82,35 @@ class Target:
         if check and result.rc != 0:
             raise TargetError(f"{self.name}: `{quoted}` exited {result.rc}: {result.stderr.strip()[:500]}")
         return result
+
+    def _call(self, wrapped: str):
+        """host.run, abandoned when a remote backend hangs past every timeout that should have ended it.
+
+        `timeout` bounds the command on the target, ConnectTimeout the connection; neither helps when the
+        peer freezes mid-session (paramiko then waits an hour for a channel, ssh without ServerAlive forever).
+        """
+        if self.is_local:
+            return self.host.run(wrapped)
+        connect_s = float(getattr(self.host.backend, "timeout", None) or 10)
+        limit = self.timeout_s + KILL_GRACE_S + connect_s + ANSWER_MARGIN_S
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["result"] = self.host.run(wrapped)
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=call, name=f"opsproof-run {self.name}", daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            raise TargetError(f"{self.name}: unreachable: no answer within {limit:g} s (command_timeout_s "
+                              f"{self.timeout_s:g} + {KILL_GRACE_S:g} s kill grace + {connect_s:g} s connect timeout "
+                              f"+ {ANSWER_MARGIN_S:g} s): the connection hangs")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
 
     def ping(self) -> None:
         """Raise TargetError unless the host answers a trivial command."""

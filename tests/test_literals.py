@@ -1,0 +1,102 @@
+"""The literal prefilter of the error-log scan: sound for every pattern, and the scan's counts unchanged by it."""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import testinfra
+
+import opsproof.errorlog as errorlog
+from opsproof.literals import required_literals
+from opsproof.target import Target
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("ERROR|CRITICAL|FATAL", ["CRITICAL", "ERROR", "FATAL"]),
+    (r"\[error\]", ["[error]"]),
+    (r"^\d{4}-\d\d-\d\dT\S+ (?:ERROR|FATAL)\b", ["ERROR", "FATAL"]),
+    ("ERR(OR|NO)", ["ERR"]),                       # the parser factors the common prefix out: ERR(OR|NO)
+    (r"level=(error|crit)\w*", ["level="]),
+    ("(?:upstream timed out)+", ["upstream timed out"]),
+    ("Traceback \\(most recent call last\\)", ["Traceback (most recent call last)"]),
+])
+def test_literals_found(pattern, expected):
+    assert required_literals(pattern) == expected
+
+
+@pytest.mark.parametrize("pattern", [
+    "(?i)error",            # case-insensitive: literals would miss "Error"
+    "(?i:error)|FATAL",     # one branch case-insensitive
+    "x*",                   # matches the empty string: no literal required
+    "ERROR|",               # an empty alternative matches everywhere
+    "ERROR|[0-9]+",         # a branch without a literal
+    "ab|cd",                # too short to be worth a pass each
+    r"\d+ ms",              # " ms" is 3 characters: fine; but "\d+" alone is not
+    "[error]",              # a class, not a literal
+    "(unclosed",            # the caller reports the syntax error
+])
+def test_no_literals_when_none_is_required_or_useful(pattern):
+    found = required_literals(pattern)
+    if pattern == r"\d+ ms":
+        assert found == [" ms"]
+    else:
+        assert found is None, found
+
+
+PATTERNS = ["ERROR|CRITICAL|FATAL", r"\[error\]", r"^2026\S* (ERROR|FATAL)\b", "ERR(OR|NO)", r"level=(error|crit)\w*",
+            "timed out$", r"caf\u00e9 .*ERROR", r"(?:ab){2,}c", r"x\ny", "ERROR(?! ignored)", r"\bFAIL(ED)?\b",
+            "(?i)error", "[EF]ATAL|ERROR", r"(a|b)(c|d)ERROR"]
+
+
+def _random_lines(rnd: random.Random, n: int) -> list[bytes]:
+    pieces = ["ERROR", "FATAL", "CRITICAL", "[error]", "level=error", "level=crit", "timed out", "ERRNO", "abab",
+              "ababc", "ignored", "FAIL", "FAILED", "café", "x", "y", "2026-01-01T00:00:00Z", " ", "error", "Error",
+              "\t", "ok", "\r"]
+    out = []
+    for _ in range(n):
+        line = "".join(rnd.choice(pieces) + rnd.choice(["", " "]) for _ in range(rnd.randint(0, 8)))
+        raw = line.encode("utf-8")
+        if rnd.random() < 0.05:  # invalid UTF-8, as a binary write or a cut multi-byte character leaves it
+            cut = rnd.randint(0, len(raw))
+            raw = raw[:cut] + rnd.choice([b"\xff", b"\xc3", b"\xe2\x82", b"\x80ERROR"]) + raw[cut:]
+        out.append(raw)
+    return out
+
+
+@pytest.mark.parametrize("pattern", [p for p in PATTERNS if required_literals(p)])
+def test_prefilter_is_sound(pattern):
+    """Every line the pattern matches holds one of the literals (in its text and in its raw bytes)."""
+    literals = required_literals(pattern)
+    regex = re.compile(pattern)
+    rnd = random.Random(pattern)
+    for raw in _random_lines(rnd, 3000):
+        line = raw.decode("utf-8", errors="replace")
+        if regex.search(line):
+            assert any(lit.encode() in raw for lit in literals), (pattern, literals, raw)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 4096])
+def test_scan_counts_exactly_what_a_line_by_line_search_counts(tmp_path, monkeypatch, chunk):
+    """With and without the prefilter, scan_errors counts (and samples) the same lines as re.search per line."""
+    monkeypatch.setattr(errorlog, "CHUNK", chunk)
+    rnd = random.Random(chunk)
+    lines = _random_lines(rnd, 2500)
+    path = tmp_path / "error.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    target = Target(testinfra.get_host("local://"), 60)
+    for pattern in PATTERNS:
+        regex = re.compile(pattern)
+        decoded = [raw.decode("utf-8", errors="replace") for raw in lines]
+        expected = [line for line in decoded if regex.search(line)]
+        scan, _ = errorlog.scan_errors(target, str(path), pattern, {}, keep_lines=1000)
+        assert scan.error is None, scan.error
+        assert scan.matches == len(expected), pattern
+        assert scan.sample == [line.rstrip("\r")[:500] for line in expected][:1000], pattern
+        assert scan.lines_read == len(lines)
+        # The same through the regular-expression path alone.
+        monkeypatch.setattr(errorlog, "required_literals", lambda _p: None)
+        plain, _ = errorlog.scan_errors(target, str(path), pattern, {}, keep_lines=1000)
+        monkeypatch.undo()
+        monkeypatch.setattr(errorlog, "CHUNK", chunk)
+        assert (plain.matches, plain.lines_read) == (scan.matches, scan.lines_read), pattern
