@@ -1,0 +1,34 @@
+"""Disaster recovery drills: a backup restores into a scratch database, within the RTO, and is recent enough (RPO)."""
+import pytest
+
+
+def _restores(result, maint, evidence) -> None:
+    __tracebackhide__ = True
+    assert result.ok, f"{result.archive} did not restore: {result.reason}"
+    evidence.compare(f"RTO: {result.archive} to a restored database that answered the smoke queries",
+                     result.rto_seconds, "<=", maint.backups.restore.rto_minutes * 60,
+                     "backups.restore.rto_minutes (x 60)", unit=" s",
+                     hint="the restore is slower than the recovery objective: see each step's time in the evidence")
+
+
+@pytest.mark.monthly
+def test_newest_backup_restores(newest_restore, maint, evidence):
+    """The newest backup restores into a scratch database within the RTO: integrity, smoke queries, row counts."""
+    _restores(newest_restore, maint, evidence)
+
+
+@pytest.mark.quarterly
+def test_kept_backup_restores(kept_restore, maint, evidence):
+    """Every kept backup restores into a scratch database within the RTO: integrity, smoke queries, row counts."""
+    _restores(kept_restore, maint, evidence)
+
+
+@pytest.mark.monthly
+@pytest.mark.quarterly
+def test_rpo(newest_restorable, maint, evidence):
+    """The newest backup that restores is younger than backups.restore.rpo_hours (the RPO)."""
+    tried = "; ".join(f"{t['archive']}: {t['reason']}" for t in newest_restorable.tried)
+    assert newest_restorable.newest_restorable, f"no kept backup restores, so nothing could be recovered: {tried}"
+    evidence.compare(f"age of {newest_restorable.newest_restorable} (newest restorable)", newest_restorable.age_hours,
+                     "<=", maint.backups.restore.rpo_hours, "backups.restore.rpo_hours", unit=" h",
+                     hint="a disaster now would lose more data than the objective allows: take a backup and check the schedule")

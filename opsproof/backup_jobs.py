@@ -1,0 +1,139 @@
+"""Backup, verification and restore drill on a target, from the validated `backups` config section.
+
+The work itself runs where the archives are (opsproof.shipped): in-process for the local host,
+shipped to python3 on a remote one. Passwords: for the local host a password in the DSN is handed
+to pg_dump/pg_restore/psql through their environment; for a remote host it must come from the
+target's own environment or ~/.pgpass (a password would otherwise travel on a command line).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import shipped
+from .archive import Verification
+from .backup import BackupPlan, BackupResult, plan_backup
+from .config import Backups
+from .pgtools import split_password
+from .restore import RestoreResult
+from .target import Target, TargetError
+
+SHIP_ENV = "OPSPROOF_SHIP"  # "1": ship even to the local host (the tests prove the remote path this way)
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: str
+    mtime: float
+    size: int
+
+
+def _ship() -> bool:
+    return os.environ.get(SHIP_ENV) == "1"
+
+
+def _remote(target: Target) -> bool:
+    return _ship() or not target.is_local
+
+
+def _password_problem(target: Target, backups: Backups) -> Optional[str]:
+    dsns = [("backups.database.dsn", backups.database.dsn if backups.database else None),
+            ("backups.restore.dsn", backups.restore.dsn)]
+    for key, dsn in dsns:
+        if dsn and split_password(dsn)[1] is not None and _remote(target):
+            return (f"{key} carries a password, which cannot reach remote host {target.name} without showing on a "
+                    "command line: remove it from the DSN and put it in ~/.pgpass (or PGPASSWORD) on the target")
+    return None
+
+
+def source_of(backups: Backups) -> tuple[str, str]:
+    """(engine, source with the password removed) of the configured database."""
+    db = backups.database
+    if db is None:
+        return "", ""
+    return db.engine, (db.path or "") if db.engine == "sqlite" else split_password(db.dsn or "")[0]
+
+
+def list_archives(target: Target, backups: Backups) -> list[Archive]:
+    """Regular files in backups.dir matching backups.pattern, newest first (by modification time)."""
+    found = target.files(backups.dir, backups.pattern)
+    return [Archive(p, m, s) for p, m, s in sorted(found, key=lambda f: (f[1], f[0]), reverse=True)]
+
+
+def plan(target: Target, backups: Backups) -> BackupPlan:
+    engine, source = source_of(backups)
+    if backups.database is None:
+        return BackupPlan(engine, source, backups.dir, "", backups.keep,
+                          error="no backups.database in the config: nothing to back up")
+    try:
+        listing = [(os.path.basename(a.path), a.mtime) for a in list_archives(target, backups)]
+    except TargetError as exc:
+        return BackupPlan(engine, source, backups.dir, "", backups.keep, error=str(exc))
+    return plan_backup(listing, backups.dir, backups.pattern, backups.keep, engine, source)
+
+
+def take(target: Target, backups: Backups) -> BackupResult:
+    engine, source = source_of(backups)
+    db = backups.database
+    if db is None:
+        return BackupResult(False, engine, source, backups.dir, error="no backups.database in the config")
+    problem = _password_problem(target, backups)
+    if problem:
+        return BackupResult(False, engine, source, backups.dir, error=problem)
+    kwargs = {"directory": backups.dir, "pattern": backups.pattern, "keep": backups.keep, "engine": db.engine,
+              "path": db.path, "dsn": db.dsn}
+    try:
+        return shipped.call(target, "backup.take_backup", kwargs, backups.timeout_s, BackupResult, ship=_ship())
+    except TargetError as exc:
+        return BackupResult(False, engine, source, backups.dir, error=str(exc))
+
+
+def verify(target: Target, path: str, backups: Backups) -> Verification:
+    try:
+        return shipped.call(target, "archive.verify", {"path": path}, backups.timeout_s, Verification, ship=_ship())
+    except TargetError as exc:
+        return Verification(path, False, str(exc))
+
+
+def drill(target: Target, path: str, backups: Backups) -> RestoreResult:
+    problem = _password_problem(target, backups)
+    if problem:
+        return RestoreResult(False, path, reason=problem)
+    db = backups.database
+    queries: list[Any] = [q if isinstance(q, str) else q.model_dump() for q in backups.restore.smoke_queries]
+    kwargs = {"path": path, "smoke_queries": queries, "scratch_dir": backups.restore.scratch_dir,
+              "live_path": db.path if db else None, "dsn": db.dsn if db else None,
+              "restore_dsn": backups.restore.dsn}
+    try:
+        return shipped.call(target, "restore.drill", kwargs, backups.timeout_s, RestoreResult, ship=_ship())
+    except TargetError as exc:
+        return RestoreResult(False, path, reason=str(exc))
+
+
+@dataclass(frozen=True)
+class SizeAgainstPrevious:
+    """An archive's size against the one before it (a sudden shrink means a partial dump)."""
+    path: str
+    size: int
+    previous: Optional[str] = None
+    previous_size: Optional[int] = None
+    ratio: Optional[float] = None
+
+
+def size_against_previous(archives: list[Archive], index: int) -> SizeAgainstPrevious:
+    current = archives[index]
+    if index + 1 >= len(archives):
+        return SizeAgainstPrevious(current.path, current.size)
+    prev = archives[index + 1]
+    ratio = round(current.size / prev.size, 3) if prev.size else None
+    return SizeAgainstPrevious(current.path, current.size, prev.path, prev.size, ratio)
+
+
+@dataclass(frozen=True)
+class Rpo:
+    """The newest archive that restored, and its age: the data a disaster would lose at most."""
+    newest_restorable: Optional[str]
+    created_at: Optional[str]
+    age_hours: Optional[float]
+    tried: list[dict]                     # {archive, ok, reason}, newest first
