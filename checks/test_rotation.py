@@ -1,0 +1,38 @@
+"""Log rotation (daily): the guide's "log rotation", done by logrotate without losing a line, checked on disk."""
+import pytest
+
+from opsproof.cleanup import human
+
+pytestmark = [pytest.mark.daily]
+
+
+def test_rotation_ran_cleanly(rotation):
+    """logrotate planned or rotated the logs in logs.rotate.files without an error (its stderr is read: it exits 0 after skipping a config)."""
+    assert rotation.ok, "; ".join(rotation.errors)
+
+
+def test_active_logs_under_max_size(rotation_outcome, maint, evidence):
+    """Every active log in logs.rotate.files is smaller than logs.rotate.max_size_mb."""
+    biggest = max(rotation_outcome, key=lambda o: o.size or 0)
+    evidence.compare(f"largest active log ({biggest.path}, {human(biggest.size or 0)})",
+                     round((biggest.size or 0) / 1048576, 3), "<=", maint.logs.rotate.max_size_mb,
+                     "logs.rotate.max_size_mb", unit=" MiB", hint="rotation is not running or not keeping up: "
+                     "run pytest -m daily --apply and look at its rotate-logs evidence")
+
+
+def test_rotated_files_within_keep(rotation_outcome, maint, evidence):
+    """No active log has more rotated files (NAME.1, NAME.2.gz, ...) than logs.rotate.keep."""
+    most = max(rotation_outcome, key=lambda o: o.rotated_count)
+    evidence.compare(f"rotated files of {most.path}", most.rotated_count, "<=", maint.logs.rotate.keep,
+                     "logs.rotate.keep", hint="old rotations are not being removed: "
+                     + ", ".join(r.path for r in most.rotated[maint.logs.rotate.keep:][:5]))
+
+
+def test_rotated_files_compressed(rotation_outcome, maint):
+    """With logs.rotate.compress, every rotated file but the newest (kept plain one cycle, for its writer) is gzip-compressed and starts like gzip."""
+    if not maint.logs.rotate.compress:
+        pytest.skip("logs.rotate.compress is false")
+    plain = [p for o in rotation_outcome for p in o.not_compressed()]
+    broken = [r.path for o in rotation_outcome for r in o.rotated if r.compressed and not r.gzip_ok]
+    assert not plain, f"rotated but not compressed: {', '.join(plain)} (logs.rotate.compress is true)"
+    assert not broken, f"named .gz but not gzip data: {', '.join(broken)}"

@@ -1,0 +1,197 @@
+"""Notifications: JSON POSTs to a real local webhook server; failing and hanging webhooks fail the check in time."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import free_port
+from opsproof.notify import payload, post
+
+SECRET_TOKEN = "T0AAAA/B0BBBB/s3cr3tW3bh00kT0k3nXYZ"
+HEADER_TOKEN = "hdr-s3cr3t-0123456789"
+DB_PASSWORD = "dbpassw0rd-xyz"
+
+
+class Hook:
+    """A webhook receiver on 127.0.0.1 that records every POST; tests set status and hang."""
+
+    def __init__(self) -> None:
+        self.status, self.hang_s, self.received = 200, 0.0, []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                hook.received.append({"path": self.path, "headers": dict(self.headers), "raw": body.decode(),
+                                      "json": json.loads(body)})
+                if hook.hang_s:
+                    time.sleep(hook.hang_s)
+                try:
+                    self.send_response(hook.status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the client gave up (the hanging case)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/services/{SECRET_TOKEN}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    server = Hook()
+    yield server
+    server.close()
+
+
+def test_post_delivers_json(hook):
+    body = payload("end", "shop", "postmaintenance", "local", {"passed": 7, "failed": 1}, "post_1.html")
+    delivery = post(hook.url(), body, 5, {"Authorization": f"Bearer {HEADER_TOKEN}"})
+    assert delivery.ok and delivery.status == 200
+    [got] = hook.received
+    assert got["json"] == body and got["headers"]["Content-Type"] == "application/json"
+    assert got["headers"]["Authorization"] == f"Bearer {HEADER_TOKEN}"
+    assert body["text"] == "shop: maintenance run FAILED on local (-m postmaintenance): 7 passed, 1 failed — report post_1.html"
+    assert SECRET_TOKEN not in delivery.webhook and delivery.webhook == f"http://127.0.0.1:{hook.port}/…"
+
+
+def test_an_error_status_is_a_failed_delivery(hook):
+    hook.status = 500
+    delivery = post(hook.url(), payload("start", "shop", "premaintenance", "local"), 5)
+    assert not delivery.ok and delivery.error == "the webhook answered HTTP 500"
+
+
+def test_a_hanging_webhook_is_abandoned_within_its_timeout(hook):
+    hook.hang_s = 30
+    started = time.monotonic()
+    delivery = post(hook.url(), payload("start", "shop", "premaintenance", "local"), 1)
+    assert time.monotonic() - started < 5
+    assert not delivery.ok and "no answer within notify.timeout_s = 1 s" in delivery.error
+
+
+def test_an_unreachable_webhook_never_raises():
+    delivery = post(f"http://127.0.0.1:{free_port()}/services/{SECRET_TOKEN}", payload("start", "s", "", "h"), 2)
+    assert not delivery.ok and "Connection refused" in delivery.error and SECRET_TOKEN not in delivery.error
+
+
+def _config(suite, hook_url: str, **notify) -> None:
+    suite.config({"service": "shop", "root": ".", "rollback_plan": "rollback.md",
+                  "backups": {"dir": "b", "pattern": "x_*", "database": {"engine": "postgresql",
+                                                                         "dsn": f"postgresql://app:{DB_PASSWORD}@db/x"}},
+                  "notify": {"webhook": hook_url, "timeout_s": notify.pop("timeout_s", 5),
+                             "headers": {"Authorization": f"Bearer {HEADER_TOKEN}"}, **notify}})
+    (suite.path / "rollback.md").write_text("# Rollback\nRestore the last backup.\n")
+
+
+def test_checklist_runs_notify_start_and_end(suite, hook):
+    _config(suite, hook.url())
+    result = suite.run("-m", "premaintenance", "-k", "team or rollback")
+    assert result.ret == 0, result.stdout.str()
+    start, end = (r["json"] for r in hook.received)
+    assert start["event"] == "start" and start["service"] == "shop" and start["selection"] == "premaintenance"
+    assert end["event"] == "end" and end["outcome"] == {"passed": 2}
+    assert end["report"].endswith(".html") and end["text"].startswith("shop: maintenance run passed")
+    summary = suite.summary()
+    assert summary["outcome"] == {"passed": 2}
+    result.stdout.fnmatch_lines([f"opsproof: start notice to http://127.0.0.1:{hook.port}/…: HTTP 200"])
+    for got in hook.received:
+        assert SECRET_TOKEN not in got["raw"] and DB_PASSWORD not in got["raw"] and HEADER_TOKEN not in got["raw"]
+    for path in suite.reports.iterdir():
+        text = path.read_text()
+        assert SECRET_TOKEN.split("/")[-1] not in text and HEADER_TOKEN not in text, path
+
+
+def test_completion_notice_runs_last_and_counts_the_others(suite, hook):
+    _config(suite, hook.url())
+    (suite.path / "checks" / "test_zzz_probe.py").write_text(
+        "import pytest\npytestmark = [pytest.mark.postmaintenance]\n"
+        "def test_after_notice():\n    '''Sorts after the notice check by name.'''\n    assert False, 'seeded failure'\n")
+    result = suite.run("-m", "postmaintenance")
+    assert result.ret == 1
+    ids = [t["id"] for t in suite.summary()["tests"]]
+    assert ids[-1].endswith("test_team_notified_of_completion"), ids
+    end = hook.received[-1]["json"]
+    assert end["event"] == "end" and end["outcome"].get("failed") == 1, end
+    assert "FAILED" in end["text"]
+    assert len([r for r in hook.received if r["json"]["event"] == "end"]) == 1  # not sent twice
+
+
+def test_a_failing_webhook_fails_the_notify_check_only(suite, hook):
+    hook.status = 503
+    _config(suite, hook.url())
+    result = suite.run("-m", "premaintenance", "-k", "team or rollback")
+    assert result.ret == 1
+    outcomes = suite.outcomes()
+    assert outcomes["checks/test_premaintenance.py::test_team_notified"] == "failed"
+    assert outcomes["checks/test_premaintenance.py::test_rollback_plan_ready[local]"] == "passed"
+    result.stdout.fnmatch_lines(["*start notice to http://127.0.0.1:*/…: the webhook answered HTTP 503*"])
+
+
+def test_a_hanging_webhook_neither_hangs_nor_crashes_the_run(suite, hook):
+    hook.hang_s = 60
+    _config(suite, hook.url(), timeout_s=1)
+    started = time.monotonic()
+    result = suite.run("-m", "postmaintenance or premaintenance", "-k", "team or rollback", timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.ret == 1
+    assert elapsed < 45, f"the run took {elapsed:.0f} s with a 1 s notify timeout"
+    outcomes = suite.outcomes()
+    assert outcomes["checks/test_premaintenance.py::test_team_notified"] == "failed"
+    assert outcomes["checks/test_postmaintenance.py::test_team_notified_of_completion"] == "failed"
+    result.stdout.fnmatch_lines(["*no answer within notify.timeout_s = 1 s*"])
+
+
+def test_runs_outside_notify_selections_send_nothing(suite, hook):
+    (suite.path / "tmp").mkdir()
+    suite.config({"service": "shop", "root": ".", "temp": {"dirs": ["tmp"]}, "notify": {"webhook": hook.url()}})
+    result = suite.run("-m", "daily")
+    assert result.ret == 0, result.stdout.str()
+    assert hook.received == []
+    suite.config({"service": "shop", "root": ".", "rollback_plan": "rollback.md"})
+    result = suite.run("-m", "premaintenance", "-k", "team")
+    assert result.ret == 0 and "no notify section in maintenance.yaml" in result.stdout.str()
+
+
+def test_notify_config_and_its_secrets(tmp_path):
+    from opsproof import config as cfg
+
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: svc\nnotify: {webhook: 'ftp://x'}\n")
+    with pytest.raises(cfg.ConfigError, match="notify.webhook: must start with http"):
+        cfg.load(path)
+    path.write_text(f"service: svc\nnotify: {{webhook: 'https://hooks.example.invalid/services/{SECRET_TOKEN}', "
+                    f"headers: {{Authorization: 'Bearer {HEADER_TOKEN}'}}}}\n")
+    maint = cfg.load(path)
+    assert maint.notify.timeout_s == 5 and maint.notify.selections == ["premaintenance", "postmaintenance"]
+    secrets = maint.secrets()
+    assert SECRET_TOKEN.split("/")[-1] in secrets and HEADER_TOKEN in secrets
+
+
+def test_under_xdist_workers_see_the_start_and_the_controller_sends_the_end(suite, hook):
+    pytest.importorskip("xdist")
+    _config(suite, hook.url())
+    result = suite.run("-m", "premaintenance or postmaintenance", "-k", "team or rollback", "-n", "2")
+    assert result.ret == 0, result.stdout.str()
+    outcomes = suite.outcomes()
+    assert outcomes["checks/test_premaintenance.py::test_team_notified"] == "passed"
+    assert outcomes["checks/test_postmaintenance.py::test_team_notified_of_completion"] == "skipped"
+    events = [r["json"]["event"] for r in hook.received]
+    assert events == ["start", "end"], events
+    assert hook.received[1]["json"]["outcome"]["passed"] == 2

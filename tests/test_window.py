@@ -1,0 +1,227 @@
+"""The maintenance window: RRULE occurrences across DST, "first Sunday", inside/next, and actions refused outside it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from opsproof.window import Schedule, WindowError
+
+UTC = timezone.utc
+
+
+def _sched(rule="FREQ=MONTHLY;BYDAY=1SU", start="02:00", hours=2.0, tz="UTC") -> Schedule:
+    return Schedule(rule, start, timedelta(hours=hours), tz)
+
+
+def test_first_sunday_of_every_month():
+    sched = _sched(tz="Europe/Berlin")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    seen = []
+    for _ in range(12):
+        occ = sched.next(now)
+        local = occ.start.astimezone(ZoneInfo("Europe/Berlin"))
+        seen.append(local.date())
+        assert local.weekday() == 6 and local.day <= 7, local
+        assert (local.hour, local.minute) == (2, 0)
+        assert occ.end - occ.start == timedelta(hours=2)
+        now = occ.end
+    assert [d.month for d in seen] == list(range(1, 13))
+    assert seen[0].isoformat() == "2026-01-04" and seen[2].isoformat() == "2026-03-01"
+
+
+def test_local_start_keeps_its_wall_clock_across_dst():
+    """02:00 Berlin is 01:00Z in winter and 00:00Z in summer: the window follows the local clock."""
+    sched = _sched(tz="Europe/Berlin")
+    january = sched.next(datetime(2026, 1, 1, tzinfo=UTC))
+    july = sched.next(datetime(2026, 7, 1, tzinfo=UTC))
+    assert january.start == datetime(2026, 1, 4, 1, 0, tzinfo=UTC)
+    assert july.start == datetime(2026, 7, 5, 0, 0, tzinfo=UTC)
+
+
+def test_start_in_the_spring_forward_gap_moves_forward():
+    """02:30 does not exist on 2026-03-29 in Berlin: the window opens at 03:30 CEST (01:30Z) and lasts 2 h."""
+    sched = _sched("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "02:30", tz="Europe/Berlin")
+    occ = sched.next(datetime(2026, 3, 1, tzinfo=UTC))
+    assert occ.start == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert occ.start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M %Z") == "03:30 CEST"
+    assert occ.end - occ.start == timedelta(hours=2)
+
+
+def test_start_in_the_fall_back_repeat_is_the_first():
+    """02:30 happens twice on 2026-10-25 in Berlin: the window opens at the first (CEST, 00:30Z)."""
+    sched = _sched("FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "02:30", tz="Europe/Berlin")
+    occ = sched.next(datetime(2026, 10, 1, tzinfo=UTC))
+    assert occ.start == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert occ.end == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)  # elapsed time: 03:30 CET by the clock
+
+
+def test_first_sunday_on_the_us_fall_back_day():
+    """New York leaves DST on the first Sunday of November 2026 at 02:00: 02:00 EST is 07:00Z."""
+    sched = _sched(tz="America/New_York")
+    occ = sched.next(datetime(2026, 10, 20, tzinfo=UTC))
+    assert occ.start == datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    assert sched.next(datetime(2026, 9, 20, tzinfo=UTC)).start == datetime(2026, 10, 4, 6, 0, tzinfo=UTC)  # EDT
+
+
+def test_inside_and_next_and_last_opened():
+    sched = _sched()
+    inside = sched.state(datetime(2026, 12, 6, 3, 0, tzinfo=UTC))
+    assert inside.inside and inside.current_utc == "2026-12-06 02:00Z – 2026-12-06 04:00Z"
+    assert inside.next_utc.startswith("2027-01-03 02:00Z")
+    at_end = sched.state(datetime(2026, 12, 6, 4, 0, tzinfo=UTC))
+    assert not at_end.inside  # the end is exclusive
+    before = sched.state(datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+    assert not before.inside and before.hours_until_next == 24.0
+    assert before.last_opened_utc == "2026-11-01T02:00:00Z"
+    assert "CET" in _sched(tz="Europe/Berlin").state(datetime(2026, 12, 5, tzinfo=UTC)).next_local
+
+
+def test_interval_rules_keep_their_phase_with_an_anchor_date():
+    sched = _sched("FREQ=WEEKLY;INTERVAL=2;BYDAY=SU", "2026-01-04 02:00")
+    starts = [sched.next(datetime(2026, 1, 1, tzinfo=UTC)).start]
+    for _ in range(3):
+        starts.append(sched.next(starts[-1]).start)
+    assert [s.day for s in starts] == [4, 18, 1, 15]
+
+
+@pytest.mark.parametrize("rule, start, tz, words", [
+    ("FREQ=MONTHLY;BYDAY=1XX", "02:00", "UTC", "BYDAY"),
+    ("FREQ=DAILY", "25:00", "UTC", "not a time of day"),
+    ("FREQ=DAILY", "2am", "UTC", "HH:MM"),
+    ("FREQ=DAILY", "02:00", "Mars/Olympus", "unknown time zone"),
+    ("DTSTART:20260101T000000\nRRULE:FREQ=DAILY", "02:00", "UTC", "the rule alone"),
+])
+def test_bad_definitions_are_refused(rule, start, tz, words):
+    with pytest.raises(WindowError, match=words):
+        Schedule(rule, start, timedelta(hours=1), tz)
+
+
+def _hhmm(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).strftime("%H:%M")
+
+
+def _config(tmp: dict, **window) -> dict:
+    return {"service": "svc", "root": ".", "temp": tmp, "window": window}
+
+
+def test_window_scheduled_check_follows_the_horizon(suite):
+    (suite.path / "tmp").mkdir()
+    soon = {"rrule": "FREQ=DAILY", "start": _hhmm(timedelta(hours=3)), "duration": "1h", "timezone": "UTC"}
+    suite.config(_config({"dirs": ["tmp"]}, **soon, horizon="5h"))
+    assert suite.run("-m", "premaintenance", "-k", "window").ret == 0
+    evidence = suite.summary()["tests"][0]["evidence"][0]["data"]
+    assert evidence["next_utc"] and evidence["next_local"] and not evidence["inside"]
+    suite.config(_config({"dirs": ["tmp"]}, **soon, horizon="1h"))
+    result = suite.run("-m", "premaintenance", "-k", "window")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*hours until the next window*window.horizon allows <= 1.0 h*"])
+    inside = {"rrule": "FREQ=DAILY", "start": _hhmm(-timedelta(minutes=30)), "duration": "2h", "timezone": "UTC",
+              "horizon": "1h"}
+    suite.config(_config({"dirs": ["tmp"]}, **inside))
+    assert suite.run("-m", "premaintenance", "-k", "window").ret == 0
+
+
+def _old_file(root, name="old.tmp"):
+    import os
+
+    path = root / "tmp" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("stale\n")
+    old = (datetime.now(UTC) - timedelta(days=30)).timestamp()
+    os.utime(path, (old, old))
+    return path
+
+
+def test_gated_action_refused_outside_the_window(suite):
+    """window.gate makes clean-temp disruptive: outside the window it refuses, says when the next opens, changes nothing."""
+    stale = _old_file(suite.path)
+    later = {"rrule": "FREQ=DAILY", "start": _hhmm(timedelta(hours=5)), "duration": "1h", "timezone": "Europe/Berlin",
+             "gate": ["clean-temp"]}
+    suite.config(_config({"dirs": ["tmp"], "max_age_days": 7}, **later))
+    result = suite.run("-m", "daily", "--apply")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "action refused: clean-temp may run only inside the maintenance window" in out
+    assert "the next window opens" in out and "--ignore-window" in out
+    assert stale.exists(), "a refused action changed the target"
+    outcomes = suite.outcomes()
+    assert all(v == "failed" for k, v in outcomes.items() if "test_temp" in k), outcomes
+    # The same run with --ignore-window acts.
+    assert suite.run("-m", "daily", "--apply", "--ignore-window").ret == 0
+    assert not stale.exists()
+
+
+def test_gated_action_runs_inside_the_window(suite):
+    stale = _old_file(suite.path)
+    now = {"rrule": "FREQ=DAILY", "start": _hhmm(-timedelta(minutes=10)), "duration": "1h", "timezone": "UTC",
+           "gate": ["clean-temp"]}
+    suite.config(_config({"dirs": ["tmp"]}, **now))
+    assert suite.run("-m", "daily", "--apply").ret == 0
+    assert not stale.exists()
+    gate = next(e["data"] for t in suite.summary()["tests"] for e in t["evidence"] if e["label"].startswith("action gate"))
+    assert gate["act"] and gate["disruptive"] and gate["window"].startswith("inside the window")
+
+
+def test_plan_mode_outside_the_window_plans_and_says_it_would_refuse(suite):
+    stale = _old_file(suite.path)
+    later = {"rrule": "FREQ=DAILY", "start": _hhmm(timedelta(hours=5)), "duration": "1h", "gate": ["clean-temp"]}
+    suite.config(_config({"dirs": ["tmp"]}, **later))
+    result = suite.run("-m", "daily")
+    assert stale.exists()
+    assert result.ret == 1  # the stale file is still there: test_no_stale_temp_files says so
+    gate = next(e["data"] for t in suite.summary()["tests"] for e in t["evidence"] if e["label"].startswith("action gate"))
+    assert not gate["act"] and "would be refused" in gate["notes"][0]
+
+
+DISRUPTIVE_CHECK = '''
+import pytest
+from fixtures.actions import gate
+
+pytestmark = [pytest.mark.monthly]
+
+@pytest.fixture
+def update(request, target):
+    return gate(request, "update-dependencies", target)
+
+def test_update(update):
+    """Dependencies updated."""
+    assert update
+'''
+
+
+def test_disruptive_action_without_a_window_section_refuses(suite):
+    (suite.path / "checks" / "test_update_probe.py").write_text(DISRUPTIVE_CHECK)
+    suite.config({"service": "svc", "root": "."})
+    result = suite.run("-m", "monthly", "--apply")
+    assert result.ret == 1
+    assert "update-dependencies is disruptive and maintenance.yaml has no window: section" in result.stdout.str()
+    assert suite.run("-m", "monthly", "--apply", "--ignore-window").ret == 0
+
+
+@pytest.mark.parametrize("text, key, words", [
+    ('window: {rrule: "FREQ=MONTHLY;BYDAY=1XX"}', "window.rrule", "not an iCalendar RRULE"),
+    ('window: {rrule: "FREQ=DAILY", timezone: Mars/Base}', "window.timezone", "unknown time zone"),
+    ('window: {rrule: "FREQ=DAILY", start: "25:00"}', "window.start", "not a time of day"),
+    ('window: {rrule: "FREQ=DAILY", duration: 2}', "window.duration", "not a duration such as 90m"),
+    ('window: {rrule: "FREQ=DAILY", horizon: soon}', "window.horizon", "not a duration"),
+    ('window: {rrule: "FREQ=DAILY", gate: [rotate-log]}', "window.gate", "unknown action 'rotate-log'"),
+    ('window: {start: "02:00"}', "window.rrule", "required key is missing"),
+])
+def test_window_config_errors_name_the_key(tmp_path, text, key, words):
+    from opsproof import config as cfg
+
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: svc\n" + text + "\n")
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.load(path)
+    assert info.value.key == key and words in str(info.value)
+
+
+def test_window_config_defaults():
+    from opsproof.config import Window
+
+    window = Window(rrule="FREQ=MONTHLY;BYDAY=1SU")
+    assert (window.start, window.duration, window.timezone, window.horizon, window.gate) == (
+        "00:00", timedelta(hours=2), "UTC", timedelta(days=7), [])
