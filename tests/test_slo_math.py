@@ -1,0 +1,85 @@
+"""SLO arithmetic against hand-computed cases: budget exactly spent, overspent, untouched, no traffic."""
+from __future__ import annotations
+
+import pytest
+
+from opsproof.slo import math as m
+
+
+def test_budget_exactly_spent():
+    # 99.9 % of 10 000 requests allows 10 bad ones; 10 bad spends all of it: SLI 99.9 %, remaining 0, burn 1.
+    assert m.sli(9990, 10000) == pytest.approx(0.999)
+    assert m.budget_remaining(10, 10000, 99.9) == pytest.approx(0.0, abs=1e-12)
+    assert m.burn_rate(10, 10000, 99.9) == pytest.approx(1.0)
+
+
+def test_budget_overspent_is_negative():
+    # 99 % of 1 000 allows 10 bad; 25 bad is 2.5 budgets: remaining 1 - 2.5 = -1.5, burning 2.5x.
+    assert m.budget_remaining(25, 1000, 99.0) == pytest.approx(-1.5)
+    assert m.burn_rate(25, 1000, 99.0) == pytest.approx(2.5)
+    assert m.sli(975, 1000) == pytest.approx(0.975)
+
+
+def test_budget_partly_spent_and_untouched():
+    # 99.5 % of 2 000 allows 10 bad; 4 bad leaves 60 %.
+    assert m.budget_remaining(4, 2000, 99.5) == pytest.approx(0.6)
+    assert m.budget_remaining(0, 2000, 99.5) == 1.0
+    assert m.error_budget(99.9) == pytest.approx(0.001)
+
+
+def test_no_traffic_is_no_number_never_a_pass():
+    assert m.sli(0, 0) is None
+    assert m.budget_remaining(0, 0, 99.9) is None
+    assert m.burn_rate(0, 0, 99.9) is None
+    assert m.firing(None, 20.0, 14.4) is False
+
+
+def test_workbook_factors_for_30_days_and_scaled_for_7():
+    thirty = {(w.long_s, w.short_s): f for w, f in m.alert_windows(30 * 86400)}
+    assert thirty == pytest.approx({(3600, 300): 14.4, (21600, 1800): 6.0, (86400, 7200): 3.0, (259200, 21600): 1.0})
+    seven = {(w.long_s, w.short_s): f for w, f in m.alert_windows(7 * 86400, "page")}
+    # factor = budget share x period hours / long-window hours: 0.02 x 168 / 1 and 0.05 x 168 / 6
+    assert seven == pytest.approx({(3600, 300): 3.36, (21600, 1800): 1.4})
+
+
+def test_alerts_longer_than_the_period_are_left_out():
+    assert [w.long_s for w, _ in m.alert_windows(2 * 86400)] == [3600, 21600, 86400]
+
+
+def test_firing_needs_both_windows():
+    assert m.firing(15.0, 20.0, 14.4)
+    assert not m.firing(15.0, 3.0, 14.4)     # the burn has stopped: the short window says so
+    assert not m.firing(3.0, 20.0, 14.4)     # a blip: the long window has not burnt enough
+    assert m.firing(14.4, 14.4, 14.4)
+
+
+def test_percentile_interpolates_inside_its_bin():
+    edges = [10.0, 20.0, 40.0]
+    counts = [0, 10, 10, 0]        # 10 requests in (10, 20], 10 in (20, 40]
+    assert m.percentile(counts, edges, 0.5) == pytest.approx(20.0)
+    assert m.percentile(counts, edges, 0.25) == pytest.approx(15.0)
+    assert m.percentile(counts, edges, 0.75) == pytest.approx(30.0)
+    assert m.percentile([0, 0, 0, 5], edges, 0.99) == 40.0     # above the last edge: the highest bound known
+    assert m.percentile([0, 0, 0, 0], edges, 0.5) is None
+
+
+def test_durations_read_back():
+    assert [m.format_duration(s) for s in (30 * 86400, 6 * 3600, 300, 90, 7776000)] == ["30d", "6h", "5m", "90s", "90d"]
+
+
+@pytest.mark.parametrize("good,total,words", [
+    (99990, 100000, "looks loose"),         # 99 % target, 0.01 % bad: 1 % of the budget used
+    (99300, 100000, "about right"),         # 70 % of a 1 % budget
+    (99150, 100000, "tight"),               # 85 %
+    (98000, 100000, "missed"),              # 200 %
+    (0, 0, "no traffic"),
+])
+def test_review_hint_reads_the_quarter(good, total, words):
+    hint = m.review_hint("api", 99.0, good, total)
+    assert words in hint, hint
+
+
+def test_loose_target_suggests_a_tighter_one_that_keeps_half_the_budget():
+    # 10 bad of 100 000: 99.95 % allows 50 (half: 25) -> fits; 99.99 % allows 10 (half: 5) -> does not.
+    hint = m.review_hint("api", 99.0, 99990, 100000)
+    assert "99.95 % would still leave at least half its budget" in hint, hint
