@@ -19,6 +19,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 STRICT_ENV = "OPSPROOF_CI"  # set by .ci/run: a missing system tool fails instead of skipping
 
+# pytester gives every run a fresh HOME; one font cache for matplotlib keeps it from rebuilding per run.
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"opsproof-mpl-{os.getuid()}"))
+
 
 def require_tool(*names: str) -> None:
     """Skip (fail under CI) when a system tool the test needs is absent."""

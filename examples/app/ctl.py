@@ -1,24 +1,19 @@
-"""Bring the example service up or down: `python examples/app/ctl.py up|down|status|backup`.
+"""Bring the example service up or down: `python examples/app/ctl.py up|down|status|backup|traffic [N]`.
 
 `up` seeds the SQLite database on first use, takes a nightly-style backup when none is fresh
 (as the service's own cron job would), starts the server in the background and waits until
-/health answers. Environment: EXAMPLE_PORT (default 8080), EXAMPLE_ROOT (default: this folder).
+/health answers, then makes 200 requests (traffic for the SLO checks).
+Environment: EXAMPLE_PORT (default 8080), EXAMPLE_ROOT (default: this folder).
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
 
 ROOT = os.path.abspath(os.environ.get("EXAMPLE_ROOT", os.path.dirname(__file__)))
 PORT = int(os.environ.get("EXAMPLE_PORT", "8080"))
@@ -45,31 +40,17 @@ def seed() -> None:
 
 
 def backup() -> str:
-    """One consistent archive: SQLite online backup, MANIFEST.json, complete before it gets its name."""
-    now = datetime.now(timezone.utc)
-    final = path("backups", f"daily_{now.strftime('%Y%m%dT%H%M%SZ')}.tar.gz")
-    with tempfile.TemporaryDirectory(dir=path("backups")) as scratch:
-        dump = os.path.join(scratch, "app.db")
-        with sqlite3.connect(path("data", "app.db")) as src, sqlite3.connect(dump) as dst:
-            src.backup(dst)
-            tables = {t: dst.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-                      for (t,) in dst.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        with open(dump, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()
-        manifest = {"format": 1, "engine": "sqlite", "source": "data/app.db", "created_at": now.isoformat(),
-                    "members": [{"name": "app.db", "size": os.path.getsize(dump), "sha256": digest}],
-                    "tables": tables}
-        tmp = os.path.join(path("backups"), f".{os.path.basename(final)}.part")
-        with tarfile.open(tmp, "w:gz") as tar:
-            tar.add(dump, arcname="app.db")
-            data = json.dumps(manifest, indent=1).encode()
-            info = tarfile.TarInfo("MANIFEST.json")
-            info.size, info.mtime = len(data), int(now.timestamp())
-            tar.addfile(info, io.BytesIO(data))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    return final
+    """One archive in the suite's own format, by the suite's own code (opsproof.backup): a consistent SQLite
+    snapshot, MANIFEST.json, verified before it gets its final name; the 14 newest are kept."""
+    try:
+        from opsproof.backup import take_backup
+    except ImportError:  # run from a checkout without `pip install -e .`
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        from opsproof.backup import take_backup
+    result = take_backup(path("backups"), "daily_*.tar.gz", 14, "sqlite", path=path("data", "app.db"))
+    if not result.ok:
+        raise SystemExit(f"backup failed: {result.error}")
+    return result.path
 
 
 def healthy(timeout: float = 2) -> bool:
@@ -110,10 +91,17 @@ def up() -> int:
             return 1
         if healthy(0.5):
             print(f"example-app up on http://127.0.0.1:{PORT}/health (pid {proc.pid})")
-            return 0
+            return traffic()
         time.sleep(0.1)
     print(f"example-app did not answer on port {PORT} within 15 s (is the port taken?)", file=sys.stderr)
     return 1
+
+
+def traffic(count: int = 200) -> int:
+    """Requests as users would make them, so the SLO checks have traffic to observe in logs/access.log."""
+    answered = sum(healthy(2) for _ in range(count))
+    print(f"traffic: {count} requests to /health, {answered} answered 200")
+    return 0
 
 
 def down() -> int:
@@ -138,6 +126,8 @@ def main(argv: list[str]) -> int:
         seed()
         print(backup())
         return 0
+    if command == "traffic":
+        return traffic(int(argv[2]) if len(argv) > 2 else 200)
     if command == "status":
         print(f"pid {pid()}, healthy {healthy()}")
         return 0 if healthy() else 1
