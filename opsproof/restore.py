@@ -171,7 +171,7 @@ class _Drill:
 def _dump_member(check: archive.Verification) -> str:
     if check.dump:
         return check.dump
-    raise DrillError("MANIFEST.json names no dump member")
+    raise DrillError("MANIFEST.json names no dump member (no `dump` key, and not exactly one member to take for it)")
 
 
 def _sqlite(drill: _Drill, dump: str, live: Optional[str], queries: list[Query], tables: dict[str, int]) -> None:

@@ -141,3 +141,28 @@ def test_age_comes_from_the_manifest_time():
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 36 * 3600))
     assert restore.age_hours(stamp, now) == pytest.approx(36, abs=0.01)
     assert restore.age_hours("not a time", now) is None and restore.age_hours(None, now) is None
+
+
+def test_an_archive_in_designs_manifest_shape_without_a_dump_key_restores(taken, tmp_path: Path):
+    """DESIGN's MANIFEST has no `dump` key: the single member is the dump (archives from other tools restore)."""
+    db, _ = taken
+    out = tmp_path / "daily_20261126T030000Z.tar.gz"
+    manifest = {"format": 1, "engine": "sqlite", "source": "x", "created_at": "2026-11-26T03:00:00Z",
+                "members": [{"name": db.name, "size": db.stat().st_size, "sha256": sha(db)}],
+                "tables": {"orders": 1000, "lines": 1000}}
+    write_archive(str(out), str(db), db.name, manifest)
+    result = drill(str(out), QUERIES, scratch_dir=str(tmp_path))
+    assert result.ok, result.reason
+    two = tmp_path / "two.tar.gz"
+    manifest["members"].append({"name": "notes.txt", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()})
+    with tarfile.open(two, "w:gz") as tar:
+        import io, json
+
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("MANIFEST.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        tar.add(db, arcname=db.name)
+        tar.addfile(tarfile.TarInfo("notes.txt"), io.BytesIO(b""))
+    result = drill(str(two), [], scratch_dir=str(tmp_path))
+    assert not result.ok and "names no dump member" in result.reason, result.reason
