@@ -16,7 +16,8 @@ from typing import Any, Callable
 import yaml
 from pydantic import ValidationError
 
-from ..config import ConfigError, Objective, Slo, _key_path, _message
+from ..config import ConfigError, Objective, Slo
+from ..config.loader import _key_path, _message
 
 _WINDOW = re.compile(r"^(\d+)([smhdwMQY])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 30 * 86400, "Q": 90 * 86400, "Y": 365 * 86400}

@@ -1,0 +1,20 @@
+"""maintenance.yaml: the contract users write, validated into one immutable object.
+
+A bad file raises ConfigError naming the file, the key path and what is wrong; nothing else
+in the suite runs before this succeeds. Paths: `root` is relative to the config file's
+directory, every other relative path is relative to `root` (made absolute here, once).
+
+base: the error, the strict section model, durations; sections/schedule/slo: the sections;
+model: Maint, the whole; loader: find, load, resolve.
+"""
+from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
+from .loader import find, load
+from .model import Maint
+from .schedule import Attestations, Docs, Notify, Window
+from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate, Services, SmokeQuery,
+                       Temp, _logrotate_period)
+from .slo import Objective, Slo, SloSource
+
+__all__ = ["ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration", "find", "load", "Maint",
+           "Attestations", "Docs", "Notify", "Window", "Backups", "Database", "Disk", "Endpoint", "Logs", "Monitoring",
+           "Restore", "Rotate", "Services", "SmokeQuery", "Temp", "Objective", "Slo", "SloSource", "_logrotate_period"]

@@ -1,0 +1,40 @@
+"""The pieces every section is built from: the error, the strict base model, durations."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+DEFAULT_NAME = "maintenance.yaml"
+ENV_VAR = "OPSPROOF_CONFIG"
+# Action names (DESIGN): routine ones run with --apply; window.gate may list any of them as disruptive.
+ACTIONS = ("rotate-logs", "clean-temp", "backup", "restore-drill", "update-dependencies")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+def parse_duration(value: Any) -> timedelta:
+    """A duration written 90m, 2h, 1h30m, 7d or 4w, as a timedelta (a bare number is ambiguous: refused)."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip().replace(" ", "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
+    if not text or not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration such as 90m, 2h, 1h30m, 7d or 4w")
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class ConfigError(Exception):
+    """A configuration the suite cannot run with: file, key path, what is wrong, what to do."""
+
+    def __init__(self, file: str, key: str, problem: str, hint: str = "") -> None:
+        self.file, self.key, self.problem, self.hint = file, key, problem, hint
+        where = f"{file}: {key}: " if key else f"{file}: "
+        super().__init__(where + problem + (f" — {hint}" if hint else ""))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)

@@ -1,0 +1,129 @@
+"""Find, read, validate and resolve one maintenance config; errors name file, key path and fix."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from .base import DEFAULT_NAME, ENV_VAR, ConfigError
+from .model import Maint
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("json_",):
+            out += ".json"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _hint(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "remove it or check its spelling against the README's config reference"
+    if kind == "missing":
+        return "add it: it names what to check"
+    return "see the README's config reference"
+
+
+def _message(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
+        msg += f" (got {err['input']!r})"
+    return msg
+
+
+def find(cli_path: Optional[str], rootdir: str) -> tuple[Path, str]:
+    """Which config file is in effect and why: --maint-config, then OPSPROOF_CONFIG, then the default."""
+    if cli_path:
+        return Path(cli_path).expanduser().absolute(), "--maint-config"
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser().absolute(), ENV_VAR
+    return Path(rootdir, DEFAULT_NAME).absolute(), f"the default ({DEFAULT_NAME} in {rootdir})"
+
+
+def load(path: Path, source: str = "") -> Maint:
+    """Read, parse and validate one config file, or raise ConfigError."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(name, "", f"no such file (chosen by {source or 'the caller'})",
+                          f"write one (see maintenance.yaml in the opsproof checkout), or pass --maint-config=PATH "
+                          f"or set {ENV_VAR}")
+    except OSError as exc:
+        raise ConfigError(name, "", f"cannot be read: {exc.strerror}")
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(name, "", f"YAML syntax error at {where}{problem}", "fix the YAML syntax")
+    if not isinstance(data, dict):
+        raise ConfigError(name, "", f"must be a mapping of sections, got {type(data).__name__}",
+                          "start from the example maintenance.yaml")
+    try:
+        maint = Maint.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        key = _key_path(first["loc"])
+        problem = _message(first) + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+        raise ConfigError(name, key, problem, _hint(first))
+    root = Path(path.parent, maint.root).resolve()
+    updates: dict[str, Any] = {
+        "root": str(root),
+        "path": name,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "state_dir": str(Path(path.parent, maint.state_dir or ".opsproof").resolve()),
+    }
+    return _resolved(maint.model_copy(update=updates))
+
+
+def _resolved(maint: Maint) -> Maint:
+    """Make every configured relative path absolute against root, once."""
+    r = maint.resolve
+    changes: dict[str, Any] = {}
+    if maint.disk:
+        changes["disk"] = maint.disk.model_copy(update={"paths": [r(p) for p in maint.disk.paths]})
+    if maint.logs:
+        logs_update: dict[str, Any] = {"error_log": r(maint.logs.error_log)}
+        if maint.logs.rotate:
+            logs_update["rotate"] = maint.logs.rotate.model_copy(update={"files": [r(f) for f in maint.logs.rotate.files]})
+        changes["logs"] = maint.logs.model_copy(update=logs_update)
+    if maint.temp:
+        changes["temp"] = maint.temp.model_copy(update={"dirs": [r(d) for d in maint.temp.dirs]})
+    if maint.backups:
+        b_update: dict[str, Any] = {"dir": r(maint.backups.dir)}
+        db = maint.backups.database
+        if db and db.path:
+            b_update["database"] = db.model_copy(update={"path": r(db.path)})
+        if maint.backups.restore.scratch_dir:
+            b_update["restore"] = maint.backups.restore.model_copy(update={"scratch_dir": r(maint.backups.restore.scratch_dir)})
+        changes["backups"] = maint.backups.model_copy(update=b_update)
+    if maint.rollback_plan:
+        changes["rollback_plan"] = r(maint.rollback_plan)
+    changes["work_dir"] = r(maint.work_dir)
+    if maint.docs:
+        changes["docs"] = maint.docs.model_copy(update={"dir": r(maint.docs.dir)})
+    if maint.attestations:
+        changes["attestations"] = maint.attestations.model_copy(update={"file": r(maint.attestations.file)})
+    if maint.slo:
+        from ..slo.openslo import resolved_slo  # OpenSLO documents become objectives; a bad one is a ConfigError
+
+        changes["slo"] = resolved_slo(maint.slo, r, maint.path)
+    return maint.model_copy(update=changes)

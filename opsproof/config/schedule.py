@@ -1,0 +1,69 @@
+"""Sections of when and who: the maintenance window, notifications, docs review, attestations."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from .base import ACTIONS, Duration, _Section
+from .sections import Endpoint
+
+
+class Window(_Section):
+    rrule: str                                   # iCalendar RRULE, e.g. FREQ=MONTHLY;BYDAY=1SU
+    start: str = "00:00"                         # HH:MM, or YYYY-MM-DD HH:MM to anchor INTERVAL rules
+    duration: Duration = timedelta(hours=2)
+    timezone: str = "UTC"
+    horizon: Duration = timedelta(days=7)        # premaintenance: the next window opens within this
+    gate: list[str] = []                         # more actions that may run only inside the window
+
+    @field_validator("gate")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in ACTIONS:
+                raise ValueError(f"unknown action {name!r}; actions are {', '.join(ACTIONS)}")
+        return value
+
+    @field_validator("rrule", "start", "timezone", "duration")
+    @classmethod
+    def _usable(cls, value: Any, info: Any) -> Any:
+        from .. import window as w
+
+        try:
+            if info.field_name == "rrule":
+                w.parse_rule(value, "00:00")
+            elif info.field_name == "start":
+                w.anchor(value)
+            elif info.field_name == "timezone":
+                w.zone(value)
+            elif value <= timedelta(0):
+                raise w.WindowError("must be positive")
+        except w.WindowError as exc:
+            raise ValueError(str(exc))
+        return value
+
+
+class Notify(_Section):
+    webhook: str
+    timeout_s: float = Field(5, gt=0, le=60)
+    selections: list[str] = ["premaintenance", "postmaintenance"]  # runs whose -m names one of these notify
+    headers: dict[str, str] = {}                 # e.g. Authorization; their values are secrets
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        return Endpoint._http(value)
+
+
+class Docs(_Section):
+    dir: str
+    max_age_days: float = Field(31, gt=0)
+    task: str = "documentation-review"           # an attestation of this task also counts as reviewed
+    require_update: bool = False                 # postmaintenance: docs changed since maintenance started
+
+
+class Attestations(_Section):
+    file: str
+    tasks: dict[str, Duration] = Field(min_length=1)  # task -> period, e.g. team-training: 31d
