@@ -34,6 +34,17 @@ def require_tool(*names: str) -> None:
             pytest.skip(message)
 
 
+def config_error(tmp_path: Path, text: str):
+    """Write `service: svc` plus `text` as maintenance.yaml, load it, and return the ConfigError it must raise."""
+    from opsproof import config as cfg
+
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: svc\n" + text + "\n")
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.load(path)
+    return info.value
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

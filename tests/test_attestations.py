@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import config_error, require_tool
 from opsproof.attest import parse, status
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=timezone.utc)
@@ -158,10 +158,5 @@ def test_docs_updated_since_maintenance_started_when_required(suite):
     ("docs: {max_age_days: 31}", "docs.dir", "required key is missing"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, key, words):
-    from opsproof import config as cfg
-
-    path = tmp_path / "maintenance.yaml"
-    path.write_text("service: svc\n" + text + "\n")
-    with pytest.raises(cfg.ConfigError) as info:
-        cfg.load(path)
-    assert info.value.key == key and words in str(info.value)
+    err = config_error(tmp_path, text)
+    assert err.key == key and words in str(err)

@@ -5,49 +5,51 @@ from pathlib import Path
 
 import pytest
 
+from conftest import config_error
 from opsproof import config as cfg
-
-GOOD = {"service": "svc", "root": ".", "disk": {"paths": ["/"]}}
-
-
-def _error(tmp_path: Path, text: str) -> cfg.ConfigError:
-    path = tmp_path / "maintenance.yaml"
-    path.write_text(text)
-    with pytest.raises(cfg.ConfigError) as info:
-        cfg.load(path)
-    return info.value
 
 
 @pytest.mark.parametrize("text, key, words", [
-    ("service: svc\ndisk: {paths: ['/'], max_used_percent: 150}\n", "disk.max_used_percent", "less than or equal to 100"),
-    ("service: svc\ndisk: {paths: ['/'], max_used_percent: -1}\n", "disk.max_used_percent", "greater than or equal to 0"),
-    ("service: svc\ndisk: {paths: ['/'], max_used_percnt: 80}\n", "disk.max_used_percnt", "unknown key"),
-    ("service: svc\ndisk: {paths: '/'}\n", "disk.paths", "valid list"),
-    ("service: svc\ndisk: {max_used_percent: 80}\n", "disk.paths", "required key is missing"),
-    ("service: svc\nhealth: [{url: 'http://x/h'}, {url: 'ftp://y'}]\n", "health[1].url", "http:// or https://"),
-    ("service: svc\nhealth: [{url: 'http://x/h', timeout_s: 'soon'}]\n", "health[0].timeout_s", "valid number"),
-    ("service: svc\nlogs: {error_log: e.log, error_pattern: '[error'}\n", "logs.error_pattern", "regular expression"),
-    ("service: svc\nbackups: {dir: b, pattern: 'x/daily_*'}\n", "backups.pattern", "without '/'"),
-    ("service: svc\nbackups: {dir: b, pattern: 'd*', database: {engine: sqlite}}\n", "backups.database", "needs path"),
-    ("service: svc\nservices: {ports: [70000]}\n", "services.ports", "outside 1..65535"),
-    ("service: svc\nbogus_section: {}\n", "bogus_section", "unknown key"),
-    ("disk: {paths: ['/']}\n", "service", "required key is missing"),
+    ("disk: {paths: ['/'], max_used_percent: 150}\n", "disk.max_used_percent", "less than or equal to 100"),
+    ("disk: {paths: ['/'], max_used_percent: -1}\n", "disk.max_used_percent", "greater than or equal to 0"),
+    ("disk: {paths: ['/'], max_used_percnt: 80}\n", "disk.max_used_percnt", "unknown key"),
+    ("disk: {paths: '/'}\n", "disk.paths", "valid list"),
+    ("disk: {max_used_percent: 80}\n", "disk.paths", "required key is missing"),
+    ("health: [{url: 'http://x/h'}, {url: 'ftp://y'}]\n", "health[1].url", "http:// or https://"),
+    ("health: [{url: 'http://x/h', timeout_s: 'soon'}]\n", "health[0].timeout_s", "valid number"),
+    ("logs: {error_log: e.log, error_pattern: '[error'}\n", "logs.error_pattern", "regular expression"),
+    ("backups: {dir: b, pattern: 'x/daily_*'}\n", "backups.pattern", "without '/'"),
+    ("backups: {dir: b, pattern: 'd*', database: {engine: sqlite}}\n", "backups.database", "needs path"),
+    ("services: {ports: [70000]}\n", "services.ports", "outside 1..65535"),
+    ("bogus_section: {}\n", "bogus_section", "unknown key"),
 ])
 def test_bad_values_name_the_key(tmp_path, text, key, words):
-    err = _error(tmp_path, text)
+    err = config_error(tmp_path, text)
     assert err.key == key
     assert words in str(err)
     assert str(tmp_path / "maintenance.yaml") in str(err)
 
 
+def test_missing_service_names_the_key(tmp_path):
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("disk: {paths: ['/']}\n")
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.load(path)
+    assert info.value.key == "service" and "required key is missing" in str(info.value)
+
+
 def test_yaml_syntax_error_names_line(tmp_path):
-    err = _error(tmp_path, "service: svc\ndisk:\n  paths: [/\n")
+    err = config_error(tmp_path, "disk:\n  paths: [/")
     assert "YAML syntax error" in str(err) and "line" in str(err)
 
 
 @pytest.mark.parametrize("text", ["", "- a\n- b\n", "just a string\n"])
 def test_not_a_mapping(tmp_path, text):
-    assert "must be a mapping" in str(_error(tmp_path, text))
+    path = tmp_path / "maintenance.yaml"
+    path.write_text(text)
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.load(path)
+    assert "must be a mapping" in str(info.value)
 
 
 def test_missing_file_says_how_it_was_chosen(tmp_path):

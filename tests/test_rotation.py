@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from conftest import require_tool, wait_for
+from conftest import config_error, require_tool, wait_for
 from opsproof.config import Rotate
 from opsproof.rotate import RotationRun, _logrotate, outcome, render, rotate
 from opsproof.target import Target
@@ -255,10 +255,5 @@ def test_outcome_reads_numbering_and_gzip(local, tmp_path):
     ("logs: {error_log: e, rotate: {files: []}}", "logs.rotate.files", "at least 1"),
 ])
 def test_rotate_config_errors_name_the_key(tmp_path, text, key, words):
-    from opsproof import config as cfg
-
-    path = tmp_path / "maintenance.yaml"
-    path.write_text("service: svc\n" + text + "\n")
-    with pytest.raises(cfg.ConfigError) as info:
-        cfg.load(path)
-    assert info.value.key == key and words in str(info.value)
+    err = config_error(tmp_path, text)
+    assert err.key == key and words in str(err)

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import config_error
+
 from opsproof.window import Schedule, WindowError
 
 UTC = timezone.utc
@@ -210,13 +212,8 @@ def test_disruptive_action_without_a_window_section_refuses(suite):
     ('window: {start: "02:00"}', "window.rrule", "required key is missing"),
 ])
 def test_window_config_errors_name_the_key(tmp_path, text, key, words):
-    from opsproof import config as cfg
-
-    path = tmp_path / "maintenance.yaml"
-    path.write_text("service: svc\n" + text + "\n")
-    with pytest.raises(cfg.ConfigError) as info:
-        cfg.load(path)
-    assert info.value.key == key and words in str(info.value)
+    err = config_error(tmp_path, text)
+    assert err.key == key and words in str(err)
 
 
 def test_window_config_defaults():
