@@ -7,7 +7,7 @@
 The log looks like an application's: timestamped lines of 60-250 bytes, about 0.5% of them
 ERROR/CRITICAL/FATAL. Each tool runs as its own process on a warm page cache, `--repeat` times (the
 fastest run counts); peak memory is the child's maxrss from wait4. scan_errors runs on a local
-testinfra host through opsproof.target.Target, exactly as the daily check does; its time is taken
+testinfra host through opsproof.hosts.target.Target, exactly as the daily check does; its time is taken
 inside the child (the interpreter's start-up and imports excluded, about 0.3 s), grep's is the
 process's wall time. Then 1% more lines are appended and the incremental re-run (from the stored
 offset) is timed against grep re-reading the whole file and `tail -c +OFFSET | grep -c`.
@@ -116,8 +116,8 @@ def _child_scan(path: str, pattern: str, previous: str) -> None:
     """In a fresh process: one scan_errors on the local host, printed as JSON."""
     import testinfra
 
-    from opsproof.errorlog import scan_errors
-    from opsproof.target import Target
+    from opsproof.logs.errorlog import scan_errors
+    from opsproof.hosts.target import Target
 
     target = Target(testinfra.get_host("local://"), 3600)
     started = time.perf_counter()

@@ -75,8 +75,8 @@ def _child(path: str, state_in: str, state_out: str) -> None:
 
     from opsproof.config import Objective
     from opsproof.slo import buckets, status
-    from opsproof.state import StateStore
-    from opsproof.target import Target
+    from opsproof.hosts.state import StateStore
+    from opsproof.hosts.target import Target
 
     target = Target(testinfra.get_host("local://"), 3600)
     objectives = [Objective(name="availability", target=99.0, window="30d"),

@@ -28,7 +28,7 @@ from typing import Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from opsproof.archive import inflater_name  # noqa: E402
+from opsproof.backups.archive import inflater_name  # noqa: E402
 
 
 def _sample(n: int, seed: int = 7) -> bytes:
@@ -120,7 +120,7 @@ def run(argv: list[str], repeat: int) -> tuple[float, Optional[float], int]:
 
 
 def ours(path: str, inflater: str) -> list[str]:
-    code = ("import sys; sys.path.insert(0, %r); from opsproof.archive import verify; "
+    code = ("import sys; sys.path.insert(0, %r); from opsproof.backups.archive import verify; "
             "r = verify(%r, inflater=%r); sys.exit(0 if r.ok else print(r.reason) or 1)" % (ROOT, path, inflater))
     return [sys.executable, "-c", code]
 

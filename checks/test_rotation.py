@@ -1,7 +1,7 @@
 """Log rotation (daily): the guide's "log rotation", done by logrotate without losing a line, checked on disk."""
 import pytest
 
-from opsproof.cleanup import human
+from opsproof.temp.cleanup import human
 
 pytestmark = [pytest.mark.daily]
 

@@ -1,7 +1,7 @@
 """Temp cleanup (daily): the guide's "temporary file cleanup", inside each temp dir only, checked after the action."""
 import pytest
 
-from opsproof.cleanup import human
+from opsproof.temp.cleanup import human
 
 pytestmark = [pytest.mark.daily]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import config_error, require_tool
-from opsproof.attest import parse, status
+from opsproof.process.attest import parse, status
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=timezone.utc)
 TASKS = {"team-training", "documentation-review"}

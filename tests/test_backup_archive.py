@@ -1,4 +1,4 @@
-"""Archive integrity (opsproof.archive.verify) on real .tar.gz files: good ones pass, each damage fails with its reason."""
+"""Archive integrity (opsproof.backups.archive.verify) on real .tar.gz files: good ones pass, each damage fails with its reason."""
 from __future__ import annotations
 
 import gzip
@@ -16,8 +16,8 @@ from typing import Callable, Optional
 
 import pytest
 
-from opsproof import archive
-from opsproof.archive import verify
+from opsproof.backups import archive
+from opsproof.backups.archive import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 INFLATERS = ["zlib"] + (["isal"] if archive._isal else [])
@@ -250,7 +250,7 @@ def _many(n: int, manifest_first: bool, unlisted: Optional[str] = None) -> bytes
 _MEASURE = """
 import json, sys, time
 sys.path.insert(0, %r)
-from opsproof.archive import verify
+from opsproof.backups.archive import verify
 t0 = time.monotonic()
 r = verify(sys.argv[1])
 hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]

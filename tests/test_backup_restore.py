@@ -1,4 +1,4 @@
-"""The SQLite restore drill (opsproof.restore.drill): restores into scratch only, fails on bad queries or counts."""
+"""The SQLite restore drill (opsproof.backups.restore.drill): restores into scratch only, fails on bad queries or counts."""
 from __future__ import annotations
 
 import hashlib
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from opsproof import restore
-from opsproof.backup import take_backup, write_archive
-from opsproof.restore import DrillError, drill, expected_matches
+from opsproof.backups import restore
+from opsproof.backups.take import take_backup, write_archive
+from opsproof.backups.restore import DrillError, drill, expected_matches
 from test_backup_take import PATTERN, make_db
 
 QUERIES = ["SELECT count(*) FROM orders", {"sql": "SELECT count(*) FROM lines WHERE order_id < 10", "expect": 10}]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from opsproof.backup import take_backup
+from opsproof.backups.take import take_backup
 
 PATTERN = "daily_*.tar.gz"
 BACKUP_CHECKS = "backup"                      # -k: the action, integrity and recency modules

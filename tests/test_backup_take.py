@@ -1,4 +1,4 @@
-"""Taking a backup (opsproof.backup): consistent under a live writer, atomic under kill -9, careful retention."""
+"""Taking a backup (opsproof.backups.take): consistent under a live writer, atomic under kill -9, careful retention."""
 from __future__ import annotations
 
 import json
@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, wait_for
-from opsproof import archive, backup
-from opsproof.backup import PARTIAL, plan_backup, take_backup
-from opsproof.backups import newest_backup
-from opsproof.target import Target
+from opsproof.backups import archive
+from opsproof.backups import take as backup
+from opsproof.backups.take import PARTIAL, plan_backup, take_backup
+from opsproof.backups.recency import newest_backup
+from opsproof.hosts.target import Target
 
 PATTERN = "daily_*.tar.gz"
 
@@ -119,7 +120,7 @@ def _big_db(path: Path, mib: int) -> Path:
     return path
 
 
-_BACKUP = ("import sys; sys.path.insert(0, %r); from opsproof.backup import take_backup; "
+_BACKUP = ("import sys; sys.path.insert(0, %r); from opsproof.backups.take import take_backup; "
            "r = take_backup(sys.argv[1], 'daily_*.tar.gz', 14, 'sqlite', path=sys.argv[2]); print(r.ok, r.error)")
 
 

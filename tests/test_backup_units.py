@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof import archive, pgtools, shipped
-from opsproof.archive import Verification
+from opsproof.backups import archive
+from opsproof.backups import pgtools
+
+from opsproof.hosts import ship as shipped
+from opsproof.backups.archive import Verification
 from opsproof.config import Maint
-from opsproof.target import Target, TargetError
+from opsproof.hosts.target import Target, TargetError
 
 
 @pytest.mark.parametrize("dsn, without, password", [
@@ -64,14 +67,14 @@ def _archive(tmp_path: Path) -> Path:
 def test_the_shipped_bundle_runs_in_a_fresh_python_with_the_same_result(tmp_path: Path, monkeypatch):
     target = Target(testinfra.get_host("local://"), 30)
     path = _archive(tmp_path)
-    here = shipped.call(target, "archive.verify", {"path": str(path)}, 30, Verification)
+    here = shipped.call(target, "backups.archive.verify", {"path": str(path)}, 30, Verification)
     # Break the in-process function: the shipped run does not use this process's modules.
     monkeypatch.setattr(archive, "verify", lambda **kw: pytest.fail("ran in-process"))
-    there = shipped.call(target, "archive.verify", {"path": str(path)}, 30, Verification, ship=True)
+    there = shipped.call(target, "backups.archive.verify", {"path": str(path)}, 30, Verification, ship=True)
     assert there.ok and here.ok
     assert {**there.__dict__, "seconds": 0} == {**here.__dict__, "seconds": 0}
     with pytest.raises(TargetError, match="did not run on the target"):
-        shipped.call(target, "archive.no_such_function", {}, 30, Verification, ship=True)
+        shipped.call(target, "backups.archive.no_such_function", {}, 30, Verification, ship=True)
 
 
 def test_the_bundle_fits_one_command_line_argument():

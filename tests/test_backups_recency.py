@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.backups import newest_backup
-from opsproof.target import Target
+from opsproof.backups.recency import newest_backup
+from opsproof.hosts.target import Target
 
 CHECK = "checks/test_backups.py"  # run only this module: other checks sharing the marker are not under test here
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up

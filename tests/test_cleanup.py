@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof import tempwalk
-from opsproof.cleanup import clean_dir
-from opsproof.target import Target
+from opsproof.temp import walk as tempwalk
+from opsproof.temp.cleanup import clean_dir
+from opsproof.hosts.target import Target
 
 OLD = (datetime.now(timezone.utc) - timedelta(days=30)).timestamp()
 

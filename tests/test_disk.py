@@ -1,7 +1,7 @@
 """Disk space and inodes: the check agrees with an independent measurement (statvfs) and catches what it should.
 
 Suite tests run checks/test_disk.py on this machine's real filesystems; unit tests pin down how
-opsproof.disk reads `df -P` output (device names and mount points with spaces, "-" columns).
+opsproof.system.disk reads `df -P` output (device names and mount points with spaces, "-" columns).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.disk import disk_usage, parse_df
-from opsproof.target import Target, TargetError
+from opsproof.system.disk import disk_usage, parse_df
+from opsproof.hosts.target import Target, TargetError
 
 CHECK = "checks/test_disk.py"  # run only this module: other checks sharing the marker are not under test here
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up

@@ -1,6 +1,6 @@
 """The error-log scan: new lines only, across partial lines, truncation and rotation, in bounded memory.
 
-Unit tests drive opsproof.errorlog.scan_errors on the local machine through a testinfra host;
+Unit tests drive opsproof.logs.errorlog.scan_errors on the local machine through a testinfra host;
 suite tests run checks/test_errorlog.py against a real log file in a copy of the suite.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.errorlog import scan_errors
-from opsproof.target import Target
+from opsproof.logs.errorlog import scan_errors
+from opsproof.hosts.target import Target
 
 PATTERN = "ERROR|CRITICAL|FATAL"
 CHECK = "checks/test_errorlog.py"  # run only this module: other checks sharing the marker are not under test here
@@ -156,7 +156,7 @@ def test_lines_split_on_newline_only(log):
 
 def test_chunk_and_long_line_boundaries(log, monkeypatch):
     """Tiny chunks and line cap: every line counted once, a capped line matched on its head, offsets exact."""
-    import opsproof.errorlog as errorlog
+    import opsproof.logs.errorlog as errorlog
 
     monkeypatch.setattr(errorlog, "CHUNK", 7)
     monkeypatch.setattr(errorlog, "MAX_LINE", 16)
@@ -194,8 +194,8 @@ def _write_big_log(path: Path, size_mb: int) -> tuple[int, int]:
 _MEASURE = """
 import json, sys, tracemalloc
 import testinfra
-from opsproof.errorlog import scan_errors
-from opsproof.target import Target
+from opsproof.logs.errorlog import scan_errors
+from opsproof.hosts.target import Target
 target = Target(testinfra.get_host("local://"), 60)
 scan_errors(target, sys.argv[2], "x", {})  # warm up: imports and first allocations
 

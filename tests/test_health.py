@@ -1,6 +1,6 @@
 """Health endpoints against real HTTP servers on loopback: each way an endpoint can be unhealthy is caught.
 
-Suite tests run checks/test_health.py in a copy of the suite; unit tests call opsproof.health directly
+Suite tests run checks/test_health.py in a copy of the suite; unit tests call opsproof.system.health directly
 for what is easier to pin down there (a dripping server, concurrency, the loopback rule for remote hosts).
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import testinfra
 
 from conftest import ROOT, HTTPServerFixture, free_port, wait_for
 from opsproof.config import Endpoint
-from opsproof.health import probe, probe_all
-from opsproof.target import Target
+from opsproof.system.health import probe, probe_all
+from opsproof.hosts.target import Target
 
 CHECK = "checks/test_health.py"  # run only this module: other checks sharing the marker are not under test here
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up

@@ -7,9 +7,9 @@ import re
 import pytest
 import testinfra
 
-import opsproof.errorlog as errorlog
-from opsproof.literals import required_literals
-from opsproof.target import Target
+import opsproof.logs.errorlog as errorlog
+from opsproof.logs.literals import required_literals
+from opsproof.hosts.target import Target
 
 
 @pytest.mark.parametrize("pattern, expected", [

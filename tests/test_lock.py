@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.lock import Holder, LockHeld, TargetLock, alive, me
-from opsproof.target import Target
+from opsproof.hosts.lock import Holder, LockHeld, TargetLock, alive, me
+from opsproof.hosts.target import Target
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import free_port
-from opsproof.notify import payload, post
+from opsproof.process.notify import payload, post
 
 SECRET_TOKEN = "T0AAAA/B0BBBB/s3cr3tW3bh00kT0k3nXYZ"
 HEADER_TOKEN = "hdr-s3cr3t-0123456789"

@@ -20,8 +20,8 @@ import pytest
 import testinfra
 
 from conftest import free_port, require_tool
-from opsproof.errorlog import scan_errors
-from opsproof.target import Target, TargetError
+from opsproof.logs.errorlog import scan_errors
+from opsproof.hosts.target import Target, TargetError
 from sshd import ALIAS, SilentListener, Sshd
 
 BACKENDS = ["ssh", "paramiko"]
@@ -240,7 +240,7 @@ def test_read_range_over_ssh_is_byte_exact(sshd, tmp_path, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_error_scan_over_ssh_reads_only_new_bytes(sshd, tmp_path, backend, monkeypatch):
     """The remote error-log reader reads from the stored offset: new bytes only, nothing twice."""
-    import opsproof.errorlog as errorlog
+    import opsproof.logs.errorlog as errorlog
 
     monkeypatch.setattr(errorlog, "CHUNK", 64 * 1024)  # several reads per scan, lines across chunk edges
     log = tmp_path / "error.log"

@@ -16,8 +16,8 @@ import testinfra
 
 from conftest import config_error, require_tool, wait_for
 from opsproof.config import Rotate
-from opsproof.rotate import RotationRun, _logrotate, outcome, render, rotate
-from opsproof.target import Target
+from opsproof.logs.rotate import RotationRun, _logrotate, outcome, render, rotate
+from opsproof.hosts.target import Target
 
 WRITER = r'''
 import os, signal, sys, time

@@ -13,7 +13,7 @@ import testinfra
 
 from opsproof.config import Objective
 from opsproof.slo import buckets, status
-from opsproof.target import Target
+from opsproof.hosts.target import Target
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
             "duration_unit": "s"}

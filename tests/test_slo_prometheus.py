@@ -11,7 +11,7 @@ from conftest import free_port
 from opsproof.config import Objective, SloSource
 from opsproof.slo import buckets, status
 from opsproof.slo.prometheus import Prometheus, PromError, PromSource
-from opsproof.target import Target
+from opsproof.hosts.target import Target
 from prom import PromServer, traffic
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",

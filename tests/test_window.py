@@ -8,7 +8,7 @@ import pytest
 
 from conftest import config_error
 
-from opsproof.window import Schedule, WindowError
+from opsproof.process.window import Schedule, WindowError
 
 UTC = timezone.utc
 

@@ -40,13 +40,13 @@ def seed() -> None:
 
 
 def backup() -> str:
-    """One archive in the suite's own format, by the suite's own code (opsproof.backup): a consistent SQLite
+    """One archive in the suite's own format, by the suite's own code (opsproof.backups.take): a consistent SQLite
     snapshot, MANIFEST.json, verified before it gets its final name; the 14 newest are kept."""
     try:
-        from opsproof.backup import take_backup
+        from opsproof.backups.take import take_backup
     except ImportError:  # run from a checkout without `pip install -e .`
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-        from opsproof.backup import take_backup
+        from opsproof.backups.take import take_backup
     result = take_backup(path("backups"), "daily_*.tar.gz", 14, "sqlite", path=path("data", "app.db"))
     if not result.ok:
         raise SystemExit(f"backup failed: {result.error}")

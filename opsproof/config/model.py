@@ -59,7 +59,7 @@ class Maint(_Section):
         if self.backups and self.backups.restore.dsn:
             urls.append(self.backups.restore.dsn)
         if self.backups:
-            from ..pgtools import PgError, split_password
+            from ..backups.pgtools import PgError, split_password
 
             for dsn in (self.backups.database and self.backups.database.dsn, self.backups.restore.dsn):
                 if not dsn:

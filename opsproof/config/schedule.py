@@ -29,7 +29,7 @@ class Window(_Section):
     @field_validator("rrule", "start", "timezone", "duration")
     @classmethod
     def _usable(cls, value: Any, info: Any) -> Any:
-        from .. import window as w
+        from ..process import window as w
 
         try:
             if info.field_name == "rrule":

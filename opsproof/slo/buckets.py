@@ -20,7 +20,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from ..target import Target, TargetError
+from ..hosts.target import Target, TargetError
 from .accesslog import LATENCY, Chunk, Parser, merge
 
 STATE_VERSION = 2

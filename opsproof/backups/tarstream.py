@@ -4,7 +4,7 @@ Header checksums (tarfile.TarInfo.frombuf), pax and GNU long names, member names
 (no absolute path, no `..`, no link out, no device or FIFO), no member twice, the end-of-archive
 marker, and each regular file's size and SHA-256 against MANIFEST.json, whichever comes first.
 Memory: one packed 40-byte record per member until MANIFEST.json is read, then its entries only.
-Standard library only: shipped to remote targets with opsproof.archive.
+Standard library only: shipped to remote targets with opsproof.backups.archive.
 """
 from __future__ import annotations
 

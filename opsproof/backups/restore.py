@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from . import archive, pgtools
+from . import archive
+from . import pgtools
 
 Query = Union[str, dict]
 

@@ -3,7 +3,7 @@
 SQLite through the online backup API (a consistent snapshot while the application keeps writing);
 PostgreSQL through `pg_dump -Fc` (password from the environment or ~/.pgpass, never a command line).
 The dump and the archive are written in a private partial folder inside the backup folder, fsynced,
-verified end to end (opsproof.archive), and only then linked to their final name, so a process killed
+verified end to end (opsproof.backups.archive), and only then linked to their final name, so a process killed
 mid-backup leaves nothing that the recency check accepts. Retention then keeps the `keep` newest
 archives, deletes only files matching the pattern, and never the archive just verified.
 Standard library only (isal optional): this module also runs on a remote target.
@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from . import archive, pgtools
+from . import archive
+from . import pgtools
 
 PARTIAL = ".opsproof-partial-"
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Run a backup-side function where the files are: in this process for the local host, shipped over SSH otherwise.
 
-The functions of opsproof.backup, .archive and .restore use only the standard library (isal when
+The functions of opsproof.backups.take, .archive and .restore use only the standard library (isal when
 present), so for a remote target they travel as a small zip (base64 in the command) that the target's
-python3 runs through opsproof.target.Target — the same command channel, timeout and error handling as
+python3 runs through opsproof.hosts.target.Target — the same command channel, timeout and error handling as
 every other probe. Arguments travel base64-encoded JSON on the command line, so they must never hold
 a secret: for a remote target the database password comes from the target's own environment or ~/.pgpass.
 """
@@ -22,7 +22,8 @@ from typing import Any
 
 from .target import Target, TargetError
 
-MODULES = ("__init__", "tarstream", "archive", "pgtools", "backup", "restore")
+MODULES = ("__init__", "backups/__init__", "backups/tarstream", "backups/archive", "backups/pgtools", "backups/take",
+           "backups/restore")
 MARK = "OPSPROOF-RESULT "
 _MAIN = '''
 import base64, dataclasses, importlib, json, sys, time
@@ -37,7 +38,7 @@ print("%s" + json.dumps(dataclasses.asdict(fn(**kwargs))), flush=True)
 @lru_cache(maxsize=1)
 def bundle() -> str:
     """The shippable modules as a base64 zip runnable with `python3 FILE`."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in MODULES:
@@ -48,7 +49,7 @@ def bundle() -> str:
 
 def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float, result_type: type,
          ship: bool = False) -> Any:
-    """`function` ("backup.take_backup") with `kwargs` on the target, bounded by `timeout_s`; its result record.
+    """`function` ("backups.take.take_backup") with `kwargs` on the target, bounded by `timeout_s`; its result record.
 
     `ship=True` sends the bundle even to the local host (how the tests prove the remote path).
     Raises TargetError when the target cannot run it at all.

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import yaml
 
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 MAX_BYTES = 1024 * 1024
 FUTURE_SLACK = timedelta(hours=14)  # a date written in UTC+14 is "today" there

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from .openfiles import holders
-from .target import Target, TargetError
+from ..hosts.procfd import holders
+from ..hosts.target import Target, TargetError
 
 ROTATED = re.compile(r"\.\d+(\.gz)?$")
 
@@ -85,7 +85,7 @@ def size_bytes(policy: Any) -> int:
 
 def render(policy: Any, files: list[str], root: str, source: str = "") -> str:
     """logrotate's config for the policy (files are absolute paths, already matched)."""
-    from .config import _logrotate_period
+    from ..config import _logrotate_period
 
     body = [f"rotate {policy.keep}"]
     if policy.every:

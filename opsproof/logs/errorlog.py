@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .literals import required_literals
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 CHUNK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024

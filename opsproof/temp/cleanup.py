@@ -1,6 +1,6 @@
 """Temp cleanup: regular files older than temp.max_age_days (by mtime) and empty directories, safely.
 
-The walk (opsproof/tempwalk.py) runs where the files are: in this process for a local target,
+The walk (opsproof/temp/walk.py) runs where the files are: in this process for a local target,
 as `python3 -c` on a remote one (the same code, standard library only; a target without python3
 is told so, nothing is removed). Age is mtime only: atime is unreliable (noatime/relatime mounts)
 and reading a file must not keep it alive; ctime changes on chmod/chown/link counts and cannot be
@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from . import tempwalk
-from .target import Target, TargetError
+from . import walk as tempwalk
+from ..hosts.target import Target, TargetError
 
 
 @dataclass
@@ -102,7 +102,7 @@ def human(n: int) -> str:
     return f"{n} B"
 
 
-if __name__ == "__main__":  # pragma: no cover - a manual entry point: python -m opsproof.cleanup DIR DAYS
+if __name__ == "__main__":  # pragma: no cover - a manual entry point: python -m opsproof.temp.cleanup DIR DAYS
     import sys
 
     print(json.dumps(tempwalk.clean(os.path.abspath(sys.argv[1]), float(sys.argv[2]) * 86400, apply=False), indent=1))

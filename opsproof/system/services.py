@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 
 @dataclass(frozen=True)

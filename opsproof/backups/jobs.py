@@ -1,6 +1,6 @@
 """Backup, verification and restore drill on a target, from the validated `backups` config section.
 
-The work itself runs where the archives are (opsproof.shipped): in-process for the local host,
+The work itself runs where the archives are (opsproof.hosts.ship): in-process for the local host,
 shipped to python3 on a remote one. Passwords: for the local host a password in the DSN is handed
 to pg_dump/pg_restore/psql through their environment; for a remote host it must come from the
 target's own environment or ~/.pgpass (a password would otherwise travel on a command line).
@@ -11,13 +11,13 @@ import os
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import shipped
+from ..hosts import ship as shipped
 from .archive import Verification
-from .backup import BackupPlan, BackupResult, plan_backup
-from .config import Backups
+from .take import BackupPlan, BackupResult, plan_backup
+from ..config import Backups
 from .pgtools import split_password
 from .restore import RestoreResult
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 SHIP_ENV = "OPSPROOF_SHIP"  # "1": ship even to the local host (the tests prove the remote path this way)
 
@@ -84,14 +84,14 @@ def take(target: Target, backups: Backups) -> BackupResult:
     kwargs = {"directory": backups.dir, "pattern": backups.pattern, "keep": backups.keep, "engine": db.engine,
               "path": db.path, "dsn": db.dsn}
     try:
-        return shipped.call(target, "backup.take_backup", kwargs, backups.timeout_s, BackupResult, ship=_ship())
+        return shipped.call(target, "backups.take.take_backup", kwargs, backups.timeout_s, BackupResult, ship=_ship())
     except TargetError as exc:
         return BackupResult(False, engine, source, backups.dir, error=str(exc))
 
 
 def verify(target: Target, path: str, backups: Backups) -> Verification:
     try:
-        return shipped.call(target, "archive.verify", {"path": path}, backups.timeout_s, Verification, ship=_ship())
+        return shipped.call(target, "backups.archive.verify", {"path": path}, backups.timeout_s, Verification, ship=_ship())
     except TargetError as exc:
         return Verification(path, False, str(exc))
 
@@ -106,7 +106,7 @@ def drill(target: Target, path: str, backups: Backups) -> RestoreResult:
               "live_path": db.path if db else None, "dsn": db.dsn if db else None,
               "restore_dsn": backups.restore.dsn}
     try:
-        return shipped.call(target, "restore.drill", kwargs, backups.timeout_s, RestoreResult, ship=_ship())
+        return shipped.call(target, "backups.restore.drill", kwargs, backups.timeout_s, RestoreResult, ship=_ship())
     except TargetError as exc:
         return RestoreResult(False, path, reason=str(exc))
 

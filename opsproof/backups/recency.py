@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .target import Target, TargetError
+from ..hosts.target import Target, TargetError
 
 FUTURE_TOLERANCE_S = 300  # clocks and file systems disagree by seconds; hours mean a wrong clock
 

@@ -6,9 +6,9 @@ checksum; member names relative, without `..`, links that stay inside, no device
 end-of-archive marker; MANIFEST.json's SHA-256 and size of each member, both ways.
 
 Two threads: one reads and inflates (igzip from python-isal when installed, else zlib), one walks
-the tar stream (opsproof.tarstream) and hashes; both release the GIL, so the two cores work at once. Memory is a bounded
+the tar stream (opsproof.backups.tarstream) and hashes; both release the GIL, so the two cores work at once. Memory is a bounded
 queue of inflated chunks, whatever the archive's size. Standard library only (isal optional): this
-module also runs on a remote target, shipped by opsproof.shipped.
+module also runs on a remote target, shipped by opsproof.hosts.ship.
 """
 from __future__ import annotations
 

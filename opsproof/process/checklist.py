@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from .errorlog import ErrorScan, scan_errors
-from .target import Target
+from ..logs.errorlog import ErrorScan, scan_errors
+from ..hosts.target import Target
 
 STATE = "maintenance"
 PROBE = 16 * 1024

@@ -1,0 +1,1 @@
+"""Backups: take (dump + archive), verify (stream every member), restore drills, recency."""

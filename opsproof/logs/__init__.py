@@ -1,0 +1,1 @@
+"""Logs: the error-log scan and log rotation."""

@@ -1,0 +1,1 @@
+"""The process around maintenance: the window, checklists, attestations, notifications."""

@@ -1,0 +1,1 @@
+"""The evidence and what is built from it: redaction, HTML fragments, the JSON summary, the run record."""

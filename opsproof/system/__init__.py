@@ -1,0 +1,1 @@
+"""State of the target system: disk, processes and ports, health endpoints."""

@@ -1,0 +1,1 @@
+"""Temp cleanup: old files out of temp dirs, safely."""
