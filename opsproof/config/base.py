@@ -1,4 +1,4 @@
-"""The pieces every section is built from: the error, the strict base model, durations."""
+"""The pieces every section is built from: the error and its wording, the strict base model, durations."""
 from __future__ import annotations
 
 import re
@@ -34,6 +34,43 @@ class ConfigError(Exception):
         self.file, self.key, self.problem, self.hint = file, key, problem, hint
         where = f"{file}: {key}: " if key else f"{file}: "
         super().__init__(where + problem + (f" — {hint}" if hint else ""))
+
+
+# Wording for a pydantic error, shared by the loader and the OpenSLO reader.
+def key_path(loc: tuple) -> str:
+    """A pydantic error location as the key path a user writes: backups.restore.smoke_queries[0]."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("json_",):
+            out += ".json"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def message(err: dict) -> str:
+    """What is wrong, in the user's words (with the value given, where there is one)."""
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
+        msg += f" (got {err['input']!r})"
+    return msg
+
+
+def hint(err: dict) -> str:
+    """What to do about it."""
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "remove it or check its spelling against the README's config reference"
+    if kind == "missing":
+        return "add it: it names what to check"
+    return "see the README's config reference"
 
 
 class _Section(BaseModel):

@@ -9,41 +9,9 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
-from .base import DEFAULT_NAME, ENV_VAR, ConfigError
+from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
-
-
-def _key_path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("json_",):
-            out += ".json"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _hint(err: dict) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "remove it or check its spelling against the README's config reference"
-    if kind == "missing":
-        return "add it: it names what to check"
-    return "see the README's config reference"
-
-
-def _message(err: dict) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    msg = err.get("msg", "invalid").removeprefix("Value error, ")
-    if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
-        msg += f" (got {err['input']!r})"
-    return msg
+from .openslo import resolved_slo
 
 
 def find(cli_path: Optional[str], rootdir: str) -> tuple[Path, str]:
@@ -81,9 +49,8 @@ def load(path: Path, source: str = "") -> Maint:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = len(exc.errors()) - 1
-        key = _key_path(first["loc"])
-        problem = _message(first) + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
-        raise ConfigError(name, key, problem, _hint(first))
+        problem = message(first) + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+        raise ConfigError(name, key_path(first["loc"]), problem, hint(first))
     root = Path(path.parent, maint.root).resolve()
     updates: dict[str, Any] = {
         "root": str(root),
@@ -122,8 +89,6 @@ def _resolved(maint: Maint) -> Maint:
         changes["docs"] = maint.docs.model_copy(update={"dir": r(maint.docs.dir)})
     if maint.attestations:
         changes["attestations"] = maint.attestations.model_copy(update={"file": r(maint.attestations.file)})
-    if maint.slo:
-        from ..slo.openslo import resolved_slo  # OpenSLO documents become objectives; a bad one is a ConfigError
-
+    if maint.slo:  # OpenSLO documents become objectives; a bad one is a ConfigError
         changes["slo"] = resolved_slo(maint.slo, r, maint.path)
     return maint.model_copy(update=changes)

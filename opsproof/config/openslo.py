@@ -16,8 +16,8 @@ from typing import Any, Callable
 import yaml
 from pydantic import ValidationError
 
-from ..config import ConfigError, Objective, Slo
-from ..config.loader import _key_path, _message
+from .base import ConfigError, key_path, message
+from .slo import Objective, Slo
 
 _WINDOW = re.compile(r"^(\d+)([smhdwMQY])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 30 * 86400, "Q": 90 * 86400, "Y": 365 * 86400}
@@ -145,7 +145,7 @@ def _objectives(doc: dict, indicators: dict[str, dict], origin: str) -> list[Obj
             out.append(Objective(name=label, target=percent, window=window, description=origin, **fields))
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise _Bad(f"{where} ({_key_path(err['loc']) or 'objective'})", _message(err))
+            raise _Bad(f"{where} ({key_path(err['loc']) or 'objective'})", message(err))
     return out
 
 
@@ -197,4 +197,4 @@ def resolved_slo(slo: Slo, resolve: Callable[[str], str], config_path: str) -> S
                                    "objectives": [o.model_dump() for o in objectives]})
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(config_path, "slo" + ("." + _key_path(err["loc"]) if err["loc"] else ""), _message(err))
+        raise ConfigError(config_path, "slo" + ("." + key_path(err["loc"]) if err["loc"] else ""), message(err))
