@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from .base import ACTIONS, Duration, _Section
 from .sections import Endpoint
+from .when import WindowError, anchor, parse_rule, zone
 
 
 class Window(_Section):
@@ -29,18 +30,16 @@ class Window(_Section):
     @field_validator("rrule", "start", "timezone", "duration")
     @classmethod
     def _usable(cls, value: Any, info: Any) -> Any:
-        from ..process import window as w
-
         try:
             if info.field_name == "rrule":
-                w.parse_rule(value, "00:00")
+                parse_rule(value, "00:00")
             elif info.field_name == "start":
-                w.anchor(value)
+                anchor(value)
             elif info.field_name == "timezone":
-                w.zone(value)
+                zone(value)
             elif value <= timedelta(0):
-                raise w.WindowError("must be positive")
-        except w.WindowError as exc:
+                raise WindowError("must be positive")
+        except WindowError as exc:
             raise ValueError(str(exc))
         return value
 

@@ -6,60 +6,19 @@ saving changes. Two edge cases are resolved the way Python's zoneinfo (PEP 495, 
 them: a start the zone skips (spring forward) moves forward by the length of the gap (02:30 becomes
 03:30), and a start that occurs twice (fall back) is the first of the two. The duration is elapsed
 time: a 2 h window that opens at 01:00 on a fall-back night closes at 02:00 by the clock.
+Parsing the rule, start and zone is config's (config.when, which Window's validation uses).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from ..config import Window
+from ..config.when import WindowError, parse_rule, zone
 
-# An anchor for rules given with "HH:MM" only: fixed, so an INTERVAL=2 rule keeps its phase between runs.
-ANCHOR_DATE = datetime(2000, 1, 1)
-_START = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[T ])?(\d{1,2}):(\d{2})$")
-
-
-class WindowError(ValueError):
-    """A window definition that cannot be used (bad rule, start, or time zone)."""
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise WindowError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)") from exc
-
-
-def anchor(start: str) -> datetime:
-    """The rule's DTSTART (naive, wall clock) from "HH:MM" or "YYYY-MM-DD HH:MM"."""
-    found = _START.match(start.strip())
-    if not found:
-        raise WindowError(f"start {start!r} is not HH:MM or YYYY-MM-DD HH:MM")
-    day, hour, minute = found.groups()
-    if int(hour) > 23 or int(minute) > 59:
-        raise WindowError(f"start {start!r} is not a time of day")
-    base = datetime.fromisoformat(day) if day else ANCHOR_DATE
-    return base.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-
-
-def parse_rule(text: str, start: str) -> rrule:
-    """The dateutil rule for an RRULE string ("FREQ=MONTHLY;BYDAY=1SU", optionally prefixed "RRULE:")."""
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[6:]
-    if "DTSTART" in body.upper() or "\n" in body:
-        raise WindowError("give the rule alone (FREQ=...); the start goes in window.start")
-    dtstart = anchor(start)
-    try:
-        rule = rrulestr(body, dtstart=dtstart)
-    except (ValueError, TypeError) as exc:
-        raise WindowError(f"not an iCalendar RRULE: {exc}") from exc
-    if not isinstance(rule, rrule):
-        raise WindowError("one RRULE only")
-    return rule
+__all__ = ["Occurrence", "Schedule", "WindowError", "WindowState", "describe_next", "schedule_of"]
 
 
 def _instant(wall: datetime, tz: ZoneInfo) -> datetime:
@@ -156,7 +115,7 @@ class Schedule:
             last_opened_utc=f"{last.start:%Y-%m-%dT%H:%M:%S}Z" if last else None)
 
 
-def schedule_of(window) -> Schedule:
+def schedule_of(window: Window) -> Schedule:
     """The Schedule for a validated config.Window."""
     return Schedule(window.rrule, window.start, window.duration, window.timezone)
 
