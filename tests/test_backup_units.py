@@ -15,6 +15,7 @@ from opsproof.backups import pgtools
 from opsproof.hosts import ship as shipped
 from opsproof.backups.archive import Verification
 from opsproof.config import Maint
+from opsproof.report.redact import config_secrets
 from opsproof.hosts.target import Target, TargetError
 
 
@@ -48,7 +49,7 @@ def test_dsn_passwords_are_secrets_of_the_config():
         "dir": "b", "pattern": "d_*.tar.gz",
         "database": {"engine": "postgresql", "dsn": "host=db user=app password='kw Secret' dbname=shop"},
         "restore": {"dsn": "postgresql://admin:p%40ssWord@db/postgres"}}})
-    secrets = maint.secrets()
+    secrets = config_secrets(maint)
     assert "kw Secret" in secrets and "p@ssWord" in secrets and "p%40ssWord" in secrets
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import free_port
 from opsproof.process.notify import payload, post
+from opsproof.report.redact import config_secrets
 
 SECRET_TOKEN = "T0AAAA/B0BBBB/s3cr3tW3bh00kT0k3nXYZ"
 HEADER_TOKEN = "hdr-s3cr3t-0123456789"
@@ -180,7 +181,7 @@ def test_notify_config_and_its_secrets(tmp_path):
                     f"headers: {{Authorization: 'Bearer {HEADER_TOKEN}'}}}}\n")
     maint = cfg.load(path)
     assert maint.notify.timeout_s == 5 and maint.notify.selections == ["premaintenance", "postmaintenance"]
-    secrets = maint.secrets()
+    secrets = config_secrets(maint)
     assert SECRET_TOKEN.split("/")[-1] in secrets and HEADER_TOKEN in secrets
 
 

@@ -2,13 +2,18 @@
 
 Two layers: patterns for the shapes secrets take (a password in a URL or DSN, a token in a
 query string, an Authorization or Cookie header), and the literal values the configuration
-itself declares secret (header values, URL passwords), replaced wherever they turn up.
+itself declares secret (header values, URL passwords), replaced wherever they turn up;
+config_secrets() says which values those are.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import fields, is_dataclass
 from typing import Any, Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ..backups.pgtools import PgError, split_password
+from ..config import Maint
 
 MASK = "***"
 
@@ -68,3 +73,45 @@ class Redactor:
 def redact(text: str) -> str:
     """Mask secret shapes in text (no known values)."""
     return Redactor().text(text)
+
+
+def config_secrets(maint: Maint) -> list[str]:
+    """Values the config itself marks secret: header values, URL and DSN passwords, webhook tokens."""
+    found: list[str] = []
+    urls = [e.url for e in maint.health or []]
+    urls += [maint.monitoring.url] if maint.monitoring else []
+    if maint.backups and maint.backups.database and maint.backups.database.dsn:
+        urls.append(maint.backups.database.dsn)
+    if maint.backups and maint.backups.restore.dsn:
+        urls.append(maint.backups.restore.dsn)
+    if maint.backups:
+        for dsn in (maint.backups.database and maint.backups.database.dsn, maint.backups.restore.dsn):
+            if not dsn:
+                continue
+            found.extend(re.findall(r"\bpassword\s*=\s*'((?:[^'\\]|\\.)*)'", dsn))  # quoted, as written
+            try:  # URL or keyword form (password='...'), percent-decoded as libpq reads it
+                found.append(split_password(dsn)[1] or "")
+            except PgError:
+                found.extend(re.findall(r"\bpassword\s*=\s*'?([^\s']+)", dsn, re.I))
+    if maint.slo and maint.slo.source.prometheus:
+        urls.append(maint.slo.source.prometheus)
+        found.extend(v for value in maint.slo.source.headers.values() for v in (value, *value.split()[1:]))
+    if maint.notify:
+        urls.append(maint.notify.webhook)
+        # Chat webhooks carry their token in the path (Slack's /services/T../B../XXXX): long segments are secret.
+        found.extend(seg for seg in urlsplit(maint.notify.webhook).path.split("/") if len(seg) >= 16)
+        found.extend(v for value in maint.notify.headers.values() for v in (value, *value.split()[1:]))
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.password:
+            found.append(parts.password)
+            found.append(unquote(parts.password))  # libpq decodes %XX: the decoded form is the secret too
+        for key, value in parse_qsl(parts.query):
+            if any(word in key.lower() for word in ("token", "key", "secret", "pass", "sig", "auth")):
+                found.append(value)
+    for endpoint in maint.health or []:
+        for key, value in endpoint.headers.items():
+            if key.lower() in ("authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"):
+                found.append(value)
+                found.extend(value.split()[1:])  # the token after "Bearer"/"Basic"
+    return found
