@@ -13,17 +13,17 @@ CHUNK pieces and a line longer than MAX_LINE is matched on its first MAX_LINE by
 """
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from . import siblings
 from .literals import required_literals
+from .siblings import COMPRESSED, Rotated
 from ..hosts.target import Target, TargetError
 
 CHUNK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024
-COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 # Constructs whose meaning changes when a line is searched inside a larger text: search line by line.
 _CONTEXT_SENSITIVE = re.compile(r"\\[AZ]|\(\?<[=!]")
 
@@ -135,32 +135,29 @@ def _scan(target: Target, path: str, start: int, end: int, matcher: _Matcher) ->
     return line_start
 
 
-def _rotated_sibling(target: Target, path: str, inode: int) -> tuple[Optional[str], list[str]]:
+def _rotated_sibling(target: Target, path: str, inode: int) -> tuple[Optional[Rotated], list[Rotated]]:
     """The uncompressed rotated file that still has the old inode (if any), and the rotated files."""
-    directory, name = posixpath.split(path)
     try:
-        candidates = target.files(directory, name + ".*") + target.files(directory, name + "-*")
+        found = siblings.find(target, path)
     except TargetError:
         return None, []
-    names = sorted(cand for cand, _, _ in candidates)
-    for cand in names:
-        if cand.endswith(COMPRESSED):
+    for cand in found:
+        if cand.compressed:
             continue
-        st = target.stat(cand)
+        st = target.stat(cand.path)
         if st.exists and st.inode == inode:
-            return cand, names
-    return None, names
+            return cand, found
+    return None, found
 
 
-def _newer_rotations(path: str, sibling: str, names: list[str]) -> list[str]:
+def _newer_rotations(path: str, sibling: Rotated, found: list[Rotated]) -> list[str]:
     """logrotate numbering: when the old file is NAME.3, NAME.2 and NAME.1 were written after it (oldest first)."""
-    suffix = sibling[len(path) + 1:] if sibling.startswith(path + ".") else ""
-    if not suffix.isdigit():
+    if sibling.number is None:
         return []
     out = []
-    for n in range(int(suffix) - 1, 0, -1):
-        plain = f"{path}.{n}"
-        out.append(plain if plain in names else next((c for c in names if c.startswith(plain + ".")), plain))
+    for n in range(sibling.number - 1, 0, -1):
+        same = [r.path for r in found if r.number == n]  # plain first: siblings' order
+        out.append(same[0] if same else f"{path}.{n}")
     return out
 
 
@@ -187,14 +184,14 @@ def scan_errors(target: Target, path: str, pattern: str, previous: dict, keep_li
         elif old_inode == st.inode:
             scan.reference = f"file was truncated ({st.size} < {old_offset} bytes): read from its start"
         else:
-            sibling, names = _rotated_sibling(target, path, old_inode)
+            sibling, found = _rotated_sibling(target, path, old_inode)
             scan.reference = "file was rotated: read from the start of the new file"
             if sibling:
-                old = target.stat(sibling)
-                _scan(target, sibling, old_offset, old.size or 0, matcher)
-                scan.rotated_from = sibling
-                scan.reference += f", and {sibling} from offset {old_offset}"
-                for newer in _newer_rotations(path, sibling, names):
+                old = target.stat(sibling.path)
+                _scan(target, sibling.path, old_offset, old.size or 0, matcher)
+                scan.rotated_from = sibling.path
+                scan.reference += f", and {sibling.path} from offset {old_offset}"
+                for newer in _newer_rotations(path, sibling, found):
                     nst = target.stat(newer)
                     if newer.endswith(COMPRESSED) or not nst.exists:
                         scan.reference += f"; {newer} not read (compressed or gone)"

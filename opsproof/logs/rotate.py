@@ -15,7 +15,6 @@ skipping a config. Without logrotate on the target the action fails and says so.
 from __future__ import annotations
 
 import posixpath
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,9 +22,7 @@ from typing import Any, Optional
 
 from ..hosts.procfd import holders
 from ..hosts.target import Target, TargetError
-
-ROTATED = re.compile(r"\.\d+(\.gz)?$")
-
+from . import siblings
 
 @dataclass
 class RotatedFile:
@@ -116,7 +113,7 @@ def match(target: Target, globs: list[str]) -> tuple[list[str], list[str]]:
         directory, name = posixpath.split(pattern)
         if any(c in directory for c in "*?["):
             raise TargetError(f"{pattern}: a glob may only be in the file name, not in the directory")
-        found = sorted(p for p, _, _ in target.files(directory, name) if not ROTATED.search(p))
+        found = sorted(p for p, _, _ in target.files(directory, name) if not siblings.is_rotated(p))
         if not found:
             empty.append(pattern)
         files += [p for p in found if p not in files]
@@ -237,15 +234,8 @@ def outcome(target: Target, policy: Any, files: list[str]) -> list[LogOutcome]:
     delayed = 1 if policy.compress and not policy.copytruncate else 0
     for path in files:
         st = target.stat(path)
-        directory, name = posixpath.split(path)
-        rotated = []
-        for cand, _, size in target.files(directory, name + ".*"):
-            suffix = cand[len(path):]
-            if not re.fullmatch(r"\.\d+(\.gz)?", suffix):
-                continue
-            compressed = suffix.endswith(".gz")
-            ok = target.read_range(cand, 0, 2) == b"\x1f\x8b" if compressed else None
-            rotated.append(RotatedFile(cand, size, compressed, ok))
-        rotated.sort(key=lambda r: int(r.path[len(path) + 1:].split(".")[0]))
+        rotated = [RotatedFile(r.path, r.size, r.compressed,
+                               target.read_range(r.path, 0, 2) == b"\x1f\x8b" if r.compressed else None)
+                   for r in siblings.find(target, path) if r.number is not None and r.compression in ("", ".gz")]
         out.append(LogOutcome(path, st.size if st.exists else None, rotated, delayed))
     return out

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
-import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
@@ -21,6 +20,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from ..hosts.target import Target, TargetError
+from ..logs import siblings
 from .accesslog import LATENCY, Chunk, Parser, merge
 
 STATE_VERSION = 2
@@ -146,9 +146,9 @@ def _fingerprint(data: bytes) -> str:
 
 def _candidates(target: Target, path: str, since_s: float) -> list[tuple[str, float, int]]:
     """The log and its rotated siblings (NAME.1, NAME.2.gz, NAME-20260101[.gz]) written since `since_s`."""
-    directory, name = posixpath.split(path)
-    sibling = re.compile(re.escape(name) + r"(?:\.\d+|-\d+)?(?:\.gz)?$")
-    found = [f for f in target.files(directory, name + "*") if sibling.match(posixpath.basename(f[0]))]
+    listing = target.files(posixpath.dirname(path), posixpath.basename(path) + "*")
+    found = [f for f in listing if f[0] == path] + [(r.path, r.mtime, r.size) for r in siblings.select(path, listing)
+                                                     if r.compression in ("", ".gz")]
     return sorted((f for f in found if f[0] == path or f[1] >= since_s), key=lambda f: (f[1], f[0] != path))
 
 
