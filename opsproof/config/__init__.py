@@ -4,17 +4,18 @@ A bad file raises ConfigError naming the file, the key path and what is wrong; n
 in the suite runs before this succeeds. Paths: `root` is relative to the config file's
 directory, every other relative path is relative to `root` (made absolute here, once).
 
-base: the error, the strict section model, durations; sections/schedule/slo: the sections;
-model: Maint, the whole; loader: find, load, resolve.
+base: the error and its wording, the strict section model, durations; sections/schedule/slo: the
+sections; when: the window's rule, start and zone; model: Maint, the whole; openslo: OpenSLO documents
+as objectives; loader: find, load, resolve. The package is a leaf: it imports nothing else of opsproof.
 """
 from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
 from .loader import find, load
 from .model import Maint
 from .schedule import Attestations, Docs, Notify, Window
 from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate, Services, SmokeQuery,
-                       Temp, _logrotate_period)
+                       Temp, logrotate_period)
 from .slo import Objective, Slo, SloSource
 
 __all__ = ["ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration", "find", "load", "Maint",
            "Attestations", "Docs", "Notify", "Window", "Backups", "Database", "Disk", "Endpoint", "Logs", "Monitoring",
-           "Restore", "Rotate", "Services", "SmokeQuery", "Temp", "Objective", "Slo", "SloSource", "_logrotate_period"]
+           "Restore", "Rotate", "Services", "SmokeQuery", "Temp", "Objective", "Slo", "SloSource", "logrotate_period"]

@@ -30,7 +30,7 @@ class Rotate(_Section):
     @field_validator("every")
     @classmethod
     def _every(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and _logrotate_period(value) is None:
+        if value is not None and logrotate_period(value) is None:
             raise ValueError("logrotate rotates by time hourly (1h), daily (1d), weekly (7d), monthly (30d) "
                              "or yearly (365d)")
         return value
@@ -44,7 +44,8 @@ class Rotate(_Section):
         return value
 
 
-def _logrotate_period(every: str) -> Optional[str]:
+def logrotate_period(every: str) -> Optional[str]:
+    """logrotate's word for a rotation period (1d -> daily), or None when logrotate has none."""
     try:
         seconds = parse_duration(every).total_seconds()
     except ValueError:

@@ -82,11 +82,11 @@ def size_bytes(policy: Any) -> int:
 
 def render(policy: Any, files: list[str], root: str, source: str = "") -> str:
     """logrotate's config for the policy (files are absolute paths, already matched)."""
-    from ..config import _logrotate_period
+    from ..config import logrotate_period
 
     body = [f"rotate {policy.keep}"]
     if policy.every:
-        body += [_logrotate_period(policy.every), f"maxsize {size_bytes(policy)}"]
+        body += [logrotate_period(policy.every), f"maxsize {size_bytes(policy)}"]
     else:
         body.append(f"size {size_bytes(policy)}")
     body += ["missingok", "notifempty", "nodateext", "nomail", "noolddir"]
