@@ -6,8 +6,7 @@ def _intact(check, size, maint, evidence) -> None:
     __tracebackhide__ = True
     assert check.ok, f"{check.path} is damaged: {check.reason}"
     if size.previous is not None:
-        evidence.compare(f"size of {size.path} against {size.previous}", size.ratio, ">=",
-                         maint.backups.min_size_ratio, "backups.min_size_ratio",
+        evidence.compare(f"size of {size.path} against {size.previous}", size.ratio, ">=", "backups.min_size_ratio",
                          hint=f"{size.size} B after {size.previous_size} B: was the dump cut short, or did a table "
                               "lose its rows?")
 

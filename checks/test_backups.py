@@ -20,12 +20,10 @@ def _newest(backup_recency):
 def test_newest_backup_is_fresh(backup_recency, maint, evidence):
     """The newest backup is younger than backups.max_age_hours."""
     newest = _newest(backup_recency)
-    evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", maint.backups.max_age_hours,
-                     "backups.max_age_hours", unit=" h", hint="run the backup and find why the schedule stopped")
+    evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", "backups.max_age_hours", unit=" h", hint="run the backup and find why the schedule stopped")
 
 
 def test_newest_backup_is_not_trivial(backup_recency, maint, evidence):
     """The newest backup is at least backups.min_size_bytes long."""
     newest = _newest(backup_recency)
-    evidence.compare(f"size of {newest.path}", newest.size, ">=", maint.backups.min_size_bytes,
-                     "backups.min_size_bytes", unit=" B", hint="an almost empty archive: check the dump step's errors")
+    evidence.compare(f"size of {newest.path}", newest.size, ">=", "backups.min_size_bytes", unit=" B", hint="an almost empty archive: check the dump step's errors")

@@ -6,8 +6,7 @@ def _restores(result, maint, evidence) -> None:
     __tracebackhide__ = True
     assert result.ok, f"{result.archive} did not restore: {result.reason}"
     evidence.compare(f"RTO: {result.archive} to a restored database that answered the smoke queries",
-                     result.rto_seconds, "<=", maint.backups.restore.rto_minutes * 60,
-                     "backups.restore.rto_minutes (x 60)", unit=" s",
+                     round(result.rto_seconds / 60, 3), "<=", "backups.restore.rto_minutes", unit=" min",
                      hint="the restore is slower than the recovery objective: see each step's time in the evidence")
 
 
@@ -30,5 +29,5 @@ def test_rpo(newest_restorable, maint, evidence):
     tried = "; ".join(f"{t['archive']}: {t['reason']}" for t in newest_restorable.tried)
     assert newest_restorable.newest_restorable, f"no kept backup restores, so nothing could be recovered: {tried}"
     evidence.compare(f"age of {newest_restorable.newest_restorable} (newest restorable)", newest_restorable.age_hours,
-                     "<=", maint.backups.restore.rpo_hours, "backups.restore.rpo_hours", unit=" h",
+                     "<=", "backups.restore.rpo_hours", unit=" h",
                      hint="a disaster now would lose more data than the objective allows: take a backup and check the schedule")

@@ -44,11 +44,11 @@ class LogSource:
         return requests, errors, [slomath.percentile(hist, edges_ms, q) for q in (0.5, 0.95, 0.99)]
 
 
-def config_key(objective: Any, name: str) -> str:
-    """Where an objective's setting came from, for messages: maintenance.yaml or an OpenSLO document."""
+def origin(objective: Any) -> str:
+    """Where an objective came from when not maintenance.yaml itself: its OpenSLO document ("" otherwise)."""
     if objective.description.startswith("OpenSLO "):
-        return f"{objective.description.removeprefix('OpenSLO ')}: {objective.name} {name}"
-    return f"slo.objectives[{objective.name}].{name}"
+        return "from " + objective.description.removeprefix("OpenSLO ")
+    return ""
 
 
 def _utc(seconds: float) -> str:
