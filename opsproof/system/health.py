@@ -16,6 +16,8 @@ from typing import Any, Optional
 
 import requests
 
+from ..config import Endpoint
+
 MARGIN_S = 1.0
 GRACE_S = 0.25  # how long past timeout_s an attempt may take to report its own timeout
 MAX_BODY = 1024 * 1024
@@ -63,7 +65,7 @@ def _subset_problems(expected: Any, actual: Any, where: str = "$") -> list[str]:
 class _Attempt(threading.Thread):
     """One request in a daemon thread: the prober waits for it until the deadline, then abandons it."""
 
-    def __init__(self, endpoint: Any, url: str) -> None:
+    def __init__(self, endpoint: Endpoint, url: str) -> None:
         super().__init__(name="opsproof-health-attempt", daemon=True)
         self.endpoint, self.url = endpoint, url
         self.result = HealthResult(name=endpoint.label, url=url)
@@ -89,7 +91,7 @@ class _Attempt(threading.Thread):
             pass
 
 
-def _attempt(endpoint: Any, url: str, result: HealthResult, holder: Optional[_Attempt] = None) -> None:
+def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: Optional[_Attempt] = None) -> None:
     timeout = endpoint.timeout_s
     deadline = time.monotonic() + timeout
     started = time.perf_counter()
@@ -123,7 +125,7 @@ def _attempt(endpoint: Any, url: str, result: HealthResult, holder: Optional[_At
     result.problems = problems
 
 
-def probe(endpoint: Any, url: Optional[str] = None) -> HealthResult:
+def probe(endpoint: Endpoint, url: Optional[str] = None) -> HealthResult:
     """Probe one endpoint, retrying up to endpoint.retries times while it fails."""
     url = url or endpoint.url
     result = HealthResult(name=endpoint.label, url=url)
@@ -167,7 +169,7 @@ def _reason(exc: Exception) -> str:
     return text[:300]
 
 
-def probe_all(endpoints: list[tuple[Any, str]]) -> list[HealthResult]:
+def probe_all(endpoints: list[tuple[Endpoint, str]]) -> list[HealthResult]:
     """Probe (endpoint, url) pairs concurrently; each is answered within its own time budget."""
     if not endpoints:
         return []
