@@ -197,3 +197,24 @@ def test_maint_config_with_a_space_names_the_fix(suite, tmp_path):
     assert result.ret == 4
     assert f"write --maint-config={elsewhere} (with '=')" in result.stderr.str()
     assert "OPSPROOF_CONFIG" in result.stderr.str()
+
+
+def test_config_is_a_leaf_no_import_leaves_the_package():
+    """Every import in opsproof/config, also inside functions, stays in config or outside opsproof."""
+    import ast
+
+    package = Path(cfg.__file__).parent
+    leaks = []
+    for source in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("..") or (name.split(".")[0] == "opsproof" and not name.startswith("opsproof.config")):
+                    leaks.append(f"{source.name}:{node.lineno}: {name}")
+    assert len(list(package.glob("*.py"))) >= 8, "the config package was not found"
+    assert not leaks, f"config must import nothing else of opsproof: {leaks}"
