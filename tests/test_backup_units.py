@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -68,16 +69,21 @@ def _archive(tmp_path: Path) -> Path:
 def test_the_shipped_bundle_runs_in_a_fresh_python_with_the_same_result(tmp_path: Path, monkeypatch):
     target = Target(testinfra.get_host("local://"), 30)
     path = _archive(tmp_path)
-    here = shipped.call(target, "backups.archive.verify", {"path": str(path)}, 30, Verification)
+    here = shipped.call(target, "opsproof.backups.archive:verify", {"path": str(path)}, 30, Verification)
     # Break the in-process function: the shipped run does not use this process's modules.
     monkeypatch.setattr(archive, "verify", lambda **kw: pytest.fail("ran in-process"))
-    there = shipped.call(target, "backups.archive.verify", {"path": str(path)}, 30, Verification, ship=True)
+    there = shipped.call(target, "opsproof.backups.archive:verify", {"path": str(path)}, 30, Verification, ship=True)
     assert there.ok and here.ok
     assert {**there.__dict__, "seconds": 0} == {**here.__dict__, "seconds": 0}
-    with pytest.raises(TargetError, match="did not run on the target"):
-        shipped.call(target, "backups.archive.no_such_function", {}, 30, Verification, ship=True)
+    with pytest.raises(TargetError, match="(?s)did not run on the target.*unexpected keyword argument 'nope'"):
+        shipped.call(target, "opsproof.backups.archive:verify", {"path": str(path), "nope": 1}, 30, Verification,
+                     ship=True)
 
 
-def test_the_bundle_fits_one_command_line_argument():
-    """Linux caps one argument at 128 KiB (MAX_ARG_STRLEN); the bundle travels as one, base64-encoded."""
-    assert len(shipped.bundle()) < 100_000
+def test_every_bundle_fits_one_command_line_argument():
+    """Linux caps one argument at 128 KiB (MAX_ARG_STRLEN); a bundle travels as one, base64-encoded."""
+    library = Path(shipped.ROOT) / "opsproof"
+    called = {m for f in library.rglob("*.py") for m in re.findall(r'shipped\.call\([^"]*"([\w.]+):', f.read_text())}
+    assert {"opsproof.backups.take", "opsproof.backups.archive", "opsproof.backups.restore"} <= called
+    for entry in called:
+        assert len(shipped.bundle(entry)) < 100_000, entry

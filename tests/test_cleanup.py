@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import testinfra
 
+from opsproof.hosts import ship as shipped
 from opsproof.temp import walk as tempwalk
 from opsproof.temp.cleanup import clean_dir
 from opsproof.hosts.target import Target
@@ -238,16 +240,38 @@ def test_another_filesystem_inside_the_root_is_not_entered(local, world):
 
 
 def test_the_shipped_walker_matches_in_process(local, world):
-    """Over SSH the same walk runs as `python3 -c` on the target: same result."""
+    """Over SSH the same walk is shipped to the target's python3 (ship=True proves that path here): same result."""
     root, outside = world
     _file(root / "x" / "old.dat", b"z" * 10)
     _age(root / "x")
+    _file(root / "young.txt", old=False)
     os.symlink(outside, root / "link")
-    planned = clean_dir(local, str(root), 7, apply=False, in_process=False)
-    assert planned.walker == "python3 on the target" and planned.error is None
-    assert planned.removed == ["x/old.dat"] and planned.dirs_removed == ["x/"]
-    done = clean_dir(local, str(root), 7, apply=True, in_process=False)
+    here = clean_dir(local, str(root), 7, apply=False)
+    planned = clean_dir(local, str(root), 7, apply=False, ship=True)
+    assert planned.walker == "python3 on the target" and here.walker == "in-process" and planned.error is None
+    timing = {"walker": "", "duration_s": 0, "cutoff_utc": "", "oldest_left_days": 0}  # differ by the moment
+    assert {**asdict(planned), **timing} == {**asdict(here), **timing}
+    assert abs(planned.oldest_left_days - here.oldest_left_days) < 0.01
+    assert planned.removed == ["x/old.dat"] and planned.dirs_removed == ["x/"] and planned.skipped == {"symlink": ["link"]}
+    done = clean_dir(local, str(root), 7, apply=True, ship=True)
     assert done.removed == ["x/old.dat"] and not (root / "x").exists() and (root / "link").is_symlink()
+
+
+class _Elsewhere(Target):
+    """This machine, reached as if it were remote: the shipped path with the target's own `python3`."""
+
+    @property
+    def is_local(self) -> bool:
+        return False
+
+
+def test_a_target_without_python3_is_told_so_and_nothing_is_removed(world, monkeypatch):
+    root, _ = world
+    stale = _file(root / "old.dat")
+    monkeypatch.setattr(shipped, "PYTHON", "opsproof-no-such-python3")
+    result = clean_dir(_Elsewhere(testinfra.get_host("local://"), 30), str(root), 7, apply=True)
+    assert result.error and result.error.startswith("python3 is not installed on local")
+    assert "nothing was removed" in result.error and stale.exists() and result.removed_count == 0
 
 
 def test_work_dir_inside_a_temp_dir_is_kept(local, world):

@@ -1,27 +1,27 @@
-"""Which processes on the target hold a file open: /proc/*/fd matched by (device, inode).
+"""Which processes hold a file open: /proc/*/fd matched by (device, inode), read on the host where the files are.
 
-Matching by inode, not by name, sees a writer that still holds a log after it was renamed
-(NAME -> NAME.1) or deleted. Works over SSH through `stat -L` on the target. Without root,
-other users' processes cannot be read: `complete` says so, and callers report it.
+Standard library only: rotation's holder check runs `holders` in this process for the local host and
+ships it (opsproof.hosts.ship) to a remote one; the temp-cleanup walk uses `open_files` on the target.
+Matching by inode, not by name, sees a writer that still holds a log after it was renamed (NAME -> NAME.1)
+or deleted. Without root, other users' processes cannot be read: `complete` says so, and callers report it.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from .target import Target
-
 
 @dataclass
 class Holders:
     pids: dict[str, list[int]] = field(default_factory=dict)  # path -> pids holding it open
     complete: bool = True                                     # every process's fds could be read
-    error: str = ""
+    unreadable: int = 0                                       # processes whose fds could not be read
 
 
-def _local_open() -> tuple[dict[tuple[int, int], set[int]], bool]:
+def open_files() -> tuple[dict[tuple[int, int], set[int]], int]:
+    """(device, inode) -> pids of every file some process holds open, and how many processes could not be read."""
     found: dict[tuple[int, int], set[int]] = {}
-    complete = True
+    unreadable = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -31,7 +31,7 @@ def _local_open() -> tuple[dict[tuple[int, int], set[int]], bool]:
         except FileNotFoundError:
             continue
         except PermissionError:
-            complete = False
+            unreadable += 1
             continue
         for fd in fds:
             try:
@@ -39,44 +39,22 @@ def _local_open() -> tuple[dict[tuple[int, int], set[int]], bool]:
             except OSError:
                 continue
             found.setdefault((st.st_dev, st.st_ino), set()).add(int(name))
-    return found, complete
+    return found, unreadable
 
 
-def _remote_open(target: Target) -> tuple[dict[tuple[int, int], set[int]], bool]:
-    result = target.run("stat -L -c '%%d %%i %%n' /proc/[0-9]*/fd/* 2>&1", check=False)
-    found: dict[tuple[int, int], set[int]] = {}
-    complete = True
-    for line in result.stdout.splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
-            pid = parts[2].split("/")[2]
-            found.setdefault((int(parts[0]), int(parts[1])), set()).add(int(pid))
-        elif "Permission denied" in line:
-            complete = False
-    return found, complete
-
-
-def holders(target: Target, paths: list[str]) -> Holders:
-    """For each existing path, the pids that hold it open (an empty list: nobody)."""
+def holders(paths: list[str]) -> Holders:
+    """For each existing path, the pids that hold it open (an empty list: nobody); a missing path is left out."""
     out = Holders()
-    if not paths:
-        return out
     ids: dict[str, tuple[int, int]] = {}
-    if target.is_local:
-        for path in paths:
-            try:
-                st = os.stat(path)
-                ids[path] = (st.st_dev, st.st_ino)
-            except OSError:
-                continue
-        table, out.complete = _local_open()
-    else:
-        quoted = " ".join(["%s"] * len(paths))
-        listing = target.run(f"stat -c '%%d %%i %%n' -- {quoted}", *paths, check=False).stdout
-        for line in listing.splitlines():
-            dev, ino, name = line.split(" ", 2)
-            ids[name] = (int(dev), int(ino))
-        table, out.complete = _remote_open(target)
-    for path, key in ids.items():
-        out.pids[path] = sorted(table.get(key, ()))
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        ids[path] = (st.st_dev, st.st_ino)
+    if not ids:
+        return out
+    table, out.unreadable = open_files()
+    out.complete = out.unreadable == 0
+    out.pids = {path: sorted(table.get(key, ())) for path, key in ids.items()}
     return out

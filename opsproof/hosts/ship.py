@@ -1,16 +1,30 @@
-"""Run a backup-side function where the files are: in this process for the local host, shipped over SSH otherwise.
+"""One way to run our code on a target: a standard-library-only function, in-process here or shipped as a zip.
 
-The functions of opsproof.backups.take, .archive and .restore use only the standard library (isal when
-present), so for a remote target they travel as a small zip (base64 in the command) that the target's
-python3 runs through opsproof.hosts.target.Target — the same command channel, timeout and error handling as
-every other probe. Arguments travel base64-encoded JSON on the command line, so they must never hold
-a secret: for a remote target the database password comes from the target's own environment or ~/.pgpass.
+`call(target, "opsproof.temp.walk:clean", kwargs, timeout_s, ResultType)` runs the function in this
+process for the local host. For a remote host (or with ship=True, how the tests prove the remote path
+on this machine) the function's module travels as a small zip (base64 in the command) that the
+target's python3 runs through Target.run: the same command channel, timeout and error handling as
+every other probe. Arguments travel as base64 JSON on the command line, so they must never hold a secret.
+
+What travels is derived, never listed by hand: the closure of the entry module's imports inside
+opsproof (read with `ast`: `from .x import`, `from ..pkg import y`, `from . import z`), with each
+package's __init__.py on the way. A module in it that imports anything outside the standard library
+is refused when the bundle is built, unless that import sits in `try: ... except ImportError` (an
+optional speed-up, such as isal in backups/archive.py). Package __init__ files stay import-free
+(docstrings only), so a bundle carries only what its function runs.
+
+Why no "standard-library-only subpackage" to ship: each concern's code stays in its own folder
+(backups/, temp/, hosts/procfd.py), so the folder names still tell where a concern lives; whether a
+module can travel is a property of its imports, checked here when its bundle is built.
 """
 from __future__ import annotations
 
+import ast
 import base64
+import copy
 import dataclasses
 import importlib
+import inspect
 import io
 import json
 import os
@@ -18,54 +32,153 @@ import sys
 import time
 import zipfile
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 from .target import Target, TargetError
 
-MODULES = ("__init__", "backups/__init__", "backups/tarstream", "backups/archive", "backups/pgtools", "backups/take",
-           "backups/restore")
+PACKAGE = "opsproof"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding opsproof/
+PYTHON = "python3"
+BACKSTOP_S = 30     # a function taking a deadline stops itself; the command's own timeout is this much later
 MARK = "OPSPROOF-RESULT "
+NO_PYTHON = "OPSPROOF-NO-PYTHON"
+_OPTIONAL = {"ImportError", "ModuleNotFoundError"}
 _MAIN = '''
 import base64, dataclasses, importlib, json, sys, time
 request = json.loads(base64.b64decode(sys.argv[1]))
-module, _, name = request["function"].rpartition(".")
-fn = getattr(importlib.import_module("opsproof." + module), name)
-kwargs = dict(request["kwargs"], deadline=time.monotonic() + request["timeout_s"])
-print("%s" + json.dumps(dataclasses.asdict(fn(**kwargs))), flush=True)
+module, _, name = request["function"].partition(":")
+kwargs = request["kwargs"]
+if request["deadline_s"] is not None:
+    kwargs["deadline"] = time.monotonic() + request["deadline_s"]
+result = getattr(importlib.import_module(module), name)(**kwargs)
+print("%s" + json.dumps(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result), flush=True)
 ''' % MARK
 
 
-@lru_cache(maxsize=1)
-def bundle() -> str:
-    """The shippable modules as a base64 zip runnable with `python3 FILE`."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+class BundleError(Exception):
+    """A module cannot be shipped: it is not ours, or something it needs is outside the standard library."""
+
+
+class NoPython(TargetError):
+    """The target has no python3 to run shipped code with."""
+
+
+def _source(module: str) -> Optional[str]:
+    """The file of one of our modules (a package: its __init__.py), or None."""
+    base = os.path.join(ROOT, *module.split("."))
+    return next((p for p in (base + ".py", os.path.join(base, "__init__.py")) if os.path.isfile(p)), None)
+
+
+def _guarded(tree: ast.AST) -> set[int]:
+    """ids of the import statements inside `try: ... except ImportError` (optional imports)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            caught = set()
+            for handler in node.handlers:
+                kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+                caught |= {k.id for k in kinds if isinstance(k, ast.Name)}
+            if caught & _OPTIONAL:
+                out |= {id(n) for stmt in node.body for n in ast.walk(stmt)
+                        if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return out
+
+
+def imports(module: str) -> tuple[set[str], list[str]]:
+    """(our modules `module` imports, anywhere in it; its imports outside the standard library, unguarded)."""
+    path = _source(module)
+    if path is None:
+        raise BundleError(f"{module}: no such module in {PACKAGE} ({ROOT})")
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), path)
+    package = module.split(".") if path.endswith("__init__.py") else module.split(".")[:-1]
+    guarded, ours, foreign = _guarded(tree), set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            wanted = [(a.name, None) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else node.module or ""
+            wanted = [(base, a.name) for a in node.names]
+        else:
+            continue
+        for name, member in wanted:
+            top = name.split(".")[0]
+            if top == PACKAGE:
+                below = f"{name}.{member}" if member else None
+                ours.add(below if below and _source(below) else name)
+            elif top not in sys.stdlib_module_names and id(node) not in guarded:
+                foreign.append(f"{name} (line {node.lineno})")
+    return ours, list(dict.fromkeys(foreign))
+
+
+def modules(entry: str) -> list[str]:
+    """Every module of ours that `entry` needs on a target, its packages included; BundleError if one can't travel."""
+    via: dict[str, Optional[str]] = {entry: None}
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        needs, foreign = imports(module)
+        if foreign:
+            chain = [module]
+            while via[chain[-1]]:
+                chain.append(via[chain[-1]])
+            raise BundleError(f"{module} imports {', '.join(foreign)}, outside the standard library: it cannot be "
+                              f"shipped to a target (needed by {' <- '.join(chain)}); guard an optional import with "
+                              "try/except ImportError, or keep the module out of what is shipped")
+        for need in needs | {".".join(parts[:i]) for i in range(1, len(parts))}:
+            if need not in via:
+                via[need] = module
+                todo.append(need)
+    return sorted(via)
+
+
+@lru_cache(maxsize=None)
+def bundle(entry: str) -> str:
+    """`entry`'s module and everything it needs, as a base64 zip runnable with `python3 FILE`; built once per entry."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in MODULES:
-            zf.write(os.path.join(here, f"{name}.py"), f"opsproof/{name}.py")
+        for module in modules(entry):
+            path = _source(module)
+            zf.write(path, os.path.relpath(path, ROOT))
         zf.writestr("__main__.py", _MAIN)
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def in_process(target: Target, ship: bool = False) -> bool:
+    """Whether `call` runs the function in this process (the local host, not asked to ship)."""
+    return target.is_local and not ship
+
+
 def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float, result_type: type,
          ship: bool = False) -> Any:
-    """`function` ("backups.take.take_backup") with `kwargs` on the target, bounded by `timeout_s`; its result record.
+    """`function` ("opsproof.backups.take:take_backup") with `kwargs` on the target, bounded by `timeout_s`.
 
-    `ship=True` sends the bundle even to the local host (how the tests prove the remote path).
-    Raises TargetError when the target cannot run it at all.
+    Returns its result: a `result_type` record (a dataclass), or the JSON value itself when result_type
+    is not a dataclass. A function with a `deadline` parameter gets time.monotonic() + timeout_s there.
+    Raises NoPython when the target has no python3, TargetError when the function did not run to its end.
     """
-    if target.is_local and not ship:
-        module, _, name = function.rpartition(".")
-        fn = getattr(importlib.import_module(f"opsproof.{module}"), name)
-        return fn(**kwargs, deadline=time.monotonic() + timeout_s)
-    request = base64.b64encode(json.dumps({"function": function, "kwargs": kwargs, "timeout_s": timeout_s}).encode())
-    python = sys.executable if target.is_local else "python3"
-    runner = Target(target.host, timeout_s + 30)  # the function stops itself at timeout_s; this is the backstop
-    result = runner.run('t=$(mktemp) && trap \'rm -f "$t"\' EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s',
-                        bundle(), python, request.decode(), check=False)
+    module, _, name = function.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    takes_deadline = "deadline" in inspect.signature(fn).parameters
+    if in_process(target, ship):
+        return fn(**kwargs, **({"deadline": time.monotonic() + timeout_s} if takes_deadline else {}))
+    request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if takes_deadline else None}
+    python = sys.executable if target.is_local else PYTHON
+    runner = copy.copy(target)
+    runner.timeout_s = timeout_s + BACKSTOP_S if takes_deadline else timeout_s
+    result = runner.run('command -v %s >/dev/null || { echo %s >&2; exit 127; }; t=$(mktemp) && trap \'rm -f "$t"\' '
+                        'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON, bundle(module),
+                        python, base64.b64encode(json.dumps(request).encode()).decode(), check=False)
+    if result.rc == 127 and NO_PYTHON in result.stderr:
+        raise NoPython(f"{python} is not installed on {target.name}: opsproof runs {function} there with it "
+                       "(the standard library is enough)")
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
             data = json.loads(line[len(MARK):])
+            if not dataclasses.is_dataclass(result_type):
+                return data
             names = {f.name for f in dataclasses.fields(result_type)}
             return result_type(**{k: v for k, v in data.items() if k in names})
     raise TargetError(f"{target.name}: {function} did not run on the target (rc {result.rc}): "

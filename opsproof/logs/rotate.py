@@ -4,7 +4,8 @@ Rotation renames (NAME -> NAME.1, logrotate's numbering), then the policy's `pos
 makes the writer reopen (nginx: USR1, the example: HUP). A rotated file is compressed only one
 cycle later (logrotate's delaycompress), and only when no process holds it open any more: before
 a rotation the suite refuses when NAME.1 is still open, and after it waits (logs.rotate.
-reopen_timeout_s) until the writer has let go of the file it renamed. `copytruncate` is an opt-in
+reopen_timeout_s) until the writer has let go of the file it renamed (who holds a file open is read
+on the target by opsproof.hosts.procfd, shipped to its python3 when the target is remote). `copytruncate` is an opt-in
 only: lines written between the copy and the truncation are lost.
 
 logrotate is driven, not re-implemented: its config is rendered from the policy into work_dir on
@@ -18,11 +19,14 @@ import posixpath
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Optional
 
-from ..hosts.procfd import holders
+from ..config import Rotate
+from ..hosts import ship as shipped
+from ..hosts.procfd import Holders
 from ..hosts.target import Target, TargetError
 from . import siblings
+
 
 @dataclass
 class RotatedFile:
@@ -76,11 +80,11 @@ class RotationRun:
         return not self.errors
 
 
-def size_bytes(policy: Any) -> int:
+def size_bytes(policy: Rotate) -> int:
     return max(1, int(policy.max_size_mb * 1024 * 1024))
 
 
-def render(policy: Any, files: list[str], root: str, source: str = "") -> str:
+def render(policy: Rotate, files: list[str], root: str, source: str = "") -> str:
     """logrotate's config for the policy (files are absolute paths, already matched)."""
     from ..config import logrotate_period
 
@@ -155,11 +159,17 @@ def _logrotate(target: Target, run: RotationRun, debug: bool) -> str:
     return output
 
 
+def _holders(target: Target, paths: list[str]) -> dict[str, list[int]]:
+    """path -> pids holding it open, read on the target (opsproof.hosts.procfd, shipped to a remote one)."""
+    found = shipped.call(target, "opsproof.hosts.procfd:holders", {"paths": paths}, target.timeout_s, Holders)
+    return found.pids
+
+
 def _wait_released(target: Target, path: str, timeout_s: float) -> Optional[float]:
     """Seconds until no process holds `path` open; None when still held after timeout_s."""
     started = time.monotonic()
     while True:
-        held = holders(target, [path]).pids.get(path, [])
+        held = _holders(target, [path]).get(path, [])
         if not held:
             return round(time.monotonic() - started, 3)
         if time.monotonic() - started > timeout_s:
@@ -167,7 +177,7 @@ def _wait_released(target: Target, path: str, timeout_s: float) -> Optional[floa
         time.sleep(0.05)
 
 
-def rotate(target: Target, policy: Any, root: str, work_dir: str, apply: bool, source: str = "") -> RotationRun:
+def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool, source: str = "") -> RotationRun:
     """Plan (logrotate -d) or apply (logrotate -v) the policy on the target."""
     started = time.monotonic()
     run = RotationRun(mode="apply" if apply else "plan", globs=list(policy.files))
@@ -194,7 +204,7 @@ def rotate(target: Target, policy: Any, root: str, work_dir: str, apply: bool, s
         if not apply or run.errors or not due:
             return run
         if policy.compress and not policy.copytruncate:
-            busy = holders(target, [f + ".1" for f in due]).pids
+            busy = _holders(target, [f + ".1" for f in due])
             for name, pids in busy.items():
                 if pids:
                     run.errors.append(f"{name} is still open by pid {', '.join(map(str, pids))}: its writer did not "
@@ -228,7 +238,7 @@ def rotate(target: Target, policy: Any, root: str, work_dir: str, apply: bool, s
     return run
 
 
-def outcome(target: Target, policy: Any, files: list[str]) -> list[LogOutcome]:
+def outcome(target: Target, policy: Rotate, files: list[str]) -> list[LogOutcome]:
     """The state on disk: each active log's size and its rotated files (NAME.1, NAME.2.gz, ...)."""
     out = []
     delayed = 1 if policy.compress and not policy.copytruncate else 0

@@ -1,14 +1,14 @@
 """Temp cleanup: regular files older than temp.max_age_days (by mtime) and empty directories, safely.
 
-The walk (opsproof/temp/walk.py) runs where the files are: in this process for a local target,
-as `python3 -c` on a remote one (the same code, standard library only; a target without python3
-is told so, nothing is removed). Age is mtime only: atime is unreliable (noatime/relatime mounts)
-and reading a file must not keep it alive; ctime changes on chmod/chown/link counts and cannot be
-set back, so a restore or a `chown -R` would make every file look new.
+The walk (opsproof/temp/walk.py) runs where the files are, through opsproof.hosts.ship: in this
+process for a local target, shipped to python3 on a remote one (the same code, standard library
+only; a target without python3 is told so, nothing is removed). Age is mtime only: atime is
+unreliable (noatime/relatime mounts) and reading a file must not keep it alive; ctime changes on
+chmod/chown/link counts and cannot be set back, so a restore or a `chown -R` would make every file
+look new.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import posixpath
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import walk as tempwalk
+from ..hosts import ship as shipped
 from ..hosts.target import Target, TargetError
 
 
@@ -43,10 +44,6 @@ class CleanupResult:
     error: Optional[str] = None                 # the dir could not be cleaned at all
 
 
-def _script() -> str:
-    return inspect.getsource(tempwalk)
-
-
 def _keep(directory: str, work_dir: Optional[str]) -> list[str]:
     if work_dir and (work_dir + "/").startswith(directory.rstrip("/") + "/") and work_dir != directory:
         return [posixpath.relpath(work_dir, directory)]
@@ -54,29 +51,19 @@ def _keep(directory: str, work_dir: Optional[str]) -> list[str]:
 
 
 def clean_dir(target: Target, directory: str, max_age_days: float, apply: bool, exclude: list[str] = (),
-              remove_empty: bool = True, work_dir: Optional[str] = None, in_process: Optional[bool] = None
-              ) -> CleanupResult:
-    """Clean one directory on the target (plan without `apply`)."""
+              remove_empty: bool = True, work_dir: Optional[str] = None, ship: bool = False) -> CleanupResult:
+    """Clean one directory on the target (plan without `apply`); `ship` as in opsproof.hosts.ship.call."""
     started = time.monotonic()
     out = CleanupResult(dir=directory, mode="apply" if apply else "plan", max_age_days=max_age_days)
     args: dict[str, Any] = {"root": directory, "max_age_s": max_age_days * 86400, "apply": apply,
                             "exclude": list(exclude), "remove_empty": remove_empty, "keep": _keep(directory, work_dir)}
-    local = target.is_local if in_process is None else in_process
+    out.walker = "in-process" if shipped.in_process(target, ship) else "python3 on the target"
     try:
-        if local:
-            out.walker = "in-process"
-            raw = tempwalk.clean(**args)
-        else:
-            out.walker = "python3 on the target"
-            if target.run("command -v python3", check=False).rc != 0:
-                out.error = (f"python3 is not installed on {target.name}: the safe cleanup walk (descriptor-relative, "
-                             "no symlinks followed) runs with it; nothing was removed")
-                return out
-            result = target.run("python3 -c %s %s", _script(), json.dumps(args), check=False)
-            if result.rc != 0:
-                out.error = f"the cleanup walk failed on {target.name}: {result.stderr.strip()[-500:]}"
-                return out
-            raw = json.loads(result.stdout.strip().splitlines()[-1])
+        raw = shipped.call(target, "opsproof.temp.walk:clean", args, target.timeout_s, dict, ship=ship)
+    except shipped.NoPython:
+        out.error = (f"python3 is not installed on {target.name}: the safe cleanup walk (descriptor-relative, "
+                     "no symlinks followed) runs with it; nothing was removed")
+        return out
     except (TargetError, ValueError, OSError) as exc:
         out.error = str(exc)
         return out

@@ -1,12 +1,12 @@
-"""The temp-cleanup walk itself: standard library only, so it runs in-process or as `python3 -` on a target.
+"""The temp-cleanup walk itself: standard library only, so it runs in-process or shipped to a target's python3.
 
 It never leaves the root: every directory is opened relative to its parent's descriptor with
 O_NOFOLLOW and checked to be the directory that was listed (a directory swapped for a symbolic
 link in between is skipped), nothing on another filesystem or under a mount point is entered,
 symbolic links are never followed nor removed, files with more than one hard link are kept (the
 other name may be outside the root), and a file any process holds open (/proc/*/fd, by device and
-inode) is kept. Files are removed with unlinkat on the parent's descriptor after a last check that
-the name still is the file that was judged. Empty directories are removed when their own mtime,
+inode: opsproof.hosts.procfd) is kept. Files are removed with unlinkat on the parent's descriptor
+after a last check that the name still is the file that was judged. Empty directories are removed when their own mtime,
 read before the walk changed it, is older than the cutoff.
 """
 import fnmatch
@@ -15,32 +15,11 @@ import re
 import stat
 import time
 
+from ..hosts.procfd import open_files
+
 FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 MAX_DEPTH = 256
 LIST_MAX = 200
-
-
-def open_inodes():
-    """(device, inode) of every file some process holds open, and how many processes could not be read."""
-    seen, unreadable = set(), 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        fd_dir = "/proc/%s/fd" % name
-        try:
-            fds = os.listdir(fd_dir)
-        except FileNotFoundError:
-            continue
-        except PermissionError:
-            unreadable += 1
-            continue
-        for fd in fds:
-            try:
-                st = os.stat(fd_dir + "/" + fd)
-            except OSError:
-                continue
-            seen.add((st.st_dev, st.st_ino))
-    return seen, unreadable
 
 
 def mount_points():
@@ -196,7 +175,7 @@ def clean(root, max_age_s, apply, exclude=(), remove_empty=True, keep=(), now=No
         return result
     try:
         real_root = os.readlink("/proc/self/fd/%d" % fd) if os.path.exists("/proc/self/fd") else root
-        opened, result["unreadable_processes"] = open_inodes()
+        opened, result["unreadable_processes"] = open_files()
         mounts = {m for m in mount_points() if m.startswith(real_root.rstrip("/") + "/")}
         walk = _Walk(real_root, now - max_age_s, now, apply, list(exclude), remove_empty, set(keep), opened, mounts,
                      os.fstat(fd).st_dev)
@@ -206,9 +185,3 @@ def clean(root, max_age_s, apply, exclude=(), remove_empty=True, keep=(), now=No
         os.close(fd)
     return result
 
-
-if __name__ == "__main__":
-    import json
-    import sys
-
-    print(json.dumps(clean(**json.loads(sys.argv[1]))))

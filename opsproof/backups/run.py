@@ -1,9 +1,10 @@
-"""Backup, verification and restore drill on a target, from the validated `backups` config section.
+"""Backup work on a target from the validated `backups` config: plan or take, verify, restore drill, RPO.
 
-The work itself runs where the archives are (opsproof.hosts.ship): in-process for the local host,
-shipped to python3 on a remote one. Passwords: for the local host a password in the DSN is handed
-to pg_dump/pg_restore/psql through their environment; for a remote host it must come from the
-target's own environment or ~/.pgpass (a password would otherwise travel on a command line).
+The host-side entry point the fixtures call. The work itself runs where the archives are, through
+opsproof.hosts.ship: opsproof.backups.take, .archive and .restore in this process for the local host,
+shipped to python3 on a remote one. Passwords: for the local host a password in the DSN is handed to
+pg_dump/pg_restore/psql through their environment; for a remote host it must come from the target's
+own environment or ~/.pgpass (a password would otherwise travel on a command line).
 """
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import os
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..hosts import ship as shipped
-from .archive import Verification
-from .take import BackupPlan, BackupResult, plan_backup
 from ..config import Backups
+from ..hosts import ship as shipped
+from ..hosts.target import Target, TargetError
+from .archive import Verification
 from .pgtools import split_password
 from .restore import RestoreResult
-from ..hosts.target import Target, TargetError
+from .take import BackupPlan, BackupResult, plan_backup
 
 SHIP_ENV = "OPSPROOF_SHIP"  # "1": ship even to the local host (the tests prove the remote path this way)
 
@@ -34,7 +35,7 @@ def _ship() -> bool:
 
 
 def _remote(target: Target) -> bool:
-    return _ship() or not target.is_local
+    return not shipped.in_process(target, _ship())
 
 
 def _password_problem(target: Target, backups: Backups) -> Optional[str]:
@@ -84,14 +85,16 @@ def take(target: Target, backups: Backups) -> BackupResult:
     kwargs = {"directory": backups.dir, "pattern": backups.pattern, "keep": backups.keep, "engine": db.engine,
               "path": db.path, "dsn": db.dsn}
     try:
-        return shipped.call(target, "backups.take.take_backup", kwargs, backups.timeout_s, BackupResult, ship=_ship())
+        return shipped.call(target, "opsproof.backups.take:take_backup", kwargs, backups.timeout_s, BackupResult,
+                            ship=_ship())
     except TargetError as exc:
         return BackupResult(False, engine, source, backups.dir, error=str(exc))
 
 
 def verify(target: Target, path: str, backups: Backups) -> Verification:
     try:
-        return shipped.call(target, "backups.archive.verify", {"path": path}, backups.timeout_s, Verification, ship=_ship())
+        return shipped.call(target, "opsproof.backups.archive:verify", {"path": path}, backups.timeout_s,
+                            Verification, ship=_ship())
     except TargetError as exc:
         return Verification(path, False, str(exc))
 
@@ -106,7 +109,8 @@ def drill(target: Target, path: str, backups: Backups) -> RestoreResult:
               "live_path": db.path if db else None, "dsn": db.dsn if db else None,
               "restore_dsn": backups.restore.dsn}
     try:
-        return shipped.call(target, "backups.restore.drill", kwargs, backups.timeout_s, RestoreResult, ship=_ship())
+        return shipped.call(target, "opsproof.backups.restore:drill", kwargs, backups.timeout_s, RestoreResult,
+                            ship=_ship())
     except TargetError as exc:
         return RestoreResult(False, path, reason=str(exc))
 
