@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
 from .openslo import resolved_slo
+from .security import security_paths
 
 
 def find(cli_path: Optional[str], rootdir: str) -> tuple[Path, str]:
@@ -89,6 +90,7 @@ def _resolved(maint: Maint) -> Maint:
         changes["docs"] = maint.docs.model_copy(update={"dir": r(maint.docs.dir)})
     if maint.attestations:
         changes["attestations"] = maint.attestations.model_copy(update={"file": r(maint.attestations.file)})
+    changes.update(security_paths(maint, r))  # security, dependencies, config_audit
     if maint.slo:  # OpenSLO documents become objectives; a bad one is a ConfigError
         changes["slo"] = resolved_slo(maint.slo, r, maint.path)
     return maint.model_copy(update=changes)

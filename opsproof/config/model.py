@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Optional
+from typing import Optional
 
 from pydantic import Field
 
 from .base import _Section
 from .schedule import Attestations, Docs, Notify, Window
+from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
 from .slo import Slo
 
@@ -33,10 +34,9 @@ class Maint(_Section):
     window: Optional[Window] = None
     notify: Optional[Notify] = None
     slo: Optional[Slo] = None
-    # Sections whose checks come with later work; accepted (the contract names them) and kept as given.
-    security: Optional[dict[str, Any]] = None
-    dependencies: Optional[dict[str, Any]] = None
-    config_audit: Optional[dict[str, Any]] = None
+    security: Optional[Security] = None
+    dependencies: Optional[Dependencies] = None
+    config_audit: Optional[ConfigAudit] = None
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)
