@@ -165,11 +165,17 @@ class BurnStatus:
     error: Optional[str] = None
 
 
-def burn(source: Source, objective: Any, now_s: float, severity: str = "page", min_requests: int = 1) -> BurnStatus:
-    """The SRE Workbook multi-window alerts of one severity, scaled to the objective's window."""
+def alert_name(window: slomath.BurnWindow) -> str:
+    """`page 1h/5m`: an alert by its severity and its long and short windows."""
+    return f"{window.severity} {slomath.format_duration(window.long_s)}/{slomath.format_duration(window.short_s)}"
+
+
+def burn(source: Source, objective: Any, now_s: float, severity: str = "page", min_requests: int = 1,
+         alert: Optional[str] = None) -> BurnStatus:
+    """The SRE Workbook multi-window alerts of one severity (or the one named `alert`), scaled to the objective's window."""
     period = objective.window.total_seconds()
     out = BurnStatus(objective.name, severity, slomath.format_duration(period))
-    windows = slomath.alert_windows(period, severity)
+    windows = [(w, f) for w, f in slomath.alert_windows(period, severity) if alert in (None, alert_name(w))]
     if not windows:
         out.error = f"{objective.name}: window {out.period} is shorter than every {severity} alert's long window"
         return out
@@ -185,7 +191,7 @@ def burn(source: Source, objective: Any, now_s: float, severity: str = "page", m
             if could_not_observe(objective, total, "", source.label, min_requests):
                 unobserved.append(slomath.format_duration(length))
             rates.append(slomath.burn_rate(total - good, total, objective.target))
-        name = f"{w.severity} {slomath.format_duration(w.long_s)}/{slomath.format_duration(w.short_s)}"
+        name = alert_name(w)
         shown = "/".join("-" if r is None else f"{r:.2f}" for r in rates)
         out.alerts.append(f"{name}: burn rate {shown} (fires at {factor:.2f}, {w.budget_share:.0%} of the budget)")
         if slomath.firing(rates[0], rates[1], factor):
