@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..report.summary import outcome_text
+
 MARGIN_S = 0.5
 
 
@@ -41,13 +43,6 @@ def shown(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}/…"
 
 
-def _counts(outcome: dict[str, int]) -> str:
-    order = ("passed", "failed", "error", "skipped")
-    items = [f"{outcome[k]} {k}" for k in order if outcome.get(k)]
-    items += [f"{v} {k}" for k, v in outcome.items() if k not in order and v]
-    return ", ".join(items) or "no checks"
-
-
 def payload(event: str, service: str, selection: str, hosts: str, outcome: Optional[dict[str, int]] = None,
             report: str = "", apply: bool = False) -> dict[str, Any]:
     """The JSON body: `text` for people (Slack, Mattermost, Teams' Slack mode), fields for machines."""
@@ -56,7 +51,7 @@ def payload(event: str, service: str, selection: str, hosts: str, outcome: Optio
         text = f"{service}: maintenance run started on {hosts} ({what}{', applying actions' if apply else ''})"
     else:
         verdict = "FAILED" if (outcome or {}).get("failed") or (outcome or {}).get("error") else "passed"
-        text = f"{service}: maintenance run {verdict} on {hosts} ({what}): {_counts(outcome or {})}"
+        text = f"{service}: maintenance run {verdict} on {hosts} ({what}): {outcome_text(outcome or {})}"
         text += f" — report {report}" if report else ""
     return {"text": text, "event": event, "service": service, "selection": selection, "hosts": hosts,
             "outcome": dict(outcome or {}), "report": report, "apply": apply,

@@ -1,0 +1,109 @@
+"""Evidence records: what a check measured, against which threshold, read from which config key.
+
+`Evidence` collects a check's records, comparisons and pictures; `judge` and `judge_limit` build
+the comparison and decide pass or fail. Nothing here fails a test: the pytest wiring
+(fixtures/evidence.py) does that with `Comparison.message`.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Any, Callable, Mapping, Optional
+
+from ..config.lookup import KeyPathError, lookup
+
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
+
+_PER = {" s": 1, " min": 60, " h": 3600, " days": 86400}
+
+
+@dataclass
+class Comparison:
+    """One measured value against its threshold; `key` names where the threshold came from."""
+
+    what: str
+    measured: Any
+    op: str
+    threshold: Any
+    key: str
+    unit: str = ""
+    passed: Optional[bool] = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> "Comparison":
+        """A comparison from its JSON form (as the report and the summary carry it)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    @property
+    def value_text(self) -> str:
+        return f"{self.measured}{self.unit}"
+
+    @property
+    def limit_text(self) -> str:
+        return f"{self.op} {self.threshold}{self.unit}"
+
+    def line(self) -> str:
+        """One line: `space used on /: 40.1% (<= 85%)`."""
+        return f"{self.what}: {self.value_text} ({self.limit_text})"
+
+    def message(self, hint: str = "") -> str:
+        """The failure text: measured value, the key that allows what, and what to do."""
+        return f"{self.what} is {self.value_text}; {self.key} allows {self.limit_text}" + (f" — {hint}" if hint else "")
+
+
+def in_unit(threshold: Any, unit: str, key: str) -> Any:
+    """A duration setting (7d, 2h) in the unit the measurement is given in; other values unchanged."""
+    if not isinstance(threshold, timedelta):
+        return threshold
+    if unit not in _PER:
+        raise KeyPathError(f"{key} is a duration; compare it in one of the units {sorted(_PER)}")
+    return round(threshold.total_seconds() / _PER[unit], 4)
+
+
+def judge_limit(what: str, measured: Any, op: str, limit: Any, source: str, unit: str = "") -> Comparison:
+    """`measured op limit`, decided: an unmeasured value (None) never passes."""
+    if op not in OPS:
+        raise ValueError(f"unknown comparison {op!r} (one of {sorted(OPS)})")
+    comp = Comparison(what, measured, op, limit, source, unit)
+    comp.passed = bool(measured is not None and OPS[op](measured, limit))
+    return comp
+
+
+def judge(config: Any, what: str, measured: Any, op: str, key: str, unit: str = "", origin: str = "") -> Comparison:
+    """`measured op <the setting at key in config>`, decided; `origin` says where the setting came from
+    when it is not the config file itself (an OpenSLO document)."""
+    threshold = in_unit(lookup(config, key), unit, key)
+    return judge_limit(what, measured, op, threshold, key + (f" ({origin})" if origin else ""), unit)
+
+
+@dataclass
+class Evidence:
+    """Everything one check recorded: measurement records, comparisons, pictures."""
+
+    config: Any = None                           # the configuration in effect: thresholds are read from it
+    records: list[tuple[str, Any]] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    images: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def image(self, png: bytes, title: str) -> None:
+        """Attach a PNG picture (a chart) to the report, inline in the self-contained HTML."""
+        self.images.append((title, png))
+
+    def record(self, value: Any, label: Optional[str] = None) -> Any:
+        """Keep a measurement record (a dataclass or dict) for the report; return it unchanged."""
+        self.records.append((label or type(value).__name__, value))
+        return value
+
+    def judge(self, what: str, measured: Any, op: str, key: str, *, unit: str = "", origin: str = "") -> Comparison:
+        """Compare against the setting at `key` and keep the comparison (see `judge`)."""
+        return self._keep(judge(self.config, what, measured, op, key, unit, origin))
+
+    def judge_limit(self, what: str, measured: Any, op: str, limit: Any, source: str, *, unit: str = "") -> Comparison:
+        """Compare against a limit that is not a setting and keep the comparison (see `judge_limit`)."""
+        return self._keep(judge_limit(what, measured, op, limit, source, unit))
+
+    def _keep(self, comp: Comparison) -> Comparison:
+        self.comparisons.append(comp)
+        return comp

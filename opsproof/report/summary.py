@@ -1,0 +1,128 @@
+"""The JSON summary written beside each HTML report, and its reading back (`opsproof summary`).
+
+`Results` gathers each check's outcome and evidence from plain values; `build_summary` turns a run
+record and those results into the summary; `summary_text` prints one for a person. All pure.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Optional
+
+from .evidence import Comparison
+from .run import RunRecord, utc
+
+FORMAT = 1
+ORDER = ("passed", "failed", "error", "skipped")
+_REQUIRED = ("format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply", "started",
+             "outcome", "tests")
+
+
+class NotASummary(ValueError):
+    """The text is not an opsproof JSON summary."""
+
+
+class Results:
+    """Each check's outcome, duration, docstring line, markers and evidence, over its three phases."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Any]] = {}
+
+    def add(self, nodeid: str, when: str, outcome: str, duration: float, info: Optional[Mapping[str, Any]] = None,
+            detail: str = "") -> None:
+        """One phase (setup, call, teardown) of one check: outcome passed, failed or skipped; `detail` is the
+        failure text or the skip reason; `info` what the evidence hook attached (check, markers, evidence)."""
+        entry = self._entries.setdefault(nodeid, {"id": nodeid, "outcome": "passed", "duration_s": 0.0})
+        entry["duration_s"] = round(entry["duration_s"] + duration, 3)
+        if info:
+            entry.update({"check": info["check"], "markers": info["markers"]})
+            if when == "teardown":
+                entry.update({"evidence": info["evidence"], "comparisons": info["comparisons"]})
+        if outcome == "failed":
+            entry["outcome"] = "failed" if when == "call" else "error"
+            entry.setdefault("message", detail[-2000:])
+        elif outcome == "skipped" and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+            entry["message"] = detail.removeprefix("Skipped: ")
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._entries.values())
+
+    def counts(self, leave_out: str = "") -> dict[str, int]:
+        """How many checks ended each way so far (passed, failed, error, skipped), leaving one out if asked."""
+        return outcome_counts(e for e in self._entries.values() if e["id"] != leave_out)
+
+
+def outcome_counts(tests: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for test in tests:
+        counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+    return counts
+
+
+def outcome_text(outcome: Mapping[str, int]) -> str:
+    """`3 passed, 1 failed` (passed, failed, error, skipped first; "no checks" when empty)."""
+    items = [f"{outcome[k]} {k}" for k in ORDER if outcome.get(k)]
+    items += [f"{v} {k}" for k, v in outcome.items() if k not in ORDER and v]
+    return ", ".join(items) or "no checks"
+
+
+def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str) -> dict[str, Any]:
+    """The JSON summary of a finished run (secrets are masked by the caller, who holds the config's secrets)."""
+    return {
+        "format": FORMAT,
+        "service": run.service,
+        "hosts": run.hosts,
+        "selection": run.selection,
+        "config": {"path": run.config_path, "sha256": run.config_sha256},
+        "suite_version": run.suite_version,
+        "operator": run.operator,
+        "apply": run.apply,
+        "started": utc(run.started),
+        "ended": utc(run.ended) if run.ended else None,
+        "exit_status": int(exit_status),
+        "outcome": outcome_counts(tests),
+        "report": report,
+        "tests": tests,
+    }
+
+
+def to_json(summary: Mapping[str, Any]) -> str:
+    return json.dumps(summary, indent=1, default=str)
+
+
+def read_summary(text: str) -> dict[str, Any]:
+    """A JSON summary from its text; NotASummary saying why when it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise NotASummary(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise NotASummary(f"a JSON {type(data).__name__}, not an object")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise NotASummary(f"no {', '.join(missing)} key(s)")
+    if data["format"] != FORMAT:
+        raise NotASummary(f"format {data['format']!r}, this opsproof reads format {FORMAT}")
+    try:
+        RunRecord.from_summary(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotASummary(f"its run fields do not read: {exc}") from None
+    return data
+
+
+def summary_text(summary: Mapping[str, Any]) -> str:
+    """A summary for a person: the run (as the report's environment table shows it), outcome, what failed."""
+    run = RunRecord.from_summary(summary)
+    lines = [f"{key}: {value}" for key, value in run.metadata().items()]
+    lines.append(f"Outcome: {outcome_text(summary['outcome'])} (exit status {summary.get('exit_status', '?')})")
+    for test in summary["tests"]:
+        if test.get("outcome") not in ("failed", "error"):
+            continue
+        lines.append(f"{test['outcome'].upper()} {test['id']}")
+        failed = [Comparison.of(c) for c in test.get("comparisons") or [] if not c.get("passed")]
+        lines.extend(f"  {comp.line()} — {comp.key}" for comp in failed)
+        if not failed and test.get("message"):
+            lines.append("  " + test["message"].strip().splitlines()[-1])
+    if summary.get("report"):
+        lines.append(f"Report: {summary['report']}")
+    return "\n".join(lines)
