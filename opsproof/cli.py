@@ -1,6 +1,8 @@
 """The `opsproof` console command: what is not a test run.
 
     opsproof check-config [PATH]   validate a maintenance config; exit 4 when it is bad
+    opsproof summary PATH.json     print a run's JSON summary: the run, its outcome, what failed;
+                                   exit 4 when the file is not a summary
 
 (The ledger's `verify-ledger` and the config audit's `baseline` join here when they are built.)
 """
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from . import config as cfg
+from .report.summary import NotASummary, read_summary, summary_text
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -29,6 +32,21 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"opsproof: cannot read {args.path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 4
+    try:
+        summary = read_summary(text)
+    except NotASummary as exc:
+        print(f"opsproof: {args.path} is not an opsproof JSON summary: {exc}", file=sys.stderr)
+        return 4
+    print(summary_text(summary))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsproof", description="opsproof: check, maintain, prove.")
     parser.add_argument("--version", action="version", version=f"opsproof {__version__}")
@@ -36,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate a maintenance config (exit 4 when bad)")
     check.add_argument("path", nargs="?", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
     check.set_defaults(func=_check_config)
+    summary = sub.add_parser("summary", help="print a run's JSON summary (exit 4 when the file is not one)")
+    summary.add_argument("path", help="a JSON summary from reports/ (written beside each HTML report)")
+    summary.set_defaults(func=_summary)
     args = parser.parse_args(argv)
     return args.func(args)
 

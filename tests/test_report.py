@@ -103,6 +103,22 @@ def test_failure_message_shows_measured_threshold_and_hint(suite):
     assert "free space:" in message  # the remediation hint
 
 
+def test_opsproof_summary_prints_a_real_runs_summary(suite, capsys):
+    """`opsproof summary` reads what a run wrote, through the builders the report uses."""
+    from opsproof.cli import main
+
+    suite.config({"service": "shop", "disk": {**DISK_OK, "max_used_percent": 0}})
+    suite.run("-m", "daily")
+    path = next(suite.reports.glob("*.json"))
+    capsys.readouterr()  # the run's own output
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "Service: shop" in out and "Marker expression: daily" in out
+    assert any(line.startswith("Outcome: 1 passed, 1 failed, ") and line.endswith("(exit status 1)") for line in out)
+    assert any(re.fullmatch(r"  space used on /: [\d.]+% \(<= 0.0%\) — disk.max_used_percent", line) for line in out)
+    assert main(["summary", str(path.with_suffix(".html"))]) == 4
+
+
 def test_evidence_reaches_the_report_when_a_fixture_fails_in_setup(suite):
     suite.config({"service": "shop"})
     (suite.path / "checks" / "test_probe.py").write_text(EVIDENCE_CHECK)
