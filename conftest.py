@@ -19,4 +19,5 @@ pytest_plugins = [
     "fixtures.notify",
     "fixtures.checklist",
     "fixtures.slo",
+    "fixtures.security",
 ]

@@ -1,0 +1,52 @@
+"""Security scan (weekly) and security audit (quarterly): known vulnerabilities under the severity gate,
+TLS certificates valid and not about to expire, no listening port outside the allow-list."""
+import pytest
+
+from opsproof.security.findings import AuditResult
+
+
+def _gate(evidence, result: AuditResult, key: str, fail_at: str) -> None:
+    __tracebackhide__ = True
+    if result.error:
+        pytest.fail(f"{result.tool} on {result.source}: {result.error}" + (f" — {result.fix}" if result.fix else ""),
+                    pytrace=False)
+    over = result.at_or_above(fail_at)
+    evidence.within(f"{result.tool} findings at or above {fail_at} ({result.dependencies} packages audited)",
+                    len(over), "<=", 0, f"{key} = {fail_at}",
+                    hint="; ".join(f.line() for f in over[:20]) + (f"; and {len(over) - 20} more" if len(over) > 20
+                                                                   else "") + " — update them or accept the risk")
+
+
+@pytest.mark.weekly
+def test_npm_audit(npm_audit_result, maint, evidence):
+    """npm audit finds no vulnerability at or above security.npm_audit.fail_at in the service's dependencies."""
+    _gate(evidence, npm_audit_result, "security.npm_audit.fail_at", maint.security.npm_audit.fail_at)
+
+
+@pytest.mark.weekly
+def test_pip_audit(pip_audit_result, maint, evidence):
+    """pip-audit finds no known vulnerability in the Python dependencies (it gives no severity: each one counts)."""
+    _gate(evidence, pip_audit_result, "security.pip_audit.fail_at", maint.security.pip_audit.fail_at)
+
+
+@pytest.mark.quarterly
+@pytest.mark.postdeploy
+def test_tls_certificate(tls_result, tls_index, evidence):
+    """Each security.tls endpoint presents a trusted certificate for its host name with at least min_days left."""
+    assert tls_result.error is None, tls_result.error
+    assert not tls_result.problems, (f"{tls_result.endpoint} (name {tls_result.server_name}, subject "
+                                     f"{tls_result.subject}, issuer {tls_result.issuer}, not after "
+                                     f"{tls_result.not_after}): " + "; ".join(tls_result.problems)
+                                     + f" — checked against {tls_result.trusted_by}")
+    evidence.compare(f"days left on the certificate of {tls_result.endpoint}", tls_result.days_left, ">=",
+                     f"security.tls[{tls_index}].min_days", unit=" days", hint="renew the certificate")
+
+
+@pytest.mark.quarterly
+def test_no_unexpected_ports(ports_result):
+    """Every listening TCP port on the target is in security.allowed_ports; each other one is named with its process."""
+    assert ports_result.error is None, ports_result.error
+    assert not ports_result.unexpected, (
+        f"{len(ports_result.unexpected)} listening socket(s) on ports not in security.allowed_ports "
+        f"{ports_result.allowed}: " + "; ".join(ports_result.unexpected)
+        + " — close them, or add the port to security.allowed_ports if it is meant to be open")
