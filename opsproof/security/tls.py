@@ -60,7 +60,7 @@ def probe(cfg: Tls, now: Optional[datetime] = None) -> TlsResult:
         result.error = f"no TLS on {result.endpoint}: {exc.reason or exc}"
         return result
     except OSError as exc:
-        result.error = f"cannot connect to {result.endpoint}: {exc.strerror or exc}"
+        result.error = f"no connection to {result.endpoint}: {exc.strerror or exc}"
         return result
     cert = x509.load_der_x509_certificate(der)
     result.subject, result.issuer = _name(cert.subject), _name(cert.issuer)
