@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from . import config as cfg
+from .security import baseline as security_baseline
 from .report.summary import NotASummary, read_summary, summary_text
 
 
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = sub.add_parser("summary", help="print a run's JSON summary (exit 4 when the file is not one)")
     summary.add_argument("path", help="a JSON summary from reports/ (written beside each HTML report)")
     summary.set_defaults(func=_summary)
+    base = sub.add_parser("baseline", help="write config_audit.baseline (sha256sum format) from the files as they are")
+    base.add_argument("--maint-config", dest="path", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
+    base.add_argument("--host", help="testinfra host spec of the target (default: this machine)")
+    base.set_defaults(func=lambda a: security_baseline.run(a.path, a.host))
     args = parser.parse_args(argv)
     return args.func(args)
 

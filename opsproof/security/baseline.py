@@ -1,0 +1,36 @@
+"""`opsproof baseline --maint-config=PATH`: record config_audit.files' checksums as the approved baseline."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+from .. import config as cfg
+from ..hosts.target import Target, TargetError
+from .confaudit import write_baseline
+
+
+def run(config_path: Optional[str], host: Optional[str] = None) -> int:
+    """Write the baseline on `host` (a testinfra spec; default the local machine); 0 written, 1 failed, 4 bad config."""
+    import testinfra
+
+    path, source = cfg.find(config_path, str(Path.cwd()))
+    try:
+        maint = cfg.load(path, source)
+    except cfg.ConfigError as exc:
+        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        return 4
+    if maint.config_audit is None:
+        print(f"opsproof: {maint.path} has no config_audit section: nothing to baseline", file=sys.stderr)
+        return 4
+    target = Target(testinfra.get_host(host or "local://"), maint.command_timeout_s)
+    try:
+        written = write_baseline(target, maint.config_audit, maint.root)
+    except TargetError as exc:
+        print(f"opsproof: baseline not written: {exc}", file=sys.stderr)
+        return 1
+    print(f"{written.path}: {len(written.files)} file(s) recorded (check with: cd {maint.root} && sha256sum -c "
+          f"{written.path})")
+    for pattern in written.unmatched:
+        print(f"note: {pattern} matches no file", file=sys.stderr)
+    return 0
