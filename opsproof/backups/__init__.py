@@ -1,1 +1,5 @@
-"""Backups: take (dump + archive), verify (stream every member), restore drills, recency."""
+"""Backups: `run` (the entry point on a target), take, verify (archive over tarstream), restore drills, recency.
+
+take, archive, tarstream, pgtools and restore use only the standard library: opsproof.hosts.ship runs them
+where the archives are, shipped to a remote target's python3.
+"""

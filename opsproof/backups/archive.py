@@ -1,4 +1,4 @@
-"""Backup archive integrity: read a .tar.gz to its end and prove every byte, in bounded memory.
+"""Verify a backup archive: read the .tar.gz to its end and prove every byte, in bounded memory.
 
 What `verify` proves, in one streaming pass: every gzip member's CRC-32 and length (a truncated
 file fails, unlike a tarfile listing, which stops at the last header it can read); every tar header's
@@ -6,9 +6,9 @@ checksum; member names relative, without `..`, links that stay inside, no device
 end-of-archive marker; MANIFEST.json's SHA-256 and size of each member, both ways.
 
 Two threads: one reads and inflates (igzip from python-isal when installed, else zlib), one walks
-the tar stream (opsproof.backups.tarstream) and hashes; both release the GIL, so the two cores work at once. Memory is a bounded
-queue of inflated chunks, whatever the archive's size. Standard library only (isal optional): this
-module also runs on a remote target, shipped by opsproof.hosts.ship.
+the tar stream (opsproof.backups.tarstream) and hashes; both release the GIL, so the two cores work
+at once. Memory is a bounded queue of inflated chunks, whatever the archive's size. Standard library
+only (isal optional): this module also runs on a remote target, shipped by opsproof.hosts.ship.
 """
 from __future__ import annotations
 

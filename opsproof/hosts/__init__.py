@@ -1,1 +1,1 @@
-"""Reaching a target: the host wrapper, what is shipped to it, state that survives runs, the action lock."""
+"""Reaching a target: the host wrapper, the one way code runs there (ship), who holds a file open, state, the lock."""

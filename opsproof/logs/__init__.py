@@ -1,1 +1,1 @@
-"""Logs: the error-log scan and log rotation."""
+"""Logs: the error-log scan, log rotation, and the reading of rotated names (siblings) they share."""
