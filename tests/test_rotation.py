@@ -220,11 +220,13 @@ def test_rotation_checks_in_plan_and_apply(suite, local, tmp_path):
     # A rotated file left uncompressed beyond NAME.1, or more than keep of them, fails the outcome checks.
     (root / "logs" / "app.log.2").write_text("plain\n")
     (root / "logs" / "app.log.3.gz").write_bytes(b"not gzip")
+    (root / "logs" / "other.log").write_text("o\n")
     failed = suite.run("-m", "daily")
     assert failed.ret == 1
     outcomes = suite.outcomes()
-    assert outcomes["checks/test_rotation.py::test_rotated_files_within_keep[local]"] == "failed"
-    assert outcomes["checks/test_rotation.py::test_rotated_files_compressed[local]"] == "failed"
+    for check in ("test_rotated_files_within_keep", "test_rotated_files_compressed"):  # one item per log
+        assert outcomes[f"checks/test_rotation.py::{check}[logs/app.log-local]"] == "failed"
+        assert outcomes[f"checks/test_rotation.py::{check}[logs/other.log-local]"] == "passed"
 
 
 def test_an_empty_glob_fails(suite, tmp_path):
