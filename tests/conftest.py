@@ -115,6 +115,10 @@ class Behaviour:
         self.hang = False
         self.fail_first = 0
         self.requests: list[dict] = []
+        self.gather = 0             # hold each request until this many are in flight at once (bounded wait)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Condition()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -124,6 +128,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         b: Behaviour = self.server.behaviour  # type: ignore[attr-defined]
         b.requests.append({"path": self.path, "headers": dict(self.headers)})
+        with b.lock:
+            b.in_flight += 1
+            b.max_in_flight = max(b.max_in_flight, b.in_flight)
+            b.lock.notify_all()
+            b.lock.wait_for(lambda: b.max_in_flight >= b.gather, timeout=30)
+        try:
+            self._answer(b)
+        finally:
+            with b.lock:
+                b.in_flight -= 1
+
+    def _answer(self, b: "Behaviour") -> None:
         if b.hang:
             self.send_response(200)
             self.send_header("Content-Length", "1000")
