@@ -12,7 +12,7 @@ from .outdated import Outdated, OutdatedResult, major_behind
 from .tool import ToolError, require, require_file, run_json
 
 PIP_AUDIT_FIX = "install pip-audit on the target (pip install pip-audit), or set security.pip_audit.command"
-# pip -v prints these for an index it could not read, and then reports that package as up to date.
+# pip -vv prints these for an index it could not read, and then reports that package as up to date.
 _UNREACHABLE = re.compile(r"Could not fetch URL (\S+): (connection error|.*timed out|.*Max retries).*", re.I)
 
 
@@ -49,9 +49,10 @@ def pip_audit(target: Target, cfg: PipAudit) -> AuditResult:
         if not isinstance(data, dict) or "dependencies" not in data:
             raise ToolError(f"pip-audit answered without a dependencies list: {str(data)[:200]}")
     except ToolError as exc:
-        result.error, result.fix = exc.reason, exc.fix
-        if "not pinned" in exc.reason or "requirement" in exc.reason.lower() and "--no-deps" in exc.reason:
-            result.fix = "pin every requirement (==), e.g. with pip-compile or pip freeze, or set resolve: true"
+        result.error, result.fix = exc.reason, exc.fix or (
+            "pin every requirement (==), e.g. with pip-compile or pip freeze, or set resolve: true"
+            if "not pinned" in exc.reason else
+            f"check that the vulnerability service ({cfg.vulnerability_service}) answers from the target")
         return result
     findings = []
     for dep in data["dependencies"]:
@@ -73,7 +74,7 @@ def pip_audit(target: Target, cfg: PipAudit) -> AuditResult:
 def pip_outdated(target: Target, cfg: PipOutdated) -> OutdatedResult:
     """`pip list --outdated` of cfg.python's environment; an index it could not read is an error, not "none"."""
     result = OutdatedResult("pip list --outdated", f"the environment of {cfg.python}")
-    command = (f"%s -m pip list --outdated --format=json --disable-pip-version-check -v --retries 0 "
+    command = (f"%s -m pip list --outdated --format=json --disable-pip-version-check -vv --retries 0 "
                f"--timeout {max(1, int(cfg.timeout_s))}" + (" --index-url %s" if cfg.index_url else ""))
     args = [cfg.python] + ([cfg.index_url] if cfg.index_url else [])
     result.command = command % tuple(args)
