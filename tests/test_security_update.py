@@ -1,0 +1,112 @@
+"""update-dependencies with the real npm: planned without --apply; applied with --apply (window ignored here);
+an update that breaks the health check is rolled back to the saved lockfile and reinstalled, and says so."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tool
+from security_servers import NpmRegistry
+from test_security_npm import project
+
+CHECK = "checks/test_dependencies.py"
+
+
+class Health:
+    """/health answers 500 while node_modules/alpha is the version the test calls broken."""
+
+    def __init__(self, app: Path, broken: str) -> None:
+        owner = self
+        self.app, self.broken = app, broken
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                installed = json.loads((owner.app / "node_modules/alpha/package.json").read_text())["version"]
+                status = 500 if installed == owner.broken else 200
+                body = json.dumps({"status": "ok" if status == 200 else "broken", "alpha": installed}).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/health"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    require_tool("npm")
+    registry = NpmRegistry()
+    registry.publish("alpha", "1.0.0", "1.0.5", "2.0.0")
+    registry.publish("beta", "1.0.0", "1.1.0")
+    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    health = Health(app, broken="1.0.5")
+    yield app, health
+    health.close()
+    registry.close()
+
+
+def _config(suite, app: Path, health: Health) -> None:
+    suite.config({"service": "update-test", "root": str(app), "dependencies": {"npm_outdated": {}},
+                  "health": [{"name": "api", "url": health.url}]})
+
+
+def _installed(app: Path) -> str:
+    return json.loads((app / "node_modules/alpha/package.json").read_text())["version"]
+
+
+def _test(suite) -> dict:
+    return next(t for t in suite.summary()["tests"] if "test_update_dependencies" in t["id"])
+
+
+def test_plan_without_apply_changes_nothing_and_refuses_without_window(suite, setup):
+    app, health = setup
+    _config(suite, app, health)
+    lock = (app / "package-lock.json").read_text()
+    assert suite.run("-m", "monthly", CHECK).ret == 0
+    data = _test(suite)["evidence"][-1]["data"]
+    assert data["mode"] == "plan"
+    assert "alpha 1.0.0 -> 1.0.5" in str(data["planned"]) and "beta 1.0.0 -> 1.1.0" in str(data["planned"])
+    assert "latest 2.0.0: outside the range" in str(data["held_back"])
+    assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"
+
+    assert suite.run("-m", "monthly", "--apply", CHECK).ret == 1
+    assert "update-dependencies is disruptive and maintenance.yaml has no window: section" in _test(suite)["message"]
+    assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"
+
+
+def test_update_that_breaks_health_is_rolled_back(suite, setup):
+    app, health = setup
+    _config(suite, app, health)
+    lock = (app / "package-lock.json").read_text()
+    result = suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK)
+    assert result.ret == 1, result.stdout.str()
+    message = _test(suite)["message"]
+    assert "the health checks failed after npm update (api: " in message
+    assert "the saved lockfile was restored" in message and "reinstall it (npm ci): ok" in message
+    assert "health after the rollback: ok" in message
+    assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"
+
+
+def test_update_that_keeps_health_is_kept(suite, setup):
+    app, health = setup
+    health.broken = "none"
+    _config(suite, app, health)
+    result = suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK)
+    assert result.ret == 0, result.stdout.str()
+    data = _test(suite)["evidence"][-1]["data"]
+    assert data["mode"] == "apply" and not data["rolled_back"]
+    assert _installed(app) == "1.0.5", "npm update stays within ^1.0.0"
+    assert "1.0.5" in (app / "package-lock.json").read_text()
