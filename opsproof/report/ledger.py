@@ -1,0 +1,228 @@
+"""The ledger: one JSON line per run in `ledger.jsonl`, each carrying the SHA-256 of the line before it.
+
+`entry` builds a run's line from plain values; `append` adds it under an exclusive lock (read the last
+line, write, fsync — two runs finishing together never interleave); `verify` walks the chain and every
+file a line lists, naming each broken link and each altered or missing file; `verify_command` is what
+`opsproof verify-ledger` runs. Signing the head line goes through `ssh-keygen -Y` (ledger_sign.py).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from .run import RunRecord, utc
+
+NAME = "ledger.jsonl"
+FORMAT = "opsproof-ledger/1"
+GENESIS = hashlib.sha256(b"opsproof ledger genesis").hexdigest()
+_REQUIRED = ("format", "run_id", "started", "ended", "outcome", "files", "prev")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def line_hash(line: bytes) -> str:
+    """What the next line's `prev` holds: the SHA-256 of this line's bytes, without its newline."""
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def ledger_path(where: str | os.PathLike[str]) -> Path:
+    """The ledger file: `where` itself, or ledger.jsonl inside it when it is a directory."""
+    path = Path(where)
+    return path / NAME if path.is_dir() else path
+
+
+def file_name(path: Path, directory: Path) -> str:
+    """How a line names a file: relative to the ledger's directory when inside it, else absolute."""
+    path, directory = Path(os.path.abspath(path)), Path(os.path.abspath(directory))
+    try:
+        return str(path.relative_to(directory))
+    except ValueError:
+        return str(path)
+
+
+def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], files: Iterable[Path],
+          directory: Path, exit_status: int) -> dict[str, Any]:
+    """A finished run's ledger line (without `prev`, which `append` sets). Strings are masked by the caller."""
+    commit = re.search(r"\(git ([0-9a-f]+)", run.suite_version)
+    return {
+        "format": FORMAT,
+        "run_id": run.run_id,
+        "service": run.service,
+        "started": utc(run.started),
+        "ended": utc(run.ended) if run.ended else None,
+        "selection": run.selection,
+        "hosts": run.hosts,
+        "operator": run.operator,
+        "config": {"path": run.config_path, "sha256": run.config_sha256},
+        "suite_version": run.suite_version,
+        "commit": commit.group(1) if commit else None,
+        "apply": run.apply,
+        "exit_status": int(exit_status),
+        "outcome": dict(outcome),
+        "failed": sorted(failed),
+        "files": [{"name": file_name(p, directory), "sha256": sha256_file(p)} for p in files],
+    }
+
+
+def _last_line(fd: int) -> bytes:
+    """The file's last non-empty line (b"" for an empty file), read backwards from the end."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    tail, pos = b"", end
+    while pos > 0:
+        step = min(4096, pos)
+        pos -= step
+        tail = os.pread(fd, step, pos) + tail
+        lines = tail.rstrip(b"\n").split(b"\n")
+        if len(lines) > 1 or pos == 0:
+            return lines[-1]
+    return b""
+
+
+def append(path: Path, line: Mapping[str, Any]) -> dict[str, Any]:
+    """Append one line chained to the current last one; returns it with its `prev`. Atomic against other
+    appenders (processes or xdist workers): an exclusive flock spans read-last-line, write and fsync."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        last = _last_line(fd)
+        record = {**line, "prev": line_hash(last) if last else GENESIS}
+        data = (json.dumps(record, sort_keys=True, separators=(",", ":"), default=str) + "\n").encode()
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            data = b"\n" + data  # a torn line before ours stays a (broken) line of its own
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+        return record
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@dataclass
+class Verification:
+    """What `verify` found: `problems` (each a sentence) or `not_ledger` (why the file is not one)."""
+
+    path: Path
+    lines: int = 0
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+    not_ledger: Optional[str] = None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        return 4 if self.not_ledger else (1 if self.problems else 0)
+
+    def text(self) -> str:
+        if self.not_ledger:
+            return f"{self.path}: not an opsproof ledger: {self.not_ledger}"
+        if not self.problems:
+            return f"{self.path}: intact — {self.lines} run(s), chain holds, {self.files} file(s) match their SHA-256"
+        return "\n".join([f"{self.path}: {len(self.problems)} problem(s)"] + [f"  {p}" for p in self.problems])
+
+
+def _parse(raw: bytes) -> Optional[dict[str, Any]]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or any(k not in data for k in _REQUIRED):
+        return None
+    return data
+
+
+def _label(number: int, data: Optional[Mapping[str, Any]]) -> str:
+    return f"line {number}" + (f" (run {data['run_id']}, {data['started']})" if data else "")
+
+
+def verify(where: str | os.PathLike[str]) -> Verification:
+    """Walk the chain and every listed file: each broken link (edited, removed, reordered line) and each
+    altered or missing file becomes one problem naming it."""
+    path = ledger_path(where)
+    result = Verification(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        result.not_ledger = f"cannot read it ({exc.strerror or exc})"
+        return result
+    lines = [line for line in raw.split(b"\n") if line.strip()]
+    parsed = [_parse(line) for line in lines]
+    if not any(parsed):
+        result.not_ledger = "empty" if not lines else "no line is an opsproof ledger entry"
+        return result
+    result.lines = len(lines)
+    hashes = {line_hash(line): n for n, line in enumerate(lines, 1)}
+    for n, (line, data) in enumerate(zip(lines, parsed), 1):
+        if data is None:
+            result.problems.append(f"line {n}: not a ledger entry (edited)")
+            continue
+        result.entries.append(data)
+        expected = line_hash(lines[n - 2]) if n > 1 else GENESIS
+        if data["prev"] == expected:
+            continue
+        if data["prev"] == GENESIS:
+            why = "chains to the start although it is not the first line (reordered)"
+        elif data["prev"] in hashes:
+            why = f"chains to line {hashes[data['prev']]}, not to the line before it (reordered)"
+        elif n == 1:
+            why = "does not chain to the start: the ledger's first line(s) were removed"
+        else:
+            why = f"does not chain to line {n - 1}: that line was edited, or a line between them was removed"
+        result.problems.append(f"{_label(n, data)}: broken link — {why}")
+    result.problems.extend(_check_files(path.parent, result))
+    return result
+
+
+def _check_files(directory: Path, result: Verification) -> list[str]:
+    problems = []
+    for data in result.entries:
+        for item in data["files"]:
+            result.files += 1
+            target = Path(directory, item["name"])
+            try:
+                digest = sha256_file(target)
+            except FileNotFoundError:
+                problems.append(f"missing: {item['name']} (run {data['run_id']}, {data['started']})")
+                continue
+            except OSError as exc:
+                problems.append(f"unreadable: {item['name']} ({exc.strerror or exc})")
+                continue
+            if digest != item["sha256"]:
+                problems.append(f"altered: {item['name']} (run {data['run_id']}, {data['started']}): "
+                                f"SHA-256 {digest}, the ledger holds {item['sha256']}")
+    return problems
+
+
+def verify_command(where: str, allowed_signers: Optional[str] = None) -> int:
+    """`opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE]`: prints what it found, returns the
+    exit status (0 intact, 1 problems named, 4 not a ledger)."""
+    import sys
+
+    result = verify(where)
+    signed = ""
+    if allowed_signers and result.exit_status != 4:
+        from .ledger_sign import verify_signature
+
+        ok, message = verify_signature(result.path, Path(allowed_signers))
+        if ok:
+            signed = message
+        else:
+            result.problems.append(message)
+    print(result.text(), file=sys.stdout if result.exit_status == 0 else sys.stderr)
+    if signed:
+        print(signed)
+    return result.exit_status

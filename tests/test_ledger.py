@@ -1,0 +1,187 @@
+"""The ledger: one chained line per run; verify-ledger names every altered or missing file and broken link."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from opsproof.report import ledger
+from opsproof.report.ledger_sign import sign, verify_signature
+from opsproof.report.run import RunRecord
+
+from conftest import require_tool, wait_for
+
+START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def _run(n: int = 0, **changes) -> RunRecord:
+    values = dict(run_id=f"run{n:03d}", started=START + timedelta(hours=n), service="shop", operator="alice",
+                  hosts="local", selection="daily", apply=False, ignore_window=False, config_path="/etc/m.yaml",
+                  config_sha256="0" * 64, suite_version="0.1.0 (git 123456789abc)",
+                  ended=START + timedelta(hours=n, minutes=1))
+    values.update(changes)
+    return RunRecord(**values)
+
+
+def _record_run(directory: Path, n: int, failed: tuple[str, ...] = ()) -> list[Path]:
+    """What a run leaves: a report and a summary, and its ledger line naming both."""
+    files = [directory / f"daily_{n}.html", directory / f"daily_{n}.json"]
+    for path in files:
+        path.write_text(f"report of run {n}\n")
+    outcome = {"passed": 3, "failed": len(failed)} if failed else {"passed": 3}
+    ledger.append(directory / ledger.NAME, ledger.entry(_run(n), outcome, failed, files, directory, 1 if failed else 0))
+    return files
+
+
+def _lines(directory: Path) -> list[str]:
+    return (directory / ledger.NAME).read_text().splitlines()
+
+
+def _write_lines(directory: Path, lines: list[str]) -> None:
+    (directory / ledger.NAME).write_text("".join(line + "\n" for line in lines))
+
+
+def test_a_line_carries_the_run_and_chains_to_genesis_then_to_the_line_before(tmp_path):
+    _record_run(tmp_path, 1, failed=("checks/test_disk.py::test_space[/]",))
+    _record_run(tmp_path, 2)
+    first, second = (json.loads(line) for line in _lines(tmp_path))
+    assert first["prev"] == ledger.GENESIS
+    assert second["prev"] == ledger.line_hash(_lines(tmp_path)[0].encode())
+    assert first["run_id"] == "run001" and first["started"] == "2026-12-06T03:00:00Z"
+    assert first["ended"] == "2026-12-06T03:01:00Z" and first["commit"] == "123456789abc"
+    assert first["config"] == {"path": "/etc/m.yaml", "sha256": "0" * 64}
+    assert first["failed"] == ["checks/test_disk.py::test_space[/]"] and first["outcome"]["failed"] == 1
+    assert [f["name"] for f in first["files"]] == ["daily_1.html", "daily_1.json"]
+    import hashlib
+
+    assert first["files"][0]["sha256"] == hashlib.sha256(b"report of run 1\n").hexdigest()
+    for key in ("selection", "hosts", "operator", "suite_version", "apply", "exit_status"):
+        assert key in first, key
+
+
+def test_two_runs_then_verify_is_intact(tmp_path, capsys):
+    _record_run(tmp_path, 1)
+    _record_run(tmp_path, 2)
+    result = ledger.verify(tmp_path)
+    assert (result.exit_status, result.lines, result.files, result.problems) == (0, 2, 4, [])
+    assert ledger.verify_command(str(tmp_path)) == 0
+    assert "intact — 2 run(s)" in capsys.readouterr().out
+
+
+def test_an_edited_report_is_named(tmp_path, capsys):
+    _record_run(tmp_path, 1)
+    html, _ = _record_run(tmp_path, 2)
+    html.write_text("report of run 2, all green\n")
+    assert ledger.verify_command(str(tmp_path / ledger.NAME)) == 1
+    err = capsys.readouterr().err
+    assert "altered: daily_2.html (run run002" in err
+    assert "daily_1" not in err and "broken link" not in err
+
+
+def test_a_removed_report_is_named(tmp_path):
+    _record_run(tmp_path, 1)
+    _record_run(tmp_path, 2)
+    (tmp_path / "daily_1.json").unlink()
+    result = ledger.verify(tmp_path)
+    assert result.exit_status == 1
+    assert result.problems == ["missing: daily_1.json (run run001, 2026-12-06T03:00:00Z)"]
+
+
+def test_removing_the_first_line_breaks_the_chain(tmp_path):
+    for n in (1, 2, 3):
+        _record_run(tmp_path, n)
+    _write_lines(tmp_path, _lines(tmp_path)[1:])
+    result = ledger.verify(tmp_path)
+    assert result.exit_status == 1
+    assert len(result.problems) == 1 and "line 1 (run run002" in result.problems[0]
+    assert "first line(s) were removed" in result.problems[0]
+
+
+def test_an_edited_removed_or_reordered_line_breaks_the_chain(tmp_path):
+    for n in (1, 2, 3, 4):
+        _record_run(tmp_path, n)
+    lines = _lines(tmp_path)
+    edited = [lines[0], lines[1].replace('"passed":3', '"passed":4'), lines[2], lines[3]]
+    _write_lines(tmp_path, edited)
+    assert [p.split(":")[0] for p in ledger.verify(tmp_path).problems] == ["line 3 (run run003, 2026-12-06T05"]
+    _write_lines(tmp_path, [lines[0], lines[2], lines[3]])
+    assert "does not chain to line 1" in " ".join(ledger.verify(tmp_path).problems)
+    _write_lines(tmp_path, [lines[0], lines[2], lines[1], lines[3]])
+    problems = ledger.verify(tmp_path).problems
+    assert len(problems) == 3 and all("reordered" in p for p in problems)
+    _write_lines(tmp_path, [lines[0], "{garbage", *lines[1:]])
+    problems = ledger.verify(tmp_path).problems
+    assert problems[0] == "line 2: not a ledger entry (edited)" and "line 3" in problems[1]
+
+
+@pytest.mark.parametrize("content", [None, "", "hello\n", '{"format": 1}\n', "[1, 2]\n"])
+def test_what_is_not_a_ledger_exits_4(tmp_path, capsys, content):
+    path = tmp_path / "ledger.jsonl"
+    if content is not None:
+        path.write_text(content)
+    assert ledger.verify_command(str(path)) == 4
+    assert "not an opsproof ledger" in capsys.readouterr().err
+
+
+APPENDER = """
+import sys, time
+from pathlib import Path
+from opsproof.report import ledger
+directory, who, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+(directory / f"ready-{who}").touch()
+deadline = time.monotonic() + 30
+while not go.exists() and time.monotonic() < deadline:   # both start appending together
+    time.sleep(0.001)
+for n in range(count):
+    ledger.append(directory / ledger.NAME, {"format": ledger.FORMAT, "run_id": f"{who}-{n}", "started": "x",
+                  "ended": "x", "outcome": {}, "files": [], "pad": who * 3000})
+"""
+
+
+def test_two_processes_appending_at_once_leave_whole_lines_in_one_chain(tmp_path):
+    script = tmp_path / "appender.py"
+    script.write_text(APPENDER)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path), who, "150", str(go)]) for who in "ab"]
+    wait_for(lambda: all((tmp_path / f"ready-{w}").exists() for w in "ab"), 30, "both appenders to start")
+    go.touch()
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    result = ledger.verify(tmp_path)
+    assert (result.exit_status, result.lines) == (0, 300), result.problems
+    ids = [e["run_id"] for e in result.entries]
+    assert sorted(ids) == sorted(f"{w}-{n}" for w in "ab" for n in range(150))
+
+
+def _keypair(directory: Path, name: str) -> tuple[Path, str]:
+    key = directory / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True,
+                   timeout=30)
+    return key, Path(str(key) + ".pub").read_text().split()[:2]
+
+
+def test_a_signed_head_verifies_with_the_allowed_key_and_fails_with_another(tmp_path, capsys):
+    require_tool("ssh-keygen")
+    _record_run(tmp_path, 1)
+    _record_run(tmp_path, 2)
+    key, (kind, pub) = _keypair(tmp_path, "alice")
+    other, (okind, opub) = _keypair(tmp_path, "mallory")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f'alice@example.org namespaces="opsproof" {kind} {pub}\n')
+    sign(tmp_path / ledger.NAME, key)
+    assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
+    assert ledger.verify_command(str(tmp_path), str(allowed)) == 0
+    assert "signed by alice@example.org" in capsys.readouterr().out
+    _record_run(tmp_path, 3)  # a run after the signature: the head is no longer signed
+    ok, why = verify_signature(tmp_path / ledger.NAME, allowed)
+    assert not ok and "signed line 2, not the head line (3)" in why
+    sign(tmp_path / ledger.NAME, other)
+    assert ledger.verify_command(str(tmp_path), str(allowed)) == 1
+    assert "a key" in capsys.readouterr().err
+    allowed.write_text(f"alice@example.org {okind} {opub}\n")  # once the file lists that key, it verifies
+    assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
+    (tmp_path / "ledger.jsonl.sig").unlink()
+    assert "unsigned" in verify_signature(tmp_path / ledger.NAME, allowed)[1]
