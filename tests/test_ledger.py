@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.report import ledger
-from opsproof.report.ledger_sign import sign, verify_signature
+from opsproof.report import cadence, ledger
+from opsproof.report.ledger_sign import sign, sign_command, verify_signature
 from opsproof.report.run import RunRecord
 
 from conftest import require_tool, wait_for
@@ -130,7 +130,7 @@ def test_what_is_not_a_ledger_exits_4(tmp_path, capsys, content):
 APPENDER = """
 import sys, time
 from pathlib import Path
-from opsproof.report import ledger
+from opsproof.report import cadence, ledger
 directory, who, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 (directory / f"ready-{who}").touch()
 deadline = time.monotonic() + 30
@@ -185,3 +185,66 @@ def test_a_signed_head_verifies_with_the_allowed_key_and_fails_with_another(tmp_
     assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
     (tmp_path / "ledger.jsonl.sig").unlink()
     assert "unsigned" in verify_signature(tmp_path / ledger.NAME, allowed)[1]
+
+
+# ---- cadence state (opsproof status)
+
+@pytest.mark.parametrize("expression, ran", [
+    ("", {"daily", "weekly", "monthly", "quarterly"}),
+    ("daily", {"daily"}),
+    ("not daily", {"weekly", "monthly", "quarterly"}),
+    ("daily or weekly", {"daily", "weekly"}),
+    ("daily and weekly", set()),
+    ("(monthly or quarterly) and not daily", {"monthly", "quarterly"}),
+    ("premaintenance", set()),
+])
+def test_which_cadences_a_marker_expression_runs(expression, ran):
+    assert {c for c in cadence.PERIODS if cadence.selects(expression, c)} == ran
+
+
+def _entry(started: str, selection: str, passed: bool, hosts: str = "local") -> dict:
+    return {"started": started, "ended": started, "selection": selection, "hosts": hosts,
+            "exit_status": 0 if passed else 1, "outcome": {"passed": 3} if passed else {"passed": 2, "failed": 1},
+            "failed": [] if passed else ["checks/test_x.py::test_y"]}
+
+
+def test_last_run_last_pass_and_overdue_per_cadence_and_host():
+    entries = [_entry("2026-10-01T02:00:00Z", "monthly", True, "ssh://web1,ssh://web2"),
+               _entry("2026-11-20T02:00:00Z", "monthly", False, "ssh://web1"),
+               _entry("2026-12-05T02:00:00Z", "daily", True, "ssh://web1,ssh://web2")]
+    now = datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc)
+    found = {(s.cadence, s.host): s for s in cadence.states(entries)}
+    monthly = found["monthly", "ssh://web1"]
+    assert monthly.last_run == datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    assert monthly.last_pass == datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc) and monthly.overdue(now)
+    assert not found["daily", "ssh://web2"].overdue(now)
+    assert found["weekly", "ssh://web1"].last_run is None and found["weekly", "ssh://web1"].overdue(now)
+    assert not found["quarterly", "ssh://web1"].overdue(now)  # due 92 days after the ledger's first line
+    text = cadence.status_text(list(found.values()), now)
+    assert "monthly    ssh://web1" in text and "(65 d ago); OVERDUE since 2026-11-01T02:00:00Z" in text
+    assert text.splitlines()[-1].startswith("4 overdue: weekly on ssh://web1, weekly on ssh://web2, monthly on")
+
+
+def test_a_new_installation_is_not_overdue_on_day_one():
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    found = cadence.states([_entry("2026-12-06T02:00:00Z", "daily", True)])
+    assert [s.cadence for s in found if s.overdue(now)] == []
+
+
+def test_status_command_reads_the_ledger(tmp_path, capsys):
+    assert cadence.status_command(str(tmp_path / "none.jsonl"), datetime.now(timezone.utc)) == 4
+    _record_run(tmp_path, 1)
+    assert cadence.status_command(str(tmp_path), START + timedelta(hours=5)) == 0
+    out = capsys.readouterr().out
+    assert "daily      local" in out and "0 overdue" in out
+    assert cadence.status_command(str(tmp_path), START + timedelta(days=3)) == 1
+    assert "1 overdue: daily on local" in capsys.readouterr().out
+
+
+def test_sign_command(tmp_path, capsys):
+    require_tool("ssh-keygen")
+    key, _ = _keypair(tmp_path, "alice")
+    assert sign_command(str(tmp_path), str(key)) == 4
+    _record_run(tmp_path, 1)
+    assert sign_command(str(tmp_path), str(key)) == 0 and (tmp_path / "ledger.jsonl.sig").exists()
+    assert sign_command(str(tmp_path), str(tmp_path / "no-such-key")) == 1

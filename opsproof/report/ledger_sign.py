@@ -74,3 +74,22 @@ def verify_signature(ledger: Path, allowed_signers: Path) -> tuple[bool, str]:
             return False, (f"signature: {principal} signed line {number}, not the head line ({len(lines)}); "
                            "the lines after it are not signed (run opsproof sign-ledger again)")
     return False, f"signature: {sig.name} matches no line of the ledger (the signed line was edited or removed)"
+
+
+def sign_command(where: str, key: str) -> int:
+    """`opsproof sign-ledger [DIR-or-FILE] --key KEY`: exit 0 signed, 1 ssh-keygen refused, 4 nothing to sign."""
+    import sys
+
+    from .ledger import ledger_path
+
+    ledger = ledger_path(where)
+    if not ledger.is_file():
+        print(f"opsproof: no ledger at {ledger}", file=sys.stderr)
+        return 4
+    try:
+        target = sign(ledger, Path(key))
+    except SignError as exc:
+        print(f"opsproof: {exc}", file=sys.stderr)
+        return 1
+    print(f"{target}: the head line signed with {key} (namespace {NAMESPACE})")
+    return 0
