@@ -3,6 +3,7 @@
 pytest_plugins = [
     "fixtures.options",
     "fixtures.config",
+    "fixtures.run",
     "fixtures.evidence",
     "fixtures.report",
     "fixtures.target",
