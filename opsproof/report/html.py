@@ -9,7 +9,8 @@ from typing import Any, Iterable, Mapping
 
 from .evidence import Comparison
 
-EVIDENCE_HEADER = ("<tr><th>measured</th><th>value</th><th>threshold</th><th>config key</th><th></th></tr>")
+EVIDENCE_HEADER = "<tr><th>measured</th><th>value</th><th>threshold</th><th>config key</th><th></th></tr>"
+HEADER_CELLS = ("<th>Check</th>", "<th>Evidence</th>")   # the results table's two added columns
 
 
 def _e(value: Any) -> str:
@@ -58,6 +59,3 @@ def evidence_cell(comparisons: Iterable[Mapping[str, Any]]) -> str:
     """The results table's "Evidence" cell: each comparison on one line of text."""
     text = "; ".join(Comparison.of(c).line() for c in comparisons)
     return f"<td class='col-evidence'>{_e(text)}</td>"
-
-
-HEADER_CELLS = ("<th>Check</th>", "<th>Evidence</th>")
