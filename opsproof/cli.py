@@ -3,8 +3,10 @@
     opsproof check-config [PATH]   validate a maintenance config; exit 4 when it is bad
     opsproof summary PATH.json     print a run's JSON summary: the run, its outcome, what failed;
                                    exit 4 when the file is not a summary
+    opsproof baseline [--maint-config=PATH] [--host SPEC]
+                                   write config_audit.baseline from the files as they are
 
-(The ledger's `verify-ledger` and the config audit's `baseline` join here when they are built.)
+(The ledger's `verify-ledger` joins here when it is built.)
 """
 from __future__ import annotations
 
