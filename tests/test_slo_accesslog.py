@@ -11,7 +11,7 @@ import pytest
 
 from opsproof.slo import accesslog
 from opsproof.slo.accesslog import LATENCY, Parser
-from opsproof.slo.buckets import latency_edges
+from opsproof.slo.aggregates import latency_edges
 
 EDGES = latency_edges([300])
 

@@ -20,7 +20,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .tarstream import MANIFEST, ArchiveError, TarWalker, member_problem
+from .manifest import MANIFEST, ArchiveError, member_problem
+from .tarstream import TarWalker
 
 __all__ = ["MANIFEST", "ArchiveError", "Verification", "inflater_name", "member_problem", "verify"]
 

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Protocol
 
 from . import math as slomath
-from .buckets import Aggregates, LogRead
+from .aggregates import Aggregates
+from .buckets import LogRead
 
 DAY = 86400
 QUARTER_S = 90 * DAY
