@@ -6,6 +6,8 @@ pytest_plugins = [
     "fixtures.run",
     "fixtures.evidence",
     "fixtures.report",
+    "fixtures.ledger",
+    "fixtures.selection",
     "fixtures.target",
     "fixtures.actions",
     "fixtures.disk",

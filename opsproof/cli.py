@@ -5,18 +5,23 @@
                                    exit 4 when the file is not a summary
     opsproof baseline [--maint-config=PATH] [--host SPEC]
                                    write config_audit.baseline from the files as they are
-
-(The ledger's `verify-ledger` joins here when it is built.)
+    opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE]
+                                   0 intact, 1 naming each altered/missing file and broken link, 4 not a ledger
+    opsproof sign-ledger [DIR-or-FILE] --key KEY
+                                   sign the ledger's head line (ssh-keygen -Y sign, namespace opsproof)
+    opsproof status [DIR-or-FILE]  each cadence's last run and last full pass per host; exit 1 when overdue
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
 from . import config as cfg
 from .security import baseline as security_baseline
+from .report import cadence, ledger, ledger_sign
 from .report.summary import NotASummary, read_summary, summary_text
 
 
@@ -64,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("--maint-config", dest="path", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
     base.add_argument("--host", help="testinfra host spec of the target (default: this machine)")
     base.set_defaults(func=lambda a: security_baseline.run(a.path, a.host))
+    verify = sub.add_parser("verify-ledger", help="check the ledger's chain and every report it lists")
+    verify.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
+    verify.add_argument("--allowed-signers", help="also verify ledger.jsonl.sig against this allowed-signers file")
+    verify.set_defaults(func=lambda a: ledger.verify_command(a.path, a.allowed_signers))
+    sign = sub.add_parser("sign-ledger", help="sign the ledger's head line with an SSH key (ssh-keygen -Y sign)")
+    sign.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
+    sign.add_argument("--key", required=True, help="private key (or public key of one in ssh-agent)")
+    sign.set_defaults(func=lambda a: ledger_sign.sign_command(a.path, a.key))
+    status = sub.add_parser("status", help="each cadence's last run, last full pass and what is overdue")
+    status.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
+    status.set_defaults(func=lambda a: cadence.status_command(a.path, datetime.now(timezone.utc)))
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from opsproof.cli import main
 from opsproof.report import cadence, ledger
 from opsproof.report.ledger_sign import sign, sign_command, verify_signature
 from opsproof.report.run import RunRecord
@@ -130,6 +132,7 @@ def test_what_is_not_a_ledger_exits_4(tmp_path, capsys, content):
 APPENDER = """
 import sys, time
 from pathlib import Path
+from opsproof.cli import main
 from opsproof.report import cadence, ledger
 directory, who, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 (directory / f"ready-{who}").touch()
@@ -248,3 +251,77 @@ def test_sign_command(tmp_path, capsys):
     _record_run(tmp_path, 1)
     assert sign_command(str(tmp_path), str(key)) == 0 and (tmp_path / "ledger.jsonl.sig").exists()
     assert sign_command(str(tmp_path), str(tmp_path / "no-such-key")) == 1
+
+
+# ---- the suite appends a line at the end of each run
+
+DISK_OK = {"paths": ["/"], "max_used_percent": 100, "max_inodes_used_percent": 100}
+
+
+def test_two_daily_runs_then_verify_then_an_edit_is_named(suite, capsys):
+    suite.config({"service": "shop", "disk": DISK_OK})
+    junit = suite.reports / "junit.xml"
+    assert suite.run("-m", "daily").ret == 0
+    assert suite.run("-m", "daily", f"--junitxml={junit}").ret == 0
+    first, second = ledger.read_entries(suite.reports)
+    assert second["prev"] == ledger.line_hash((suite.reports / ledger.NAME).read_bytes().split(b"\n")[0])
+    assert first["selection"] == "daily" and first["outcome"]["passed"] == 2 and first["exit_status"] == 0
+    names = [f["name"] for f in second["files"]]
+    assert names[0].endswith(".html") and names[1].endswith(".json") and names[2] == "junit.xml"
+    assert main(["verify-ledger", str(suite.reports)]) == 0
+    report = suite.reports / first["files"][0]["name"]
+    report.write_text(report.read_text().replace("passed", "PASSED"))
+    assert main(["verify-ledger", str(suite.reports / ledger.NAME)]) == 1
+    assert f"altered: {report.name}" in capsys.readouterr().err
+    assert main(["status", str(suite.reports)]) == 0
+    assert "daily      local" in capsys.readouterr().out
+
+
+def test_no_secret_reaches_the_ledger(suite):
+    secret, token = "Pw-9f8e7d6c5b", "tok-0a1b2c3d4e5f"
+    url = f"http://app:{secret}@127.0.0.1:9/health?token={token}"
+    suite.config({"service": "shop", "health": [{"name": "api", "url": url, "timeout_s": 2}]})
+    result = suite.run("-m", "daily or postdeploy", f"--hosts=ssh://ops:{secret}@127.0.0.1")
+    text = (suite.reports / ledger.NAME).read_text()
+    assert secret not in text and token not in text, text
+    assert ledger.read_entries(suite.reports)[0]["exit_status"] == result.ret
+
+
+BARRIER = '''
+import os, time
+from pathlib import Path
+import pytest
+
+pytestmark = [pytest.mark.daily]
+
+
+def test_both_runs_get_here():
+    """Holds each run until both are here, so they finish together."""
+    here = Path(os.environ["BARRIER_DIR"])
+    (here / os.environ["BARRIER_NAME"]).touch()
+    deadline = time.monotonic() + 60
+    while len(list(here.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(list(here.iterdir())) == 2
+'''
+
+
+def test_two_runs_finishing_at_once_leave_two_lines_in_one_chain(suite, tmp_path):
+    suite.config({"service": "shop"})
+    (suite.path / "checks" / "test_barrier.py").write_text(BARRIER)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = []
+    for name in ("a", "b"):
+        env = dict(os.environ, BARRIER_DIR=str(barrier), BARRIER_NAME=name)
+        env.pop("OPSPROOF_CONFIG", None)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "daily", "-k", "both_runs",
+             f"--html=reports/run-{name}.html"], cwd=suite.path, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT))
+    outputs = [p.communicate(timeout=300)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    result = ledger.verify(suite.reports)
+    assert (result.exit_status, result.lines) == (0, 2), result.problems
+    assert sorted(f["name"] for e in result.entries for f in e["files"]) == [
+        "run-a.html", "run-a.json", "run-b.html", "run-b.json"]

@@ -79,8 +79,9 @@ def test_report_dir_option_and_marker_expression_in_name(suite, tmp_path):
     out = tmp_path / "evidence"
     result = suite.run("-m", "daily or weekly", f"--report-dir={out}")
     assert result.ret == 0
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != "ledger.jsonl")  # the ledger goes there too
     assert len(names) == 2 and names[0].startswith("daily-or-weekly_") and names[1].endswith(".json")
+    assert (out / "ledger.jsonl").is_file()
     assert f"opsproof: report {out}" in result.stdout.str()
 
 

@@ -145,6 +145,16 @@ def _parse(raw: bytes) -> Optional[dict[str, Any]]:
     return data
 
 
+def read_entries(where: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The ledger's lines that read as entries, in order (no chain or file check: `verify` does those);
+    [] when there is no ledger yet."""
+    try:
+        raw = ledger_path(where).read_bytes()
+    except FileNotFoundError:
+        return []
+    return [data for data in map(_parse, raw.split(b"\n")) if data]
+
+
 def _label(number: int, data: Optional[Mapping[str, Any]]) -> str:
     return f"line {number}" + (f" (run {data['run_id']}, {data['started']})" if data else "")
 
