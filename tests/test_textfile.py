@@ -68,3 +68,21 @@ def test_write_replaces_the_file_whole_and_leaves_no_temp(tmp_path):
 def test_a_check_is_labelled_with_the_host_its_id_names(test_id, host):
     assert textfile.host_of(test_id, ["ssh://web1", "ssh://web2"]) == host
     assert textfile.host_of(test_id, ["local"]) == "local"
+
+
+def test_a_run_writes_the_textfile_promtool_accepts(suite, tmp_path):
+    target = tmp_path / "textfile" / "opsproof.prom"
+    suite.config({"service": "shop", "disk": {"paths": ["/"], "max_used_percent": 0.0001,
+                                              "max_inodes_used_percent": 100}})
+    result = suite.run("-m", "daily", f"--textfile={target}")
+    assert result.ret == 1, result.stdout.str()
+    text = target.read_text()
+    checked = _promtool(text)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    success = {line.split("{")[1].split(",")[0]: line.rsplit(" ", 1)[1] for line in text.splitlines()
+               if line.startswith("opsproof_check_success{")}
+    assert set(success.values()) == {"0", "1"}, success
+    assert any(line.startswith('opsproof_last_run_timestamp_seconds{cadence="daily",host="local"}')
+               for line in text.splitlines())
+    assert not any(line.startswith("opsproof_last_success_timestamp_seconds") for line in text.splitlines())
+    assert [p.name for p in target.parent.iterdir()] == ["opsproof.prom"]
