@@ -22,23 +22,41 @@ from opsproof.hosts.target import Target
 WRITER = r'''
 import os, signal, sys, time
 path, pidfile, count, burst, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-reopen = False
+reopen = stop = False
 def on_hup(*_):
     global reopen
     reopen = True
+def on_term(*_):
+    global stop
+    stop = True
+# Handlers first, pid file second: a HUP can only come from someone who read the pid file.
 signal.signal(signal.SIGHUP, on_hup)
+signal.signal(signal.SIGTERM, on_term)
 fh = open(path, "a", buffering=1)
 with open(pidfile + ".tmp", "w") as p:
     p.write(str(os.getpid()))
 os.replace(pidfile + ".tmp", pidfile)
-for i in range(count):
+def write(line):
+    global fh, reopen
     if reopen:
         reopen = False
         fh.close()
         fh = open(path, "a", buffering=1)
-    fh.write("%07d %s\n" % (i, "x" * 40))
+    if line is not None:
+        fh.write(line)
+for i in range(count):
+    write("%07d %s\n" % (i, "x" * 40))
     if i % burst == burst - 1:
         time.sleep(pause)
+# Done: say so, then stay a live writer (reopening on HUP) until SIGTERM. Exiting on our own would race
+# a rotation already under way: Python restores SIGHUP's default action while it shuts down, so a
+# postrotate HUP landing then kills the writer (seen as exit -1 on a busy machine).
+with open(pidfile + ".done", "w"):
+    pass
+while not stop:
+    write(None)
+    time.sleep(0.02)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIG_IGN survives shutdown; a late HUP is ignored
 fh.close()
 '''
 
@@ -62,7 +80,9 @@ def _start_writer(root: Path, count: int, burst: int = 1500, pause: float = 0.04
     script.write_text(WRITER)
     proc = subprocess.Popen([sys.executable, str(script), str(root / "logs" / "app.log"), str(root / "run" / "writer.pid"),
                              str(count), str(burst), str(pause)])
-    wait_for(lambda: (root / "run" / "writer.pid").exists(), what="the writer's pid file")
+    wait_for(lambda: (root / "run" / "writer.pid").exists() or proc.poll() is not None, timeout=60,
+             what="the writer's pid file")
+    assert proc.poll() is None, f"the writer exited {proc.returncode} before writing its pid file"
     return proc
 
 
@@ -85,22 +105,28 @@ def test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path):
     count, root = 120_000, tmp_path
     policy = _policy(root)
     writer = _start_writer(root, count)
+    done = root / "run" / "writer.pid.done"  # the writer wrote every line; it still reopens on HUP
     rotations, runs = 0, 0
+    deadline = time.monotonic() + 600
     try:
-        while writer.poll() is None:
+        while not done.exists():
+            assert writer.poll() is None, f"the writer died ({writer.returncode}) before writing every line"
+            assert time.monotonic() < deadline, f"the writer did not finish {count} lines within 600 s"
             run = rotate(local, policy, str(root), str(root / ".opsproof"), apply=True)
             runs += 1
             assert run.ok, run.errors
             rotations += len(run.rotated)
             time.sleep(0.05)
+        final = rotate(local, policy, str(root), str(root / ".opsproof"), apply=True)  # the writer is still live
+        assert final.ok, final.errors
+        rotations += len(final.rotated)
+        writer.terminate()
+        writer.wait(60)
     finally:
         if writer.poll() is None:
             writer.kill()
         writer.wait()
-    assert writer.returncode == 0
-    final = rotate(local, policy, str(root), str(root / ".opsproof"), apply=True)
-    assert final.ok, final.errors
-    rotations += len(final.rotated)
+    assert writer.returncode == 0, f"the writer ended {writer.returncode}"
     seen = _numbers(root)
     missing = [i for i in range(count) if seen[i] == 0]
     doubled = [i for i, n in seen.items() if n > 1]
