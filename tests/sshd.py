@@ -3,14 +3,21 @@
 Everything lives in one temporary folder: host and client keys, sshd_config, authorized_keys, the pid
 file, sshd's log and the client's ssh_config (`Host opsproof-target`). Extra `Host` entries point at
 things that are not an sshd (a closed port, a listener that never speaks) for the unreachable cases.
+
+The ssh_config sets a ControlPath, so testinfra's ssh backend (which passes `-o ControlMaster=auto -o
+ControlPersist=60s` but no path) multiplexes its commands over one connection, as it means to: without
+it every command is a new SSH login, and a check run over `ssh://` took seconds per check. The sockets
+live in a short folder of their own (a Unix socket path is limited to 108 bytes).
 """
 from __future__ import annotations
 
 import getpass
 import os
 import signal
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -77,6 +84,7 @@ class Sshd:
         self.ssh_config = self.dir / "ssh_config"
         self.log = self.dir / "sshd.log"
         self.pid_file = self.dir / "sshd.pid"
+        self.control_dir = Path(tempfile.mkdtemp(prefix="opsproof-ssh-"))
         self.proc: Optional[subprocess.Popen] = None
         self._log_fh = None
         self._entries: dict[str, tuple[str, int]] = {ALIAS: ("127.0.0.1", self.port)}
@@ -135,6 +143,7 @@ class Sshd:
                 "  ServerAliveInterval 5",
                 "  ServerAliveCountMax 2",
                 "  LogLevel ERROR",
+                f"  ControlPath {self.control_dir}/%C",
             ]))
         self.ssh_config.write_text("\n\n".join(blocks) + "\n")
 
@@ -193,6 +202,8 @@ class Sshd:
         return pids
 
     def stop(self) -> None:
+        for alias in self._entries:  # the multiplexing masters, before their server goes
+            subprocess.run(["ssh", "-F", str(self.ssh_config), "-O", "exit", alias], capture_output=True, timeout=30)
         if self.proc and self.proc.poll() is None:
             for pid in self.children():  # a test may have frozen them; let them see the end
                 for sig in (signal.SIGCONT, signal.SIGTERM):
@@ -209,3 +220,4 @@ class Sshd:
         if self._log_fh:
             self._log_fh.close()
             self._log_fh = None
+        shutil.rmtree(self.control_dir, ignore_errors=True)
