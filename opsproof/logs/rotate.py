@@ -186,8 +186,9 @@ def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool
     try:
         run.tool = _tool(target)
         if run.tool is None:
-            run.errors.append(f"logrotate is not installed on {target.name}: install it (Debian/Ubuntu: apt-get "
-                              "install logrotate; RHEL: dnf install logrotate); opsproof drives it and does not "
+            run.errors.append(f"logrotate is not installed on {target.name}: install it there (Debian/Ubuntu: "
+                              "sudo apt-get install -y logrotate; RHEL: sudo dnf install logrotate; for the example "
+                              "on this machine, scripts/bootstrap does it); opsproof drives it and does not "
                               "re-implement rotation")
             return run
         run.files, empty = match(target, policy.files)
