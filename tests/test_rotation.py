@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+import opsproof.logs.rotate as rotate_module
 import testinfra
 
 from conftest import config_error, require_tool, wait_for
@@ -198,11 +200,22 @@ def test_an_insecure_log_directory_is_reported(local, tmp_path):
 def test_missing_logrotate_is_said_clearly(local, tmp_path, monkeypatch):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "app.log").write_text("x\n")
-    monkeypatch.setenv("PATH", "/nonexistent:/bin")
+    monkeypatch.setattr(rotate_module, "_SBIN", "PATH=/nonexistent:/bin; export PATH; ")   # no sbin added: logrotate not found
     if os.path.exists("/bin/logrotate"):
         pytest.skip("logrotate is in /bin here: cannot hide it")
     run = rotate(local, _policy(tmp_path), str(tmp_path), str(tmp_path / ".opsproof"), apply=True)
     assert run.tool is None and "logrotate is not installed" in run.errors[0]
+    assert "sudo apt-get install -y logrotate" in run.errors[0]
+
+
+def test_logrotate_in_sbin_is_found_without_sbin_on_path(local, tmp_path, monkeypatch):
+    """A non-root login's PATH often lacks /usr/sbin, where logrotate lives: it is found all the same."""
+    require_tool("logrotate")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("x\n")
+    monkeypatch.setenv("PATH", "/nonexistent:/bin:/usr/bin")
+    run = rotate(local, _policy(tmp_path), str(tmp_path), str(tmp_path / ".opsproof"), apply=False)
+    assert run.tool and run.tool.startswith("logrotate"), run.errors
 
 
 def test_plan_changes_nothing_and_says_what_would_rotate(local, tmp_path):

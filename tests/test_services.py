@@ -39,7 +39,7 @@ def test_example_app_passes_absent_process_and_closed_port_fail(suite, example_a
 
     absent = results["test_process_running[no-such-daemon]"]
     assert absent["outcome"] == "failed"
-    assert "no process named 'no-such-daemon' is running (checked with `ps -A -o pid= -o comm=`)" in absent["message"]
+    assert "no process named 'no-such-daemon' is running (checked with `ps -A -o pid= -o stat= -o comm=`)" in absent["message"]
 
     closed_port = results[f"test_port_listening[tcp{closed}]"]
     assert closed_port["outcome"] == "failed"
@@ -63,3 +63,30 @@ def test_no_services_section_skips_with_reason(suite, tmp_path):
     tests = _results(suite)
     assert tests and all(t["outcome"] == "skipped" for t in tests.values())
     assert {t["message"] for t in tests.values()} == {"no services section in maintenance.yaml"}
+
+
+def test_a_zombie_is_not_a_running_process(tmp_path):
+    """A daemon that died and was not reaped still has a process table entry (state Z): it is not running."""
+    import shutil
+    import subprocess
+
+    import testinfra
+
+    from conftest import wait_for
+    from opsproof.hosts.target import Target
+    from opsproof.system.services import process_state
+
+    require_tool("ps")
+    daemon = tmp_path / "opsproof-zomb"
+    shutil.copy("/bin/sleep", daemon)
+    child = subprocess.Popen([str(daemon), "30"])
+    target = Target(testinfra.get_host("local://"), 10)
+    try:
+        assert process_state(target, "opsproof-zomb").pids == [child.pid]
+        child.kill()                      # dies, and is not reaped until wait(): a zombie
+        wait_for(lambda: open(f"/proc/{child.pid}/stat").read().split(") ")[1].startswith("Z"), timeout=10,
+                 what="the killed child to become a zombie")
+        assert process_state(target, "opsproof-zomb").pids == []
+    finally:
+        child.kill()
+        child.wait()

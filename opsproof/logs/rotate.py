@@ -142,15 +142,19 @@ def _errors(output: str) -> list[str]:
     return [line.strip() for line in output.splitlines() if line.strip().startswith("error:")]
 
 
+# logrotate lives in sbin, which a non-root login's PATH often lacks.
+_SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH; '
+
+
 def _tool(target: Target) -> Optional[str]:
-    found = target.run("command -v logrotate >/dev/null && logrotate --version 2>&1 | head -1", check=False)
+    found = target.run(_SBIN + "command -v logrotate >/dev/null && logrotate --version 2>&1 | head -1", check=False)
     return found.stdout.strip() or None if found.rc == 0 else None
 
 
 def _logrotate(target: Target, run: RotationRun, debug: bool) -> str:
     flag = "-d" if debug else "-v"
     run.command = f"logrotate {flag} -s {run.state_file} {run.config_file}"
-    result = target.run("logrotate %s -s %s %s 2>&1", flag, run.state_file, run.config_file, check=False)
+    result = target.run(_SBIN + "logrotate %s -s %s %s 2>&1", flag, run.state_file, run.config_file, check=False)
     output = result.stdout
     run.errors += _errors(output)
     if result.rc != 0 and not _errors(output):
@@ -159,19 +163,23 @@ def _logrotate(target: Target, run: RotationRun, debug: bool) -> str:
     return output
 
 
-def _holders(target: Target, paths: list[str]) -> dict[str, list[int]]:
+def _holders(target: Target, paths: list[str]) -> Holders:
     """path -> pids holding it open, read on the target (opsproof.hosts.procfd, shipped to a remote one)."""
-    found = shipped.call(target, "opsproof.hosts.procfd:holders", {"paths": paths}, target.timeout_s, Holders)
-    return found.pids
+    return shipped.call(target, "opsproof.hosts.procfd:holders", {"paths": paths}, target.timeout_s, Holders)
 
 
-def _wait_released(target: Target, path: str, timeout_s: float) -> Optional[float]:
-    """Seconds until no process holds `path` open; None when still held after timeout_s."""
+def _unseen(found: Holders) -> str:
+    """What a scan could not see: without root, other users' open files are invisible."""
+    return "" if found.complete else f" ({found.unreadable} processes' open files could not be read: not root)"
+
+
+def _wait_released(target: Target, path: str, timeout_s: float) -> Optional[str]:
+    """How long until no visible process holds `path` open (and what could not be seen); None when still held."""
     started = time.monotonic()
     while True:
-        held = _holders(target, [path]).get(path, [])
-        if not held:
-            return round(time.monotonic() - started, 3)
+        found = _holders(target, [path])
+        if not found.pids.get(path, []):
+            return f"no process holds it {time.monotonic() - started:.3g} s after rotation" + _unseen(found)
         if time.monotonic() - started > timeout_s:
             return None
         time.sleep(0.05)
@@ -205,7 +213,7 @@ def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool
         if not apply or run.errors or not due:
             return run
         if policy.compress and not policy.copytruncate:
-            busy = _holders(target, [f + ".1" for f in due])
+            busy = _holders(target, [f + ".1" for f in due]).pids
             for name, pids in busy.items():
                 if pids:
                     run.errors.append(f"{name} is still open by pid {', '.join(map(str, pids))}: its writer did not "
@@ -231,7 +239,7 @@ def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool
                                       + ("check logs.rotate.postrotate" if policy.postrotate else
                                          "set logs.rotate.postrotate to make it reopen (a signal or command)"))
                 else:
-                    run.reopened[path + ".1"] = f"no process holds it {waited:g} s after rotation"
+                    run.reopened[path + ".1"] = waited
     except TargetError as exc:
         run.errors.append(str(exc))
     finally:

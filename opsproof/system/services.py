@@ -25,15 +25,15 @@ class PortState:
 
 
 def process_state(target: Target, name: str) -> ProcessState:
-    """PIDs whose comm is exactly `name` (Linux truncates comm to 15 characters)."""
-    command = "ps -A -o pid= -o comm="
+    """PIDs whose comm is exactly `name` (Linux truncates comm to 15 characters); a zombie is not running."""
+    command = "ps -A -o pid= -o stat= -o comm="
     try:
         out = target.run(command).stdout
     except TargetError as exc:
         return ProcessState(name, command=command, error=str(exc))
     wanted = name[:15]
-    pids = [int(pid) for pid, comm in (line.split(None, 1) for line in out.splitlines() if line.strip())
-            if comm.strip() == wanted]
+    rows = (line.split(None, 2) for line in out.splitlines() if line.strip())
+    pids = [int(pid) for pid, stat, comm in rows if comm.strip() == wanted and not stat.startswith("Z")]
     return ProcessState(name, pids=sorted(pids), command=command)
 
 
