@@ -21,15 +21,14 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from common import MB, on_generated, report  # noqa: E402
 
 PATTERN = "ERROR|CRITICAL|FATAL"
-MB = 1024 * 1024
 
 
 def _lines(n_bytes: int, seed: int) -> bytes:
@@ -201,21 +200,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed")
     if args.file:
-        result = bench(args.file, args.pattern, args.repeat, append=False)
-    else:
-        workdir = tempfile.mkdtemp(prefix="opsproof-bench-errorlog-", dir=args.dir)
-        path = os.path.join(workdir, "error.log")
-        try:
-            started = time.perf_counter()
-            make_log(path, args.size_mb)
-            print(f"generated {os.path.getsize(path) / MB:.0f} MB in {time.perf_counter() - started:.1f} s")
-            result = bench(path, args.pattern, args.repeat, append=True)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        print(json.dumps(result))
-    return 0
-
+        return report(bench(args.file, args.pattern, args.repeat, append=False), args.json)
+    return on_generated("error.log", args.dir, lambda path: make_log(path, args.size_mb),
+                        lambda path, _: bench(path, args.pattern, args.repeat, append=True), args.json)
 
 if __name__ == "__main__":
     sys.exit(main())

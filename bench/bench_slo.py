@@ -21,14 +21,13 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from common import MB, on_generated  # noqa: E402
 
-MB = 1024 * 1024
 AWK = ["awk", '$9 ~ /^5/ {n++} END {print n+0}']
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
             "duration_unit": "s"}
@@ -180,19 +179,8 @@ def main(argv=None) -> int:
         return 0
     if not shutil.which("awk"):
         raise SystemExit("awk is not installed")
-    workdir = tempfile.mkdtemp(prefix="opsproof-bench-slo-", dir=args.dir)
-    path = os.path.join(workdir, "access.log")
-    try:
-        started = time.perf_counter()
-        make_log(path, args.size_mb, time.time() - 86400 - 600, 86400)
-        print(f"generated {os.path.getsize(path) / MB:.0f} MB in {time.perf_counter() - started:.1f} s")
-        result = bench(path, workdir, args.repeat)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        print(json.dumps(result))
-    return 0
-
+    return on_generated("access.log", args.dir, lambda path: make_log(path, args.size_mb, time.time() - 86400 - 600, 86400),
+                        lambda path, workdir: bench(path, workdir, args.repeat), args.json)
 
 if __name__ == "__main__":
     sys.exit(main())
