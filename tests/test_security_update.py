@@ -76,7 +76,10 @@ def test_plan_without_apply_changes_nothing_and_refuses_without_window(suite, se
     _config(suite, app, health)
     lock = (app / "package-lock.json").read_text()
     assert suite.run("-m", "monthly", CHECK).ret == 0
-    data = _test(suite)["evidence"][-1]["data"]
+    test = _test(suite)
+    assert test["outcome"] == "skipped" and test["message"].startswith("plan only (no --apply"), test
+    assert "alpha 1.0.0 -> 1.0.5" in test["message"]
+    data = test["evidence"][-1]["data"]
     assert data["mode"] == "plan"
     assert "alpha 1.0.0 -> 1.0.5" in str(data["planned"]) and "beta 1.0.0 -> 1.1.0" in str(data["planned"])
     assert "latest 2.0.0: outside the range" in str(data["held_back"])
