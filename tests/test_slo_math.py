@@ -83,3 +83,21 @@ def test_loose_target_suggests_a_tighter_one_that_keeps_half_the_budget():
     # 10 bad of 100 000: 99.95 % allows 50 (half: 25) -> fits; 99.99 % allows 10 (half: 5) -> does not.
     hint = m.review_hint("api", 99.0, 99990, 100000)
     assert "99.95 % would still leave at least half its budget" in hint, hint
+
+
+def test_an_alert_whose_long_window_equals_the_period_is_kept():
+    """A 1 h objective keeps the page 1h/5m alert (long window == period); a 59 min one has none."""
+    from opsproof.slo.math import alert_windows
+
+    kept = alert_windows(3600, "page")
+    assert [(w.long_s, w.short_s) for w, _ in kept] == [(3600, 300)]
+    assert kept[0][1] == pytest.approx(0.02)            # share * period / long window
+    assert alert_windows(3540, "page") == []
+
+
+def test_a_budget_spent_exactly_is_met_not_missed():
+    """Exactly 100 % of the budget used still meets the objective; one more bad request misses it."""
+    from opsproof.slo.math import review_hint
+
+    assert "met, but 100% of the error budget" in review_hint("api", 50.0, good=50, total=100)
+    assert "the objective was missed" in review_hint("api", 50.0, good=49, total=100)
