@@ -9,7 +9,8 @@
                                    0 intact, 1 naming each altered/missing file and broken link, 4 not a ledger
     opsproof sign-ledger [DIR-or-FILE] --key KEY
                                    sign the ledger's head line (ssh-keygen -Y sign, namespace opsproof)
-    opsproof status [DIR-or-FILE]  each cadence's last run and last full pass per host; exit 1 when overdue
+    opsproof status [DIR-or-FILE] [--maint-config=PATH]
+                                   each cadence's last run and last full pass per host; exit 1 when overdue
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from . import config as cfg
+from .config.cadences import Cadences
 from .security import baseline as security_baseline
 from .report import cadence, ledger, ledger_sign
 from .report.summary import NotASummary, read_summary, summary_text
@@ -33,7 +35,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
         return 4
     sections = [name for name in cfg.Maint.model_fields if name not in ("service", "root", "path", "sha256",
-                "state_dir", "command_timeout_s") and getattr(maint, name) is not None]
+                "state_dir", "command_timeout_s") and getattr(maint, name) not in (None, Cadences())]
     print(f"{maint.path}: valid (sha256 {maint.sha256})")
     print(f"service {maint.service}; root {maint.root}; state {maint.state_dir}")
     print(f"sections: {', '.join(sections) or '(none)'}")
@@ -53,6 +55,22 @@ def _summary(args: argparse.Namespace) -> int:
         return 4
     print(summary_text(summary))
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    """The cadence table, with the periods and grace of the config in effect (the pytest run's config:
+    --maint-config, else $OPSPROOF_CONFIG, else ./maintenance.yaml when there is one; else the defaults)."""
+    path, source = cfg.find(args.maint_config, str(Path.cwd()))
+    cadences, origin = Cadences(), "the defaults"
+    if args.maint_config or source == cfg.ENV_VAR or path.is_file():
+        try:
+            cadences, origin = cfg.load(path, source).cadences, str(path)
+        except cfg.ConfigError as exc:
+            print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+            return 4
+    periods = ", ".join(f"{name} {cadence.span(value)}" for name, value in cadences.periods().items())
+    print(f"periods {periods}; grace {cadence.span(cadences.grace)} (from {origin})")
+    return cadence.status_command(args.path, datetime.now(timezone.utc), cadences.grace, cadences.periods())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     sign.set_defaults(func=lambda a: ledger_sign.sign_command(a.path, a.key))
     status = sub.add_parser("status", help="each cadence's last run, last full pass and what is overdue")
     status.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
-    status.set_defaults(func=lambda a: cadence.status_command(a.path, datetime.now(timezone.utc)))
+    status.add_argument("--maint-config", help=f"config whose cadences: section sets periods and grace "
+                        f"(default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME} when there is one)")
+    status.set_defaults(func=_status)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -7,6 +7,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base import _Section
+from .cadences import Cadences
 from .schedule import Attestations, Docs, Notify, Window
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
@@ -37,6 +38,7 @@ class Maint(_Section):
     security: Optional[Security] = None
     dependencies: Optional[Dependencies] = None
     config_audit: Optional[ConfigAudit] = None
+    cadences: Cadences = Cadences()             # periods and grace for overdue cadences (defaults apply when left out)
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)

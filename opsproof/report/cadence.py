@@ -2,8 +2,10 @@
 
 A run counts for a cadence when its marker expression selects a check marked with that cadence alone
 (`-m "not daily"` does not run daily; a run without -m runs every cadence). A full pass is a run that
-exited 0 with something passed and nothing failed. A cadence that never passed is due one period after
-the ledger's first line, so a new installation is not overdue on its first day.
+exited 0 with something passed and nothing failed, and it counts for each host it named. A cadence is
+overdue on a host when its last full pass there is older than its period plus the grace (`cadences:` in
+the config); one that never passed there is due one period (plus grace) after the host's first line in the
+ledger, so a new installation, or a new host, is not overdue on its first day.
 """
 from __future__ import annotations
 
@@ -12,11 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Optional
 
+from ..config.cadences import Cadences
 from .run import parse_utc, utc
 
-PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7), "monthly": timedelta(days=31),
-           "quarterly": timedelta(days=92)}
+PERIODS = Cadences().periods()  # the defaults: daily 1 d, weekly 7 d, monthly 31 d, quarterly 92 d
 _TOKEN = re.compile(r"""'[^']*'|"[^"]*"|[()=,]|[^\s()=,'"]+""")
+
+
+def span(value: timedelta) -> str:
+    """A period as messages write it: `31 d`, `1.5 d`, `12 h`, `0 d`."""
+    seconds = value.total_seconds()
+    return f"{seconds / 86400:g} d" if seconds >= 86400 or not seconds else f"{seconds / 3600:g} h"
 
 
 def selects(expression: str, marker: str) -> bool:
@@ -60,9 +68,35 @@ class CadenceState:
     last_run: Optional[datetime]
     last_pass: Optional[datetime]
     due: datetime
+    since: Optional[datetime] = None             # the host's first line in the ledger
+    pass_run: Optional[str] = None               # the run id of the last full pass
+    period: timedelta = timedelta(0)
+    grace: timedelta = timedelta(0)
 
     def overdue(self, now: datetime) -> bool:
         return now > self.due
+
+    def age_days(self, now: datetime) -> float:
+        """Days since the last full pass, else since the host's first line in the ledger."""
+        return round((now - (self.last_pass or self.since or now)).total_seconds() / 86400, 1)
+
+    def said(self, now: datetime) -> str:
+        """`monthly last fully passed 45 days ago (2026-10-17, run 1a2b3c) on local`."""
+        if self.last_pass:
+            run = f", run {self.pass_run}" if self.pass_run else ""
+            return (f"{self.cadence} last fully passed {(now - self.last_pass).days} days ago "
+                    f"({self.last_pass.date().isoformat()}{run}) on {self.host}")
+        first = f" in the {(now - self.since).days} days since its first run ({utc(self.since)})" if self.since else ""
+        return f"{self.cadence} never fully passed on {self.host}{first}"
+
+    def allows(self) -> str:
+        """`monthly allows 31 d + grace 1 d`."""
+        return f"{self.cadence} allows {span(self.period)} + grace {span(self.grace)}"
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The state as the JSON summary carries it."""
+        return {"cadence": self.cadence, "host": self.host, "last_pass": utc(self.last_pass) if self.last_pass else None,
+                "run": self.pass_run, "due": utc(self.due), "overdue": self.overdue(now), "text": self.said(now)}
 
     def line(self, now: datetime) -> str:
         since = f"{(now - self.last_pass).days} d ago" if self.last_pass else "never"
@@ -71,23 +105,33 @@ class CadenceState:
                 f" last full pass {utc(self.last_pass) if self.last_pass else 'never':<21} ({since}); {state}")
 
 
-def states(entries: Iterable[Mapping[str, Any]], grace: timedelta = timedelta(0)) -> list[CadenceState]:
-    """Each periodic cadence per host seen in the ledger, in cadence order."""
+def _moment(entry: Mapping[str, Any]) -> datetime:
+    return parse_utc(entry.get("ended") or entry["started"])
+
+
+def state_of(entries: list[Mapping[str, Any]], cadence: str, host: str, period: timedelta,
+             grace: timedelta) -> Optional[CadenceState]:
+    """One cadence on one host; None when no line of the ledger names the host (its first run is under way)."""
+    mine = [e for e in entries if e.get("started") and host in hosts_of(e)]
+    if not mine:
+        return None
+    since = min(parse_utc(e["started"]) for e in mine)
+    ran = [e for e in mine if selects(str(e.get("selection") or ""), cadence)]
+    passed = max((e for e in ran if full_pass(e)), key=_moment, default=None)
+    last_pass = _moment(passed) if passed else None
+    return CadenceState(cadence, host, max(map(_moment, ran), default=None), last_pass,
+                        (last_pass or since) + period + grace, since, passed.get("run_id") if passed else None,
+                        period, grace)
+
+
+def states(entries: Iterable[Mapping[str, Any]], grace: timedelta = timedelta(0),
+           periods: Optional[Mapping[str, timedelta]] = None) -> list[CadenceState]:
+    """Each periodic cadence per host seen in the ledger, in cadence order (`periods`: PERIODS by default)."""
     entries = [e for e in entries if e.get("started")]
-    if not entries:
-        return []
-    first = min(parse_utc(e["started"]) for e in entries)
     hosts = sorted({h for e in entries for h in hosts_of(e)})
-    found = []
-    for cadence, period in PERIODS.items():
-        for host in hosts:
-            ran = [e for e in entries if host in hosts_of(e) and selects(str(e.get("selection") or ""), cadence)]
-            ends = [parse_utc(e.get("ended") or e["started"]) for e in ran]
-            passes = [parse_utc(e.get("ended") or e["started"]) for e in ran if full_pass(e)]
-            last_pass = max(passes, default=None)
-            due = (last_pass or first) + period + grace
-            found.append(CadenceState(cadence, host, max(ends, default=None), last_pass, due))
-    return found
+    found = [state_of(entries, cadence, host, period, grace)
+             for cadence, period in (periods or PERIODS).items() for host in hosts]
+    return [s for s in found if s is not None]
 
 
 def status_text(found: list[CadenceState], now: datetime) -> str:
@@ -100,7 +144,8 @@ def status_text(found: list[CadenceState], now: datetime) -> str:
     return "\n".join(lines)
 
 
-def status_command(where: str, now: datetime, grace: timedelta = timedelta(0)) -> int:
+def status_command(where: str, now: datetime, grace: timedelta = timedelta(0),
+                   periods: Optional[Mapping[str, timedelta]] = None) -> int:
     """`opsproof status [DIR-or-FILE]`: each cadence's last run and last full pass per host, and what is
     overdue. Exit 0 when nothing is overdue, 1 when something is, 4 when the file is not a ledger."""
     import sys
@@ -114,6 +159,6 @@ def status_command(where: str, now: datetime, grace: timedelta = timedelta(0)) -
     if found.problems:
         print(f"{found.path}: {len(found.problems)} problem(s) in the ledger (opsproof verify-ledger names them); "
               "the table reads the lines as they are", file=sys.stderr)
-    table = states(found.entries, grace)
+    table = states(found.entries, grace, periods)
     print(status_text(table, now))
     return 1 if any(s.overdue(now) for s in table) else 0
