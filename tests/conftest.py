@@ -24,15 +24,19 @@ STRICT_ENV = "OPSPROOF_CI"  # set by .ci/run: a missing system tool fails instea
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"opsproof-mpl-{os.getuid()}"))
 
 
+def unavailable(message: str) -> None:
+    """Skip a test whose prerequisite this machine lacks; under CI ($OPSPROOF_CI) fail instead: CI has everything."""
+    if os.environ.get(STRICT_ENV):
+        pytest.fail(f"{message}; {STRICT_ENV} is set, so a missing prerequisite is a failure", pytrace=False)
+    pytest.skip(message)
+
+
 def require_tool(*names: str) -> None:
     """Skip (fail under CI) when a system tool the test needs is absent."""
     for name in names:
         found = shutil.which(name) or (os.path.isabs(name) and os.access(name, os.X_OK))
         if not found:
-            message = f"{name} is not installed (apt-get install the package that provides it)"
-            if os.environ.get(STRICT_ENV):
-                pytest.fail(f"{message}; {STRICT_ENV} is set, so a missing tool is a failure", pytrace=False)
-            pytest.skip(message)
+            unavailable(f"{name} is not installed (apt-get install the package that provides it)")
 
 
 def config_error(tmp_path: Path, text: str):

@@ -186,7 +186,6 @@ def test_notify_config_and_its_secrets(tmp_path):
 
 
 def test_under_xdist_workers_see_the_start_and_the_controller_sends_the_end(suite, hook):
-    pytest.importorskip("xdist")
     _config(suite, hook.url())
     result = suite.run("-m", "premaintenance or postmaintenance", "-k", "team or rollback", "-n", "2")
     assert result.ret == 0, result.stdout.str()

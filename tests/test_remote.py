@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import testinfra
 
-from conftest import free_port, require_tool
+from conftest import free_port, require_tool, unavailable
 from opsproof.logs.errorlog import scan_errors
 from opsproof.hosts.target import Target, TargetError
 from sshd import ALIAS, SilentListener, Sshd
@@ -129,7 +129,7 @@ def named_machine(sshd):
     try:
         address = socket.gethostbyname(name)
     except OSError as exc:
-        pytest.skip(f"this machine's host name {name!r} does not resolve ({exc}): cannot probe it by name")
+        unavailable(f"this machine's host name {name!r} does not resolve ({exc}): cannot probe it by name")
     if name == "localhost" or name.startswith("127."):
         pytest.skip(f"this machine is named {name!r}: a loopback name, skipped for remote hosts by design")
     sshd.add_host(name, "127.0.0.1", sshd.port)

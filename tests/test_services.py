@@ -51,10 +51,33 @@ def test_example_app_passes_absent_process_and_closed_port_fail(suite, example_a
     results = _results(suite)
     assert results[f"test_port_listening[tcp{example_app.port}]"]["outcome"] == "failed"
     process = results["test_process_running[example-app]"]
-    pids = process["evidence"][0]["data"]["pids"]
-    assert app_pid not in pids
-    # Other example-app instances on this machine (other tests) may still run: the name check sees them.
-    assert process["outcome"] == ("passed" if pids else "failed")
+    assert app_pid not in process["evidence"][0]["data"]["pids"]
+    # Other example-app instances (other tests, other workers) may still run: test_a_stopped_process_fails
+    # proves the verdict with a process name no one else uses.
+
+
+def test_a_stopped_process_fails(suite, tmp_path):
+    """A daemon of its own name passes while it runs and fails once it is stopped (and reaped)."""
+    import shutil
+    import subprocess
+    import uuid
+
+    require_tool("ps")
+    name = f"svc-{uuid.uuid4().hex[:8]}"
+    daemon = tmp_path / name
+    shutil.copy("/bin/sleep", daemon)
+    suite.config({"service": "services-test", "root": str(tmp_path), "services": {"processes": [name]}})
+    child = subprocess.Popen([str(daemon), "300"])
+    try:
+        assert suite.run("-m", "postmaintenance", CHECK, *FAST).ret == 0
+        running = _results(suite)[f"test_process_running[{name}]"]
+        assert running["outcome"] == "passed" and running["evidence"][0]["data"]["pids"] == [child.pid], running
+    finally:
+        child.kill()
+        child.wait()
+    assert suite.run("-m", "postmaintenance", CHECK, *FAST).ret == 1
+    stopped = _results(suite)[f"test_process_running[{name}]"]
+    assert stopped["outcome"] == "failed" and f"no process named '{name}' is running" in stopped["message"], stopped
 
 
 def test_no_services_section_skips_with_reason(suite, tmp_path):
