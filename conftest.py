@@ -7,6 +7,7 @@ pytest_plugins = [
     "fixtures.evidence",
     "fixtures.report",
     "fixtures.ledger",
+    "fixtures.cadence",
     "fixtures.selection",
     "fixtures.target",
     "fixtures.actions",

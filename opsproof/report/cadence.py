@@ -134,6 +134,21 @@ def states(entries: Iterable[Mapping[str, Any]], grace: timedelta = timedelta(0)
     return [s for s in found if s is not None]
 
 
+def for_hosts(entries: Iterable[Mapping[str, Any]], hosts: Iterable[str], cadences: Cadences,
+              only: Iterable[str] = ()) -> tuple[list[CadenceState], list[str]]:
+    """The cadences (`only`, else all) on these hosts with the config's periods and grace, and a note for each
+    host the ledger does not name yet (its first run is this one: nothing can be overdue there)."""
+    entries = [e for e in entries if e.get("started")]
+    found, notes = [], []
+    for host in hosts:
+        if not any(host in hosts_of(e) for e in entries):
+            notes.append(f"no run on {host} in the ledger yet: this is its first")
+            continue
+        found += [state_of(entries, name, host, period, cadences.grace)
+                  for name, period in cadences.periods().items() if not only or name in only]
+    return [s for s in found if s is not None], notes
+
+
 def status_text(found: list[CadenceState], now: datetime) -> str:
     if not found:
         return "no run in the ledger yet"
