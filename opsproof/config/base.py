@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ def parse_duration(value: Any) -> timedelta:
     text = str(value).strip().replace(" ", "")
     parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
     if not text or not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{value!r} is not a duration such as 90m, 2h, 1h30m, 7d or 4w")
+        raise ValueError(f"{quoted(value)} is not a duration such as 90m, 2h, 1h30m, 7d or 4w")
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
 
 
@@ -50,6 +51,16 @@ def key_path(loc: tuple) -> str:
     return out
 
 
+def quoted(value: Any, limit: int = 120) -> str:
+    """A value as a message quotes it: its repr, cut short (a value can be megabytes, or an alias bomb)."""
+    short = reprlib.Repr()                       # attributes, not keywords: Python 3.10 and 3.11 take none
+    short.maxstring = short.maxother = limit
+    short.maxlist = short.maxdict = 6
+    short.maxlevel = 3
+    text = short.repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
 def message(err: dict) -> str:
     """What is wrong, in the user's words (with the value given, where there is one)."""
     kind = err.get("type", "")
@@ -59,7 +70,7 @@ def message(err: dict) -> str:
         return "required key is missing"
     msg = err.get("msg", "invalid").removeprefix("Value error, ")
     if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
-        msg += f" (got {err['input']!r})"
+        msg += f" (got {quoted(err['input'])})"
     return msg
 
 

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
+from . import yamlsafe
 from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
 from .openslo import resolved_slo
@@ -36,7 +37,9 @@ def load(path: Path, source: str = "") -> Maint:
     except OSError as exc:
         raise ConfigError(name, "", f"cannot be read: {exc.strerror}")
     try:
-        data = yaml.safe_load(raw)
+        data = yamlsafe.load(raw)
+    except yamlsafe.YamlRefused as exc:
+        raise ConfigError(name, exc.key, exc.problem, exc.hint)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
