@@ -53,8 +53,9 @@ def file_name(path: Path, directory: Path) -> str:
 
 
 def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], files: Iterable[Path],
-          directory: Path, exit_status: int) -> dict[str, Any]:
-    """A finished run's ledger line (without `prev`, which `append` sets). Strings are masked by the caller."""
+          directory: Path, exit_status: int, verdict: Optional[str] = None) -> dict[str, Any]:
+    """A finished run's ledger line (without `prev`, which `append` sets). Strings are masked by the caller.
+    `verdict` is the run's passed/failed/incomplete, as its report and JSON summary say."""
     commit = re.search(r"\(git ([0-9a-f]+)", run.suite_version)
     return {
         "format": FORMAT,
@@ -70,6 +71,7 @@ def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], fil
         "commit": commit.group(1) if commit else None,
         "apply": run.apply,
         "exit_status": int(exit_status),
+        "verdict": verdict,
         "outcome": dict(outcome),
         "failed": sorted(failed),
         "files": [{"name": file_name(p, directory), "sha256": sha256_file(p)} for p in files],

@@ -66,10 +66,15 @@ def outcome_text(outcome: Mapping[str, int]) -> str:
     return ", ".join(items) or "no checks"
 
 
-def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str) -> dict[str, Any]:
-    """The JSON summary of a finished run (secrets are masked by the caller, who holds the config's secrets)."""
+def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str,
+                  verdict: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    """The JSON summary of a finished run (secrets are masked by the caller, who holds the config's secrets);
+    `verdict` is opsproof.report.coverage.build's result: its verdict, text and coverage rows open the summary."""
+    opening = {"verdict": verdict["verdict"], "verdict_text": verdict["text"], "coverage": verdict["coverage"]} \
+        if verdict else {}
     return {
         "format": FORMAT,
+        **opening,
         "service": run.service,
         "hosts": run.hosts,
         "selection": run.selection,
@@ -114,6 +119,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     """A summary for a person: the run (as the report's environment table shows it), outcome, what failed."""
     run = RunRecord.from_summary(summary)
     lines = [f"{key}: {value}" for key, value in run.metadata().items()]
+    if summary.get("verdict_text"):
+        lines.insert(0, f"Verdict: {summary['verdict_text']}")
     lines.append(f"Outcome: {outcome_text(summary['outcome'])} (exit status {summary.get('exit_status', '?')})")
     for test in summary["tests"]:
         if test.get("outcome") not in ("failed", "error"):

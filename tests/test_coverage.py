@@ -1,0 +1,163 @@
+"""The verdict and the coverage table, built from plain results (opsproof/report/coverage.py)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from opsproof.report import coverage
+
+CHECKS = Path(__file__).resolve().parents[1] / "checks"
+
+
+def t(check: str, outcome: str = "passed", message: str = "", params: str = "local", **extra) -> dict:
+    return {"id": f"checks/test_x.py::{check}[{params}]", "outcome": outcome, "message": message, **extra}
+
+
+def every_check(passing: str = "passed") -> list[dict]:
+    names = {c for tasks in coverage.TASKS.values() for _, checks in tasks for c in checks}
+    return [t(name, passing) for name in sorted(names)]
+
+
+def rows_by_task(result: dict) -> dict[tuple[str, str], dict]:
+    return {(r["cadence"], r["task"]): r for r in result["coverage"]}
+
+
+def _markers_of_checks() -> dict[str, set[str]]:
+    """Each check function in checks/ with its cadence markers (module pytestmark and decorators), read from source."""
+    found: dict[str, set[str]] = {}
+
+    def names(node: ast.AST) -> set[str]:
+        return {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr in coverage.CADENCES}
+
+    for path in CHECKS.glob("test_*.py"):
+        tree = ast.parse(path.read_text())
+        module = set()
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in node.targets):
+                module |= names(node.value)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found[node.name] = module | set().union(*(names(d) for d in node.decorator_list))
+    return found
+
+
+def test_every_check_a_task_names_exists_in_checks_and_carries_that_cadence():
+    markers = _markers_of_checks()
+    for cadence, tasks in coverage.TASKS.items():
+        for task, checks in tasks:
+            for check in checks:
+                assert check in markers, f"{cadence} {task}: no {check} in checks/"
+                assert cadence in markers[check], f"{cadence} {task}: {check} carries {markers[check]}"
+
+
+def test_all_checks_passed_is_a_passed_verdict_with_every_built_task_passed():
+    result = coverage.build("daily", every_check())
+    assert result["verdict"] == "passed"
+    assert result["text"] == "PASSED — every task of the selected cadences was checked and passed"
+    assert {r["cadence"] for r in result["coverage"]} == {"daily"}
+    assert [r["task"] for r in result["coverage"]] == [task for task, _ in coverage.TASKS["daily"]]
+
+
+def test_one_failed_check_fails_the_verdict_and_is_named_even_outside_any_task():
+    tests = every_check() + [t("test_overdue_cadence", "failed", "monthly last passed 45 days ago")]
+    tests[0] = {**tests[0], "outcome": "error", "message": "Traceback\nRuntimeError: probe died"}
+    result = coverage.build("daily", tests)
+    assert result["verdict"] == "failed"
+    assert result["text"].startswith("FAILED — 2 checks failed: ")
+    assert "test_overdue_cadence" in result["text"] and tests[0]["id"] in result["text"]
+
+
+def test_a_failing_check_marks_its_task_failed_with_the_last_line_of_its_message():
+    tests = [x for x in every_check() if not x["id"].endswith("test_disk_inodes[local]")]
+    tests.append(t("test_disk_inodes", "failed", "assert False\ninodes 95% used; disk.max_inodes_used_percent allows <= 90"))
+    row = rows_by_task(coverage.build("daily", tests))[("daily", "Disk space check")]
+    assert row["outcome"] == "failed" and row["why"].endswith("allows <= 90")
+
+
+def test_a_task_with_only_skipped_checks_makes_it_incomplete_saying_why():
+    tests = [x for x in every_check() if "npm_audit" not in x["id"] and "pip_audit" not in x["id"]]
+    tests += [t("test_npm_audit", "skipped", "no security section in maintenance.yaml"),
+              t("test_pip_audit", "skipped", "no security section in maintenance.yaml")]
+    result = coverage.build("weekly", tests)
+    assert result["verdict"] == "incomplete"
+    row = rows_by_task(result)[("weekly", "Security scan")]
+    assert row["outcome"] == "skipped"
+    assert row["why"] == ("not checked: test_npm_audit: no security section in maintenance.yaml; "
+                          "not checked: test_pip_audit: no security section in maintenance.yaml")
+    assert result["text"].startswith("INCOMPLETE — 1 task not checked: weekly Security scan (")
+
+
+def test_plan_only_is_not_checked_and_its_long_plan_is_shortened():
+    tests = [x for x in every_check() if "restores" not in x["id"] and "test_rpo" not in x["id"]]
+    plan = "plan only (no --apply): would restore /srv/backups/a.tar.gz into a temporary SQLite file"
+    tests += [t("test_newest_backup_restores", "skipped", plan), t("test_rpo", "skipped", plan)]
+    result = coverage.build("monthly", tests)
+    row = rows_by_task(result)[("monthly", "DR drill execution")]
+    assert result["verdict"] == "incomplete" and row["outcome"] == "skipped"
+    assert row["why"] == ("not checked: test_newest_backup_restores: plan only (no --apply); "
+                          "not checked: test_rpo: plan only (no --apply)")
+
+
+def test_a_task_with_one_passed_check_is_checked_and_names_its_skipped_ones():
+    tests = [x for x in every_check() if "test_backup_taken" not in x["id"]]
+    tests.append(t("test_backup_taken", "skipped", "plan only (no --apply): would dump sqlite ..."))
+    result = coverage.build("daily", tests)
+    row = rows_by_task(result)[("daily", "Database daily backup")]
+    assert result["verdict"] == "passed" and row["outcome"] == "passed"
+    assert row["why"] == "5 passed; skipped test_backup_taken: plan only (no --apply)"
+
+
+def test_tasks_no_check_covers_are_not_built_and_leave_the_run_incomplete():
+    result = coverage.build("premaintenance", every_check())
+    row = rows_by_task(result)[("premaintenance", "Users notified (if user-facing)")]
+    assert row == {"cadence": "premaintenance", "task": "Users notified (if user-facing)", "checks": [],
+                   "outcome": "not built", "why": "not built: no check covers this task yet"}
+    assert result["verdict"] == "incomplete"
+    assert result["text"] == ("INCOMPLETE — 1 task not checked: premaintenance Users notified (if user-facing) "
+                              "(not built: no check covers this task yet)")
+
+
+def test_deselected_checks_are_not_run():
+    result = coverage.build("daily", [t("test_disk_space")])
+    row = rows_by_task(result)[("daily", "Log rotation")]
+    assert row["outcome"] == "not run" and "deselected" in row["why"]
+    assert result["verdict"] == "incomplete"
+
+
+@pytest.mark.parametrize("expression, cadences", [
+    ("", list(coverage.CADENCES)),
+    ("daily", ["daily"]),
+    ("weekly or quarterly", ["weekly", "quarterly"]),
+    ("not daily", [c for c in coverage.CADENCES if c != "daily"]),
+    ("daily and not weekly", ["daily"]),
+])
+def test_selected_cadences_are_those_the_expression_selects_alone(expression, cadences):
+    assert coverage.selected(expression) == cadences
+
+
+def test_an_expression_that_selects_no_cadence_alone_falls_back_to_the_cadences_its_checks_carry():
+    tests = [t("test_disk_space", markers=["daily", "postmaintenance"])]
+    assert coverage.selected("daily and postmaintenance", tests) == ["daily", "postmaintenance"]
+
+
+def test_a_coverage_note_joins_its_task_row_once():
+    record = {"label": coverage.NOTE, "data": coverage.note("backups: 1 archive kept, backups.keep = 14")}
+    tests = [x for x in every_check() if "kept_archive" not in x["id"]]
+    tests += [t("test_kept_archive_is_intact", params="a.tar.gz-local", evidence=[record]),
+              t("test_kept_archive_is_intact", params="b.tar.gz-local", evidence=[record])]
+    row = rows_by_task(coverage.build("weekly", tests))[("weekly", "Full backup verification")]
+    assert row["why"] == "2 passed; backups: 1 archive kept, backups.keep = 14"
+
+
+def test_html_opens_with_the_verdict_div_and_escapes_the_table():
+    tests = every_check()
+    tests[0] = {**tests[0], "outcome": "failed", "message": "<script>x</script>"}
+    result = coverage.build("daily", tests)
+    div = coverage.verdict_html(result)
+    assert div.startswith('<div class="opsproof-verdict" data-verdict="failed"><strong>FAILED</strong> — 1 check')
+    table = coverage.coverage_html(result["coverage"])
+    assert table.startswith('<table class="opsproof-coverage">') and "<script>" not in table
+    with pytest.raises(ValueError):
+        coverage.verdict_html({"verdict": "green", "text": "x"})
