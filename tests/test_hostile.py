@@ -84,3 +84,9 @@ def test_check_config_exits_4_on_a_duplicate_key(tmp_path):
     assert done.returncode == 4, done
     assert "duplicate key 'service' at line 2 (first at line 1)" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_an_openslo_document_with_a_key_twice_is_refused(tmp_path):
+    (tmp_path / "slo.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nkind: SLI\nmetadata: {name: x}\n")
+    err = _refused(tmp_path, "service: svc\nslo: {source: {access_log: a.log}, openslo: ['slo.yaml']}\n")
+    assert err.file.endswith("slo.yaml") and err.problem == "duplicate key 'kind' at line 3 (first at line 2)", err

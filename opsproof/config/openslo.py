@@ -16,6 +16,7 @@ from typing import Any, Callable
 import yaml
 from pydantic import ValidationError
 
+from . import yamlsafe
 from .base import ConfigError, key_path, message
 from .slo import Objective, Slo
 
@@ -154,10 +155,12 @@ def load_documents(paths: list[str]) -> list[Objective]:
     docs: list[tuple[str, int, dict]] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
-                loaded = list(yaml.safe_load_all(fh))
+            with open(path, "rb") as fh:
+                loaded = yamlsafe.load_all(fh.read())
         except OSError as exc:
             raise ConfigError(path, "", f"cannot be read: {exc.strerror}")
+        except yamlsafe.YamlRefused as exc:
+            raise ConfigError(path, exc.key, exc.problem, exc.hint)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""

@@ -93,3 +93,17 @@ def load(raw: bytes) -> Any:
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def load_all(raw: bytes) -> list[Any]:
+    """Every document of a YAML stream, each checked as in load()."""
+    loader = yaml.SafeLoader(raw)
+    out = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            check(node)
+            out.append(loader.construct_document(node))
+    finally:
+        loader.dispose()
+    return out
