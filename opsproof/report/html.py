@@ -5,12 +5,14 @@ Pure: records and comparisons in, escaped HTML text out. The pytest-html hooks o
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .evidence import Comparison
 
 EVIDENCE_HEADER = "<tr><th>measured</th><th>value</th><th>threshold</th><th>config key</th><th></th></tr>"
 HEADER_CELLS = ("<th>Check</th>", "<th>Evidence</th>")   # the results table's two added columns
+STYLESHEET = Path(__file__).with_name("report.css")     # appended to pytest-html's styles: evidence tables, print
 
 
 def _e(value: Any) -> str:
@@ -30,17 +32,43 @@ def evidence_table(comparisons: Iterable[Mapping[str, Any]]) -> str:
     return f"<table class='opsproof-evidence'>{EVIDENCE_HEADER}{rows}</table>" if rows else ""
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value) if value else "[]"
-    return str(value)
+MAX_DEPTH = 6  # deeper than this, a value is shown as its text (a record is never that deep in practice)
+
+
+def _scalars(value: list) -> str:
+    return "\n".join(str(v) for v in value) if value else "[]"
+
+
+def _rows_table(rows: list[Mapping[str, Any]], depth: int) -> str:
+    """A list of records as one table: a column per key (in the order they first appear), a row per record."""
+    columns: list[Any] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{value_html(row[c], depth + 1) if c in row else ''}</td>" for c in columns)
+                   + "</tr>" for row in rows)
+    return f"<table class='opsproof-rows'><tr>{head}</tr>{body}</table>"
+
+
+def value_html(value: Any, depth: int = 0) -> str:
+    """A recorded value as readable HTML: a mapping as a name/value table, a list of mappings as a table with a
+    column per key, other lists one item a line, anything else as its text. Everything escaped."""
+    if depth < MAX_DEPTH and isinstance(value, Mapping) and value:
+        rows = "".join(f"<tr><td>{_e(k)}</td><td>{value_html(v, depth + 1)}</td></tr>" for k, v in value.items())
+        return f"<table class='opsproof-fields'>{rows}</table>"
+    if depth < MAX_DEPTH and isinstance(value, (list, tuple)) and value:
+        if all(isinstance(v, Mapping) and v for v in value):
+            return _rows_table(list(value), depth)
+        if any(isinstance(v, (Mapping, list, tuple)) for v in value):
+            return "<ol class='opsproof-items'>" + "".join(f"<li>{value_html(v, depth + 1)}</li>" for v in value) + "</ol>"
+    return f"<code>{_e(_scalars(list(value)) if isinstance(value, (list, tuple)) else value)}</code>"
 
 
 def record_block(record: Mapping[str, Any]) -> str:
     """One measurement record ({"label", "data"}) as an open details block of name/value rows."""
     data = record["data"]
-    items = data.items() if isinstance(data, dict) else [("value", data)]
-    rows = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(_shown(v))}</code></td></tr>" for k, v in items)
+    items = data.items() if isinstance(data, Mapping) else [("value", data)]
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{value_html(v, 1)}</td></tr>" for k, v in items)
     return f"<details open><summary>evidence: {_e(record['label'])}</summary><table>{rows}</table></details>"
 
 
