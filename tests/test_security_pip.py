@@ -105,3 +105,30 @@ def test_pip_outdated_unreachable_index_is_an_error_not_none(target):
                                               timeout_s=2))
     assert result.error and "the package index did not answer" in result.error, result
     assert "pip would report those as up to date" in result.error and result.packages == []
+
+
+def test_pip_audit_of_nothing_is_a_failure(tmp_path, target, osv):
+    """An empty requirements file, one of comments only, an environment folder that does not exist or holds no
+    package: pip-audit says "No known vulnerabilities found" for each — the check must fail, naming why."""
+    require_tool("pip-audit")
+    for text in ("", "# nothing pinned yet\n\n"):
+        empty = pip_audit(target, _audit(tmp_path, f"{osv.url}/v1/query", text))
+        assert empty.error and "audited no package" in empty.error and "requirements.txt" in empty.error, empty
+        assert not empty.findings
+    nowhere = tmp_path / "venv" / "lib" / "site-packages"
+    missing = pip_audit(target, PipAudit(path=str(nowhere), vulnerability_service="osv",
+                                         osv_url=f"{osv.url}/v1/query", timeout_s=5))
+    assert missing.error == f"pip-audit environment {nowhere} does not exist on local", missing
+    nowhere.mkdir(parents=True)
+    bare = pip_audit(target, PipAudit(path=str(nowhere), vulnerability_service="osv",
+                                      osv_url=f"{osv.url}/v1/query", timeout_s=5))
+    assert bare.error and "audited no package" in bare.error, bare
+    assert osv.requests == [], "nothing was there to ask about"
+
+
+def test_pip_outdated_silent_index_is_an_error(target, index):
+    index.hang = True  # accepts, never answers: pip's --timeout ends each request
+    result = pip_outdated(target, PipOutdated(python=sys.executable, index_url=f"{index.url}/simple", timeout_s=1))
+    index.hang = False
+    assert result.error and "the package index did not answer" in result.error, result
+    assert result.packages == []
