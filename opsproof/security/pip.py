@@ -9,7 +9,7 @@ from ..config.security import PipAudit, PipOutdated
 from ..hosts.target import Target, TargetError
 from .findings import AuditResult, Finding, counted, ordered
 from .outdated import Outdated, OutdatedResult, major_behind
-from .tool import ToolError, require, require_file, run_json
+from .tool import ToolError, require, require_dir, require_file, run_json
 
 PIP_AUDIT_FIX = "install pip-audit on the target (pip install pip-audit), or set security.pip_audit.command"
 # pip -vv prints these for an index it could not read, and then reports that package as up to date.
@@ -44,10 +44,13 @@ def pip_audit(target: Target, cfg: PipAudit) -> AuditResult:
         if cfg.requirements:
             require_file(target, cfg.requirements, "pip-audit has no requirements file",
                          "fix security.pip_audit.requirements (relative paths resolve against root)")
+        if cfg.path:
+            require_dir(target, cfg.path, "pip-audit environment")
         command, args = _pip_audit_command(cfg)
         data, result.command, stderr = run_json(target, command, *args, ok=(0, 1))
-        if not isinstance(data, dict) or "dependencies" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
             raise ToolError(f"pip-audit answered without a dependencies list: {str(data)[:200]}")
+        _audited_something(data["dependencies"], result.source)
     except ToolError as exc:
         result.error, result.fix = exc.reason, exc.fix or (
             "pin every requirement (==), e.g. with pip-compile or pip freeze, or set resolve: true"
@@ -71,25 +74,47 @@ def pip_audit(target: Target, cfg: PipAudit) -> AuditResult:
     return result
 
 
+def _audited_something(dependencies: list, source: str) -> None:
+    """ToolError when pip-audit checked no package: it says "No known vulnerabilities found" of nothing too."""
+    skipped = [d for d in dependencies if "skip_reason" in d]
+    if len(skipped) < len(dependencies):
+        return
+    why = (f"all {len(skipped)} skipped, e.g. {skipped[0].get('name')}: {skipped[0]['skip_reason']}" if skipped
+           else "an empty requirements file, or an environment with nothing installed")
+    raise ToolError(f"pip-audit audited no package in {source} ({why}): nothing was checked",
+                    "point security.pip_audit at the service's pinned requirements or the environment it runs in")
+
+
+def _unreachable(target: Target, command: str, args: list) -> tuple[object, list[str]]:
+    """Run a pip command with -vv; ToolError naming a package page the index did not answer, else (run, lines)."""
+    try:
+        run = target.run(command, *args, check=False)
+    except TargetError as exc:
+        raise ToolError(str(exc), "raise command_timeout_s or find why the index does not answer") from exc
+    lines = (run.stdout + "\n" + run.stderr).splitlines()
+    unreachable = sorted({m.group(1) for line in lines if (m := _UNREACHABLE.search(line))})
+    if unreachable:
+        raise ToolError(f"the package index did not answer for {len(unreachable)} package page(s), e.g. "
+                        f"{unreachable[0]} — pip would report those as up to date",
+                        "check the index (pip config list; dependencies.pip_outdated.index_url) from the target")
+    return run, run.stdout.splitlines()
+
+
 def pip_outdated(target: Target, cfg: PipOutdated) -> OutdatedResult:
-    """`pip list --outdated` of cfg.python's environment; an index it could not read is an error, not "none"."""
+    """`pip list --outdated` of cfg.python's environment; an index it could not read is an error, not "none".
+
+    One page is asked first (`pip index versions pip`): pip's timeout is per request and `pip list` asks one
+    per installed package, so a silent index would otherwise take timeout_s times the packages to say so."""
     result = OutdatedResult("pip list --outdated", f"the environment of {cfg.python}")
-    command = (f"%s -m pip list --outdated --format=json --disable-pip-version-check -vv --retries 0 "
-               f"--timeout {max(1, int(cfg.timeout_s))}" + (" --index-url %s" if cfg.index_url else ""))
+    options = (f" --disable-pip-version-check -vv --retries 0 --timeout {max(1, int(cfg.timeout_s))}"
+               + (" --index-url %s" if cfg.index_url else ""))
+    command = "%s -m pip list --outdated --format=json" + options
     args = [cfg.python] + ([cfg.index_url] if cfg.index_url else [])
     result.command = command % tuple(args)
     try:
         require(target, cfg.python, f"install {cfg.python} on the target, or set dependencies.pip_outdated.python")
-        try:
-            run = target.run(command, *args, check=False)
-        except TargetError as exc:
-            raise ToolError(str(exc), "raise command_timeout_s or find why the index does not answer") from exc
-        lines = run.stdout.splitlines()
-        unreachable = sorted({m.group(1) for line in lines if (m := _UNREACHABLE.search(line))})
-        if unreachable:
-            raise ToolError(f"the package index did not answer for {len(unreachable)} package page(s), e.g. "
-                            f"{unreachable[0]} — pip would report those as up to date",
-                            "check the index (pip config list; dependencies.pip_outdated.index_url) from the target")
+        _unreachable(target, "%s -m pip index versions pip" + options, args)
+        run, lines = _unreachable(target, command, args)
         data = next((json.loads(line) for line in reversed(lines) if line.startswith("[")), None)
         if run.rc != 0 or data is None:
             raise ToolError(f"`{result.command}` exited {run.rc} without a JSON list: "
