@@ -265,7 +265,7 @@ def test_two_daily_runs_then_verify_then_an_edit_is_named(suite, capsys):
     assert suite.run("-m", "daily", f"--junitxml={junit}").ret == 0
     first, second = ledger.read_entries(suite.reports)
     assert second["prev"] == ledger.line_hash((suite.reports / ledger.NAME).read_bytes().split(b"\n")[0])
-    assert first["selection"] == "daily" and first["outcome"]["passed"] == 2 and first["exit_status"] == 0
+    assert first["selection"] == "daily" and first["outcome"]["passed"] == 5 and first["exit_status"] == 0
     names = [f["name"] for f in second["files"]]
     assert names[0].endswith(".html") and names[1].endswith(".json") and names[2] == "junit.xml"
     assert main(["verify-ledger", str(suite.reports)]) == 0

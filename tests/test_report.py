@@ -66,9 +66,9 @@ def test_report_and_summary_are_written_with_run_metadata(suite):
     assert '<link rel="stylesheet"' not in page  # self-contained: styles inline
     summary = suite.summary()
     assert summary["service"] == "shop" and summary["selection"] == "daily"
-    assert summary["outcome"]["passed"] == 2 and "failed" not in summary["outcome"]
+    assert summary["outcome"]["passed"] == 5 and "failed" not in summary["outcome"]  # disk 2, cadences 3 (first run)
     assert summary["report"] == htmls[0].name
-    test = next(t for t in summary["tests"] if t["outcome"] == "passed")
+    test = next(t for t in summary["tests"] if t["outcome"] == "passed" and "test_disk" in t["id"])
     assert test["check"].startswith("The filesystem holding each configured path")
     assert test["comparisons"][0]["key"].startswith("disk.max_")
     assert "disk.max_used_percent" in page and "The filesystem holding each configured path" in page
@@ -115,7 +115,7 @@ def test_opsproof_summary_prints_a_real_runs_summary(suite, capsys):
     assert main(["summary", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "Service: shop" in out and "Marker expression: daily" in out
-    assert any(line.startswith("Outcome: 1 passed, 1 failed, ") and line.endswith("(exit status 1)") for line in out)
+    assert any(line.startswith("Outcome: 4 passed, 1 failed, ") and line.endswith("(exit status 1)") for line in out)
     assert any(re.fullmatch(r"  space used on /: [\d.]+% \(<= 0.0%\) — disk.max_used_percent", line) for line in out)
     assert main(["summary", str(path.with_suffix(".html"))]) == 4
 
@@ -159,6 +159,6 @@ def test_parallel_run_keeps_evidence(suite):
                                               "max_inodes_used_percent": 100}})
     result = suite.run("-m", "daily", "-n", "2")
     assert result.ret == 0, result.stdout.str()
-    passed = [t for t in suite.summary()["tests"] if t["outcome"] == "passed"]
+    passed = [t for t in suite.summary()["tests"] if t["outcome"] == "passed" and "test_cadence" not in t["id"]]
     assert len(passed) == 4
     assert all(t["evidence"][0]["label"] == "DiskUsage" and t["comparisons"] for t in passed)
