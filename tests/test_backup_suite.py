@@ -69,10 +69,12 @@ def test_daily_apply_takes_a_backup_weekly_verifies_it_monthly_restores_it(suite
 
     weekly = suite.run("-m", "weekly", "-k", BACKUP_CHECKS)
     assert weekly.ret == 0, weekly.stdout.str()
-    assert one(suite, "test_kept_archive_is_intact", "[newest-")["outcome"] == "passed"
-    assert one(suite, "test_kept_archive_is_intact", "[older-1-")["outcome"] == "passed"
-    skipped = one(suite, "test_kept_archive_is_intact", "[older-2-")
-    assert skipped["outcome"] == "skipped" and "only 2 archive(s) exist" in skipped["message"]
+    # One item per archive that exists, named by its file; no item for the 12 positions backups.keep leaves empty.
+    kept = items(suite, "test_kept_archive_is_intact")
+    assert sorted(t["id"].split("[")[1] for t in kept) == sorted(f"{p.name}-local]" for p in now)
+    assert all(t["outcome"] == "passed" for t in kept), kept
+    row = [r for r in suite.summary()["coverage"] if r["task"] == "Full backup verification"][0]
+    assert row["outcome"] == "passed" and "backups: 2 archives kept, backups.keep = 14" in row["why"], row
 
     monthly = suite.run("-m", "monthly", "--apply", "-k", DRILL_CHECKS)
     assert monthly.ret == 0, monthly.stdout.str()
@@ -100,16 +102,18 @@ def test_a_damaged_newest_archive_fails_daily_and_weekly_with_the_reason(suite, 
     assert daily.ret == 1
     failed = one(suite, "test_newest_archive_is_intact")
     assert failed["outcome"] == "failed" and "truncated" in failed["message"] and newest.name in failed["message"]
+    older = archives(example_app)[0]
     weekly = suite.run("-m", "weekly", "-k", "integrity")
     assert weekly.ret == 1
-    assert one(suite, "test_kept_archive_is_intact", "[newest-")["outcome"] == "failed"
-    assert one(suite, "test_kept_archive_is_intact", "[older-1-")["outcome"] == "passed"
+    assert one(suite, "test_kept_archive_is_intact", f"[{newest.name}-")["outcome"] == "failed"
+    assert one(suite, "test_kept_archive_is_intact", f"[{older.name}-")["outcome"] == "passed"
+    assert suite.summary()["verdict"] == "failed"
     # Quarterly: every kept archive is restored; the RPO falls back to the newest one that restores.
     quarterly = suite.run("-m", "quarterly", "--apply", "-k", DRILL_CHECKS)
     assert quarterly.ret == 1
-    damaged = one(suite, "test_kept_backup_restores", "[newest-")
+    damaged = one(suite, "test_kept_backup_restores", f"[{newest.name}-")
     assert damaged["outcome"] == "failed" and "truncated" in damaged["message"], damaged
-    assert one(suite, "test_kept_backup_restores", "[older-1-")["outcome"] == "passed"
+    assert one(suite, "test_kept_backup_restores", f"[{older.name}-")["outcome"] == "passed"
     rpo = one(suite, "test_rpo")
     assert rpo["outcome"] == "passed", rpo
     found = [e["data"] for e in rpo["evidence"] if e["label"] == "Rpo"][0]
@@ -163,15 +167,18 @@ def test_rto_rpo_and_smoke_query_failures_name_their_limits(suite, example_app):
 ALL = ("-m", "daily or weekly or monthly", "--apply", "-k", f"{BACKUP_CHECKS} or {DRILL_CHECKS}")
 
 
-def _all_pass_in_one_run(suite, example_app, host: str) -> None:
-    """One run: the action module runs first, so the integrity and drill items see the new archive."""
+def _all_pass_in_one_run(suite, example_app, host: str, verified: int) -> None:
+    """One run: the action module runs first, so the integrity and drill items see the new archive (a remote
+    host's one item verifies both archives; a local target's items are the one archive listed at collection)."""
     __tracebackhide__ = True
     assert len(archives(example_app)) == 2, "no new archive"
     outcomes = {i: t["outcome"] for i, t in by_id(suite).items()}
     assert host in one(suite, "test_backup_taken")["id"] and one(suite, "test_backup_taken")["outcome"] == "passed"
     for check in ("test_newest_archive_is_intact", "test_newest_backup_restores", "test_rpo"):
         assert one(suite, check)["outcome"] == "passed", outcomes
-    assert one(suite, "test_kept_archive_is_intact", "[older-1-")["outcome"] == "passed", outcomes
+    kept = one(suite, "test_kept_archive_is_intact")
+    assert kept["outcome"] == "passed", outcomes
+    assert len([e for e in kept["evidence"] if e["label"].startswith("verification of ")]) == verified, kept
 
 
 def test_the_shipped_path_takes_verifies_and_restores(suite, example_app):
@@ -179,7 +186,7 @@ def test_the_shipped_path_takes_verifies_and_restores(suite, example_app):
     suite.config(example_app.config())
     result = suite.run(*ALL, env={"OPSPROOF_SHIP": "1"})
     assert result.ret == 0, result.stdout.str()
-    _all_pass_in_one_run(suite, example_app, "local")
+    _all_pass_in_one_run(suite, example_app, "local", 1)
 
 
 @pytest.fixture(scope="module")
@@ -196,4 +203,5 @@ def test_over_ssh_the_backup_verification_and_drill_run_on_the_remote_host(suite
     suite.config(example_app.config())
     result = suite.run(*ALL, f"--hosts=ssh://{ALIAS}", f"--ssh-config={sshd.ssh_config}")
     assert result.ret == 0, result.stdout.str()
-    _all_pass_in_one_run(suite, example_app, f"ssh://{ALIAS}")
+    _all_pass_in_one_run(suite, example_app, f"ssh://{ALIAS}", 2)
+    assert "[every-kept-" in one(suite, "test_kept_archive_is_intact")["id"]
