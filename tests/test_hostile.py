@@ -90,3 +90,18 @@ def test_an_openslo_document_with_a_key_twice_is_refused(tmp_path):
     (tmp_path / "slo.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nkind: SLI\nmetadata: {name: x}\n")
     err = _refused(tmp_path, "service: svc\nslo: {source: {access_log: a.log}, openslo: ['slo.yaml']}\n")
     assert err.file.endswith("slo.yaml") and err.problem == "duplicate key 'kind' at line 3 (first at line 2)", err
+
+
+def test_terminal_escapes_in_an_error_line_are_shown_escaped(suite, tmp_path):
+    """An error line holding ESC]0;title BEL and ESC[2J never reaches the terminal, JUnit or JSON raw."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "error.log").write_bytes(b"ERROR pwned \x1b]0;owned-title\x07 then \x1b[2J cleared\n")
+    suite.config({"service": "hostile", "root": str(tmp_path), "logs": {"error_log": "logs/error.log"}})
+    junit = tmp_path / "junit.xml"
+    result = suite.run("-m", "postdeploy", "checks/test_errorlog.py", f"--junitxml={junit}")
+    assert result.ret == 1
+    shown = "\n".join(result.outlines + result.errlines)
+    assert "\x1b" not in shown and "\x07" not in shown, shown
+    assert "\\x1b]0;owned-title\\x07" in shown                  # still there to read, escaped
+    test = next(t for t in suite.summary()["tests"] if "test_errorlog.py" in t["id"])
+    assert "\x1b" not in test["message"] and "\x1b" not in junit.read_text(errors="replace")

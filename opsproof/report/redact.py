@@ -70,6 +70,14 @@ class Redactor:
         return self.text(str(value))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters (terminal escapes: ESC]0;title BEL, ESC[2J) shown as \\x1b, never sent raw to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def redact(text: str) -> str:
     """Mask secret shapes in text (no known values)."""
     return Redactor().text(text)
