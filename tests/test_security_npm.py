@@ -151,3 +151,58 @@ def test_a_misspelled_key_stops_the_run(suite, tmp_path):
     result = suite.run("-m", "weekly", *CHECKS)
     assert result.ret == 4
     assert "security.npm_audti: unknown key" in result.stderr.str() + result.stdout.str()
+
+
+def test_registry_that_cannot_answer_fails_outdated_and_audit(tmp_path, registry, target):
+    """npm outdated skips a package the registry answers 404 for and prints {} (rc 0): that would read as "up to
+    date". A silent registry, an audit endpoint answering 500: each is a failure with npm's reason."""
+    require_tool("npm")
+    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    served = registry.answer
+    registry.answer = lambda m, p, b: (404, "application/json", b'{"error": "not found"}') if "alpha" in p \
+        else served(m, p, b)
+    result = npm_outdated(target, str(app), 5)
+    assert result.error and "the registry has no alpha" in result.error, result
+    assert "npm outdated skips it" in result.error and not result.packages
+
+    registry.answer = lambda m, p, b: (500, "application/json", b'{"error": "boom"}')
+    audit = npm_audit(target, NpmAudit(dir=str(app), timeout_s=5))
+    assert audit.error.startswith("npm audit could not run: 500 Internal Server Error") and not audit.findings
+    registry.answer = served
+
+    cold = dict(os.environ)
+    os.environ["npm_config_cache"] = str(tmp_path / "cold-cache")   # nothing cached to fall back on
+    registry.hang = True
+    try:
+        result = npm_outdated(target, str(app), 1)
+    finally:
+        registry.hang = False
+        os.environ.clear()
+        os.environ.update(cold)
+    assert result.error.startswith("npm outdated could not run:") and "network timeout" in result.error, result
+
+
+def test_npm_audit_of_no_dependency_fails(tmp_path, registry, target):
+    require_tool("npm")
+    app = project(tmp_path / "app", registry, {}, lock=False)
+    subprocess.run(["npm", "i", "--package-lock-only"], cwd=app, check=True, capture_output=True, timeout=120,
+                   env=dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache")))
+    result = npm_audit(target, NpmAudit(dir=str(app), timeout_s=5))
+    assert result.error and "npm audit covered no package" in result.error, result
+
+
+def test_npm_outdated_printing_nothing_fails(tmp_path, registry, target):
+    """npm 6 printed nothing for `npm outdated --json` (rc 0): no answer is not "nothing outdated". Today's npm
+    prints {} so an `npm` on PATH that prints nothing stands in for the old one."""
+    app = project(tmp_path / "app", registry, {}, lock=False)
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "npm").write_text("#!/bin/sh\nexit 0\n")
+    (bare / "npm").chmod(0o755)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{bare}:{old}"
+    try:
+        result = npm_outdated(target, str(app), 5)
+    finally:
+        os.environ["PATH"] = old
+    assert result.error and "printed no JSON: (nothing)" in result.error and not result.packages, result
