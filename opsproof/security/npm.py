@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from ..config.security import NpmAudit
 from ..hosts.target import Target
@@ -12,11 +14,14 @@ from .tool import ToolError, require, require_dir, require_file, run_json
 
 NPM_FIX = "install Node.js and npm on the target (npm ships with Node.js; e.g. apt-get install nodejs npm)"
 LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+# `--loglevel=http` logs each request; npm outdated skips a package whose packument answers 404 or 403.
+_SKIPPED = re.compile(r"^npm http fetch GET (40[34]) (\S+)", re.M)
 
 
 def fetch_options(timeout_s: float) -> str:
-    """npm's own bound on each registry request, without retries: the audit fails fast with npm's reason."""
-    return f"--fetch-timeout={int(timeout_s * 1000)} --fetch-retries=0"
+    """npm's own bound on each registry request, without retries: the audit fails fast with npm's reason; no check
+    for a newer npm (its request for the `npm` packument is not the project's)."""
+    return f"--fetch-timeout={int(timeout_s * 1000)} --fetch-retries=0 --no-update-notifier"
 
 
 def _prepare(target: Target, directory: str) -> None:
@@ -52,10 +57,14 @@ def npm_audit(target: Target, cfg: NpmAudit) -> AuditResult:
     except ToolError as exc:
         result.error, result.fix = exc.reason, exc.fix
         return result
-    result.findings = ordered([_finding(name, entry) for name, entry in data["vulnerabilities"].items()])
-    result.counts = counted(result.findings)
     deps = data.get("metadata", {}).get("dependencies", {})
     result.dependencies = deps.get("total") if isinstance(deps, dict) else deps
+    if result.dependencies == 0:
+        result.error = f"npm audit covered no package in {cfg.dir} (its lockfile lists none): nothing was checked"
+        result.fix = "point security.npm_audit.dir at the service's npm project, or leave npm_audit out"
+        return result
+    result.findings = ordered([_finding(name, entry) for name, entry in data["vulnerabilities"].items()])
+    result.counts = counted(result.findings)
     return result
 
 
@@ -81,11 +90,19 @@ def npm_outdated(target: Target, directory: str, timeout_s: float) -> OutdatedRe
     result = OutdatedResult("npm outdated", directory)
     try:
         _prepare(target, directory)
-        data, result.command, _ = run_json(target, f"cd %s && npm outdated --json {fetch_options(timeout_s)}", directory,
-                                           ok=(0, 1))
+        data, result.command, stderr = run_json(
+            target, f"cd %s && npm outdated --json --loglevel=http {fetch_options(timeout_s)}", directory, ok=(0, 1))
         if _npm_error(data):
             raise ToolError(f"npm outdated could not run: {_npm_error(data)}",
                             "check that the registry answers from the target (npm config get registry)")
+        skipped = {unquote(url.rstrip("/").rsplit("/", 1)[-1]): f"{code} for {url}"
+                   for code, url in _SKIPPED.findall(stderr)}
+        if skipped:
+            name = sorted(skipped)[0]
+            raise ToolError(f"the registry has no {name} (HTTP {skipped[name]}) and npm outdated skips it, so it "
+                            f"would read as up to date" + (f"; {len(skipped) - 1} more like it" if len(skipped) > 1
+                                                           else ""),
+                            "point the project at the registry that serves it (.npmrc; npm config get registry)")
     except ToolError as exc:
         result.error, result.fix = exc.reason, exc.fix
         return result
