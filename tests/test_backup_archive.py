@@ -251,11 +251,12 @@ _MEASURE = """
 import json, sys, time
 sys.path.insert(0, %r)
 from opsproof.backups.archive import verify
+base = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
 t0 = time.monotonic()
 r = verify(sys.argv[1])
 hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
 print(json.dumps({"ok": r.ok, "reason": r.reason, "members": r.members, "seconds": time.monotonic() - t0,
-                  "peak_mib": int(hwm) / 1024}))
+                  "peak_mib": int(hwm) / 1024, "base_mib": int(base) / 1024}))
 """ % str(ROOT)
 
 
@@ -298,7 +299,9 @@ def test_memory_stays_bounded_on_a_highly_compressible_archive(tmp_path: Path):
     out = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, timeout=300)
     measured = json.loads(out.stdout)
     assert measured["ok"], measured
-    assert measured["peak_mib"] < 64, measured
+    # Growth over the process's own peak after the imports (~6 MiB measured; the imports alone weigh more
+    # under mutmut): half the inflated stream is well below it whole.
+    assert measured["peak_mib"] - measured["base_mib"] < 32, measured
 
 
 def test_a_deadline_stops_the_verification_with_a_reason(good: Path):
