@@ -161,3 +161,83 @@ def test_html_opens_with_the_verdict_div_and_escapes_the_table():
     assert table.startswith('<table class="opsproof-coverage">') and "<script>" not in table
     with pytest.raises(ValueError):
         coverage.verdict_html({"verdict": "green", "text": "x"})
+
+
+# --- suite runs: the report, the JSON summary and the ledger say the same verdict --------------------------------
+
+def _said(suite) -> tuple[str, str, list[str]]:
+    """The newest run's verdict as its JSON summary, its HTML report (the first element of its summary) and the
+    ledger's last line say it."""
+    import json
+    import re
+
+    page = suite.html()
+    found = re.findall(r'<div class="opsproof-verdict" data-verdict="(\w+)">', page)
+    assert len(found) == 1, "the report has no verdict (or more than one)"
+    assert page.index('class="opsproof-verdict"') < page.index('class="opsproof-coverage"') < page.index(
+        'id="results-table"'), "the verdict and coverage table do not come before the results"
+    ledger = [json.loads(line) for line in (suite.reports / "ledger.jsonl").read_text().splitlines()]
+    return suite.summary()["verdict"], found[0], [line["verdict"] for line in ledger]
+
+
+def test_the_example_daily_run_passes_monthly_without_apply_is_incomplete_and_weekly_has_no_placeholders(
+        suite, example_app):
+    suite.config(example_app.config())
+    assert suite.run("-m", "daily").ret == 0
+    summary = suite.summary()
+    assert _said(suite) == ("passed", "passed", ["passed"])
+    assert summary["verdict_text"] == "PASSED — every task of the selected cadences was checked and passed"
+    assert [r["task"] for r in summary["coverage"]] == [task for task, _ in coverage.TASKS["daily"]]
+
+    # The drill only plans without --apply, and the example has no docs, config_audit or attestations section:
+    # exit 0 as pytest says, but the verdict says what was not checked and why.
+    assert suite.run("-m", "monthly").ret == 0
+    summary = suite.summary()
+    assert _said(suite) == ("incomplete", "incomplete", ["passed", "incomplete"])
+    rows = rows_by_task(summary)
+    assert rows[("monthly", "DR drill execution")]["outcome"] == "skipped"
+    assert "plan only (no --apply)" in rows[("monthly", "DR drill execution")]["why"]
+    assert "no config_audit section in maintenance.yaml" in rows[("monthly", "Configuration audit")]["why"]
+    assert summary["verdict_text"].startswith("INCOMPLETE — ") and "monthly DR drill execution (" in summary["verdict_text"]
+
+    # Weekly and quarterly: one kept-archive item per archive that exists (ctl.py up took one), none per empty
+    # position up to backups.keep; the number kept is a line in the coverage table. (No security section: the
+    # npm audit is another test's concern.)
+    suite.config({k: v for k, v in example_app.config().items() if k != "security"})
+    assert suite.run("-m", "weekly or quarterly").ret == 0
+    tests = suite.summary()["tests"]
+    assert not [t["id"] for t in tests if "older-" in t["id"] or "newest" in t["id"]]
+    kept = [t for t in tests if "::test_kept_archive_is_intact[" in t["id"]]
+    names = sorted(p.name for p in (example_app.root / "backups").glob("daily_*.tar.gz"))
+    assert [t["id"].split("[")[1] for t in kept] == [f"{n}-local]" for n in names] and len(names) == 1
+    assert kept[0]["outcome"] == "passed"
+    assert not [t for t in tests if "archive(s) exist" in t.get("message", "")]
+    rows = rows_by_task(suite.summary())
+    assert "backups: 1 archive kept, backups.keep = 14" in rows[("weekly", "Full backup verification")]["why"]
+    assert rows[("quarterly", "Capacity planning review")]["outcome"] == "not built"
+    assert _said(suite)[:2] == ("incomplete", "incomplete")
+
+
+def test_a_security_only_config_with_npm_pointed_at_a_missing_dir_fails_weekly(suite, tmp_path):
+    suite.config({"service": "shop", "root": str(tmp_path), "security": {"npm_audit": {"dir": "no-such-dir"}}})
+    result = suite.run("-m", "weekly")
+    assert result.ret == 1, result.stdout.str()
+    verdict = suite.summary()["verdict_text"]
+    assert _said(suite) == ("failed", "failed", ["failed"])
+    assert verdict.startswith("FAILED — 1 check failed: checks/test_security.py::test_npm_audit[local]"), verdict
+    assert "opsproof: FAILED — 1 check failed" in result.stdout.str()
+    rows = rows_by_task(suite.summary())
+    assert rows[("weekly", "Security scan")]["outcome"] == "failed"
+    assert rows[("weekly", "Full backup verification")]["why"] == \
+        "not checked: test_kept_archive_is_intact: no backups section in maintenance.yaml"
+
+
+def test_a_run_whose_configured_sections_were_all_skipped_is_incomplete_not_green(suite, tmp_path):
+    (tmp_path / "package.json").write_text('{"name": "shop", "version": "1.0.0"}')
+    suite.config({"service": "shop", "root": str(tmp_path), "security": {"allowed_ports": [22]}})
+    result = suite.run("-m", "weekly")
+    assert result.ret == 0, result.stdout.str()
+    assert "passed" not in suite.summary()["outcome"]
+    assert _said(suite) == ("incomplete", "incomplete", ["incomplete"])
+    assert "not checked: test_npm_audit: no security.npm_audit in maintenance.yaml" in \
+        rows_by_task(suite.summary())[("weekly", "Security scan")]["why"]
