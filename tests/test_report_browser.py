@@ -12,8 +12,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from opsproof.report.html import evidence_html, value_html
 
 from conftest import require_tool
