@@ -49,8 +49,8 @@ def test_drift_and_permissions_fail_by_name_without_contents(suite, tmp_path):
     (root / "config" / "db.yml").unlink()                                        # removed
     (root / "config" / "new.yml").write_text("debug: true\n")                    # added
     (root / "config" / "new.yml").chmod(0o646)                                   # world-readable and -writable
-    result = suite.run("-m", "monthly", CHECK)
-    assert result.ret == 1
+    result = suite.run("-m", "monthly", CHECK, "--junitxml=reports/junit.xml")
+    assert result.ret == 1 and (suite.reports / "junit.xml").is_file()
     tests = _results(suite)
     drift = tests["test_config_matches_baseline"]["message"]
     assert "3 configuration file(s) differ from the baseline config.sha256" in drift
@@ -59,7 +59,7 @@ def test_drift_and_permissions_fail_by_name_without_contents(suite, tmp_path):
     assert "world-writable configuration file(s): config/new.yml" in perms
     everything = result.stdout.str() + result.stderr.str()
     everything += "".join(p.read_text() for p in suite.reports.iterdir() if p.is_file())
-    assert SECRET not in everything, "a config file's contents reached the output or the report"
+    assert SECRET not in everything, "a config file's contents reached the output, the report, JSON or JUnit"
 
     (root / "config" / "new.yml").chmod(0o644)
     suite.run("-m", "monthly", CHECK)
@@ -83,3 +83,30 @@ def test_baseline_without_section_exits_4(tmp_path):
     config.write_text(yaml.safe_dump({"service": "s"}))
     result = baseline(config)
     assert result.returncode == 4 and "no config_audit section" in result.stderr
+
+
+def test_a_glob_matching_nothing_fails_baseline_and_audit(suite, tmp_path):
+    """A pattern that matches no file (a typo, a folder that does not exist) audits nothing: it is named, never
+    passed over — `opsproof baseline` refuses, the drift check names it, and with nothing matched at all both fail."""
+    root, config = _setup(suite, tmp_path)
+    audit = {"files": ["config/*.yml", "conf.d/*.conf"], "baseline": "config.sha256"}
+    suite.config({"service": "audit-test", "root": str(root), "config_audit": audit})
+    refused = baseline(config)
+    assert refused.returncode == 1 and "conf.d/*.conf matches no file" in refused.stderr, refused
+    assert not (root / "config.sha256").exists(), "no baseline written from a pattern that matches nothing"
+
+    suite.config({"service": "audit-test", "root": str(root), "config_audit": dict(audit, files=["config/*.yml"])})
+    assert baseline(config).returncode == 0
+    suite.config({"service": "audit-test", "root": str(root), "config_audit": audit})
+    assert suite.run("-m", "monthly", CHECK).ret == 1
+    tests = _results(suite)
+    assert "conf.d/*.conf matches no file" in tests["test_config_matches_baseline"]["message"], tests
+    assert tests["test_config_permissions"]["outcome"] == "passed"
+
+    suite.config({"service": "audit-test", "root": str(root), "config_audit": dict(audit, files=["conf.d/*.conf"])})
+    (root / "config.sha256").write_text("")
+    suite.run("-m", "monthly", CHECK)
+    tests = _results(suite)
+    for name in ("test_config_matches_baseline", "test_config_permissions"):
+        assert tests[name]["outcome"] == "failed", tests[name]
+        assert "config_audit.files match no file on local: conf.d/*.conf" in tests[name]["message"], tests[name]
