@@ -8,6 +8,9 @@ def test_config_matches_baseline(config_audit_result):
     """Every file under config_audit.files matches the baseline checksums: no file added, removed or changed."""
     result = config_audit_result
     assert result.error is None, result.error + (f" — {result.fix}" if result.fix else "")
+    assert not result.unmatched, ("config_audit.files audits nothing for: " + "; ".join(
+        f"{p} matches no file" for p in result.unmatched) + " — fix the pattern, or remove it if the file is gone "
+        "for good (and record the baseline again)")
     assert not result.drift, (f"{len(result.drift)} configuration file(s) differ from the baseline {result.baseline}: "
                               + "; ".join(result.drift) + " — review the change; once approved, record it with "
                               "opsproof baseline --maint-config=PATH")

@@ -29,8 +29,12 @@ def run(config_path: Optional[str], host: Optional[str] = None) -> int:
     except TargetError as exc:
         print(f"opsproof: baseline not written: {exc}", file=sys.stderr)
         return 1
+    if not written.written:
+        for pattern in written.unmatched:
+            print(f"opsproof: config_audit.files: {pattern} matches no file on {target.name}", file=sys.stderr)
+        print(f"opsproof: baseline not written: fix config_audit.files in {maint.path} (globs relative to root)",
+              file=sys.stderr)
+        return 1
     print(f"{written.path}: {len(written.files)} file(s) recorded (check with: cd {maint.root} && sha256sum -c "
           f"{written.path})")
-    for pattern in written.unmatched:
-        print(f"note: {pattern} matches no file", file=sys.stderr)
     return 0

@@ -104,6 +104,12 @@ def audit(target: Target, cfg: ConfigAudit, root: str) -> ConfigAuditResult:
     except TargetError as exc:
         result.error = str(exc)
         return result
+    if not sums:
+        gone = f" (the baseline lists {len(baseline)} file(s), none there now)" if baseline else ""
+        result.error = (f"config_audit.files match no file on {target.name}: {', '.join(result.unmatched)}{gone}: "
+                        "nothing to audit")
+        result.fix = "fix config_audit.files (globs relative to root, or absolute paths on the target)"
+        return result
     result.files = len(sums)
     result.added = sorted(set(sums) - set(baseline))
     result.removed = sorted(set(baseline) - set(sums))
@@ -117,12 +123,19 @@ def audit(target: Target, cfg: ConfigAudit, root: str) -> ConfigAuditResult:
 class BaselineWritten:
     path: str
     files: list[str]
-    unmatched: list[str]
+    unmatched: list[str]                             # when not empty, nothing was written
+
+    @property
+    def written(self) -> bool:
+        return not self.unmatched
 
 
 def write_baseline(target: Target, cfg: ConfigAudit, root: str) -> BaselineWritten:
-    """Write cfg.baseline on the target (a temp name, then renamed): one sha256sum line per file, sorted."""
+    """Write cfg.baseline on the target (a temp name, then renamed): one sha256sum line per file, sorted.
+    A pattern matching no file writes nothing: the audit would otherwise approve a typo for good."""
     sums, _, unmatched = scan(target, cfg, root)
+    if unmatched:
+        return BaselineWritten(cfg.baseline, sorted(sums), unmatched)
     text = "".join(f"{sums[p]}  {p}\n" for p in sorted(sums))
     tmp = f"{cfg.baseline}.tmp"
     target.run("mkdir -p %s && printf '%%s' %s > %s && mv -f %s %s", posixpath.dirname(cfg.baseline), text, tmp, tmp,
