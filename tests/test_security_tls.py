@@ -186,3 +186,17 @@ def test_quarterly_check_gates_on_min_days(suite, pki, servers):
     assert "security.tls[1].min_days allows >= 30.0 days" in tests["soon"]["message"]
     assert tests["expired"]["outcome"] == "failed" and "certificate has expired" in tests["expired"]["message"]
     assert {t["id"].split("::")[1].split("[")[0] for t in suite.summary()["tests"]} >= {"test_no_unexpected_ports"}
+
+
+def test_plain_http_on_the_tls_port_fails(servers):
+    """A port that answers plain HTTP (a TLS endpoint misconfigured, or the wrong port) is no certificate: it fails
+    saying the port answers, but not with TLS."""
+    def http(conn) -> None:
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    plain = Server(http)
+    servers.append(plain)
+    result = probe(Tls(host="127.0.0.1", port=plain.port, timeout_s=5))
+    assert result.error.startswith(f"no TLS on 127.0.0.1:{plain.port}: "), result
+    assert "answers, but not with TLS (plain HTTP?)" in result.error, result
+    assert result.days_left is None and result.problems == []
