@@ -18,6 +18,10 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from ..config.security import Tls
 
 
+# OpenSSL's reasons when the first bytes back are not a TLS record (an HTTP response, an SSH banner...).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "UNKNOWN_PROTOCOL")
+
+
 @dataclass
 class TlsResult:
     endpoint: str
@@ -57,7 +61,8 @@ def probe(cfg: Tls, now: Optional[datetime] = None) -> TlsResult:
         result.error = f"no TLS handshake with {result.endpoint} within {cfg.timeout_s:g} s (timeout_s)"
         return result
     except ssl.SSLError as exc:
-        result.error = f"no TLS on {result.endpoint}: {exc.reason or exc}"
+        plain = " — the port answers, but not with TLS (plain HTTP?)" if exc.reason in _NOT_TLS else ""
+        result.error = f"no TLS on {result.endpoint}: {exc.reason or exc}{plain}"
         return result
     except OSError as exc:
         result.error = f"no connection to {result.endpoint}: {exc.strerror or exc}"
