@@ -105,3 +105,56 @@ def test_terminal_escapes_in_an_error_line_are_shown_escaped(suite, tmp_path):
     assert "\\x1b]0;owned-title\\x07" in shown                  # still there to read, escaped
     test = next(t for t in suite.summary()["tests"] if "test_errorlog.py" in t["id"])
     assert "\x1b" not in test["message"] and "\x1b" not in junit.read_text(errors="replace")
+
+
+def test_a_body_past_the_cap_says_it_was_not_read_in_full(http_server):
+    from opsproof.config import Endpoint
+    from opsproof.system.health import probe
+
+    http_server.behaviour.body = b'{"status": "ok", "pad": "' + b"x" * (5 << 20) + b'"}'
+    as_json = probe(Endpoint(url=http_server.url(), json={"status": "ok"}, timeout_s=20))
+    assert as_json.problems == ["body larger than 1 MiB: not read in full, so its JSON was not checked"], as_json
+    missing = probe(Endpoint(url=http_server.url(), json=None, contains="never there", timeout_s=20))
+    assert missing.problems == ["body larger than 1 MiB: not read in full, and its first 1 MiB do not contain "
+                                "'never there'"], missing
+    found = probe(Endpoint(url=http_server.url(), json=None, contains='"status": "ok"', timeout_s=20))
+    assert found.ok, found          # what was asked for is in what was read
+
+
+def test_many_endpoints_are_probed_a_bounded_number_at_a_time(http_server):
+    from opsproof.config import Endpoint
+    from opsproof.system.health import probe_all
+
+    http_server.behaviour.delay_s = 0.05
+    endpoints = [(Endpoint(url=http_server.url(f"/{i}"), name=str(i), timeout_s=20), http_server.url(f"/{i}"))
+                 for i in range(60)]
+    results = probe_all(endpoints, concurrency=4)
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    assert len(http_server.behaviour.requests) == 60
+    assert 1 <= http_server.behaviour.max_in_flight <= 4, http_server.behaviour.max_in_flight
+
+
+_FD_LIMITED = """
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+from opsproof.config import Endpoint
+from opsproof.system.health import probe_all
+url = sys.argv[1]
+eps = [(Endpoint(url=url + str(i), name=str(i), timeout_s=20), url + str(i)) for i in range(120)]
+print(json.dumps([r.error for r in probe_all(eps, concurrency=120)]))
+"""
+
+
+def test_running_out_of_file_descriptors_is_blamed_on_the_tool(http_server):
+    """Under a low `ulimit -n`, endpoints that could not get a socket say it was opsproof's limit."""
+    import json
+
+    http_server.behaviour.gather = 200      # hold every request: all sockets stay open at once
+    done = subprocess.run([sys.executable, "-c", _FD_LIMITED, http_server.url("/")], capture_output=True, text=True,
+                          timeout=300)
+    http_server.behaviour.gather = 0
+    assert done.returncode == 0, done.stderr[-2000:]
+    errors = [e for e in json.loads(done.stdout) if e]
+    limited = [e for e in errors if "Too many open files" in e]
+    assert limited, errors[:5]
+    assert all("its own limit, not the endpoint's" in e for e in limited)

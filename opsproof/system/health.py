@@ -100,11 +100,13 @@ def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: Optiona
         if holder is not None:
             holder.response = resp
         body = bytearray()
+        cut = False
         for chunk in resp.iter_content(65536):
             body += chunk
             if time.monotonic() > deadline:
                 raise _Deadline()
             if len(body) > MAX_BODY:
+                cut, body = True, body[:MAX_BODY]
                 break
         if time.monotonic() > deadline:
             raise _Deadline()
@@ -115,13 +117,15 @@ def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: Optiona
     problems = []
     if result.status != endpoint.status:
         problems.append(f"status {result.status}, expected {endpoint.status}")
+    too_big = f"body larger than {MAX_BODY // 1048576} MiB: not read in full"
     if endpoint.json_ is not None:
         try:
             problems += _subset_problems(endpoint.json_, json.loads(text))
         except ValueError:
-            problems.append("body is not JSON")
+            problems.append(too_big + ", so its JSON was not checked" if cut else "body is not JSON")
     if endpoint.contains is not None and endpoint.contains not in text:
-        problems.append(f"body does not contain {endpoint.contains!r}")
+        problems.append(f"{too_big}, and its first {MAX_BODY // 1048576} MiB do not contain {endpoint.contains!r}"
+                        if cut else f"body does not contain {endpoint.contains!r}")
     result.problems = problems
 
 
@@ -163,31 +167,49 @@ def probe(endpoint: Endpoint, url: Optional[str] = None) -> HealthResult:
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
+    if "Too many open files" in text:
+        return ("Too many open files: opsproof ran out of file descriptors (ulimit -n) — its own limit, not the "
+                "endpoint's; lower health_concurrency or raise the limit")
     for marker in ("Connection refused", "Name or service not known", "No route to host", "certificate verify failed"):
         if marker in text:
             return marker
     return text[:300]
 
 
-def probe_all(endpoints: list[tuple[Endpoint, str]]) -> list[HealthResult]:
-    """Probe (endpoint, url) pairs concurrently; each is answered within its own time budget."""
+def probe_all(endpoints: list[tuple[Endpoint, str]], concurrency: int = 32) -> list[HealthResult]:
+    """Probe (endpoint, url) pairs, `concurrency` at a time; each answered within its own time budget.
+
+    The run's budget fits the pool: one endpoint's worst case (timeouts, retries) times the rounds the pool
+    needs. An endpoint the pool could not start within it is reported as the tool's limit, not the endpoint's.
+    """
     if not endpoints:
         return []
-    budget = max((e.timeout_s + GRACE_S + e.retry_delay_s) * (e.retries + 1) for e, _ in endpoints) + MARGIN_S
+    workers = max(1, min(concurrency, len(endpoints)))
+    worst = max((e.timeout_s + GRACE_S + e.retry_delay_s) * (e.retries + 1) for e, _ in endpoints)
+    rounds = -(-len(endpoints) // workers)
+    budget = worst * rounds + MARGIN_S
+    deadline = time.monotonic() + budget
     results: list[Optional[HealthResult]] = [None] * len(endpoints)
+    todo = iter(range(len(endpoints)))
+    lock = threading.Lock()
 
-    def one(i: int) -> None:
-        results[i] = probe(*endpoints[i])
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None or time.monotonic() + worst > deadline:
+                return
+            results[i] = probe(*endpoints[i])
 
-    threads = [threading.Thread(target=one, args=(i,), name="opsproof-health", daemon=True)
-               for i in range(len(endpoints))]
+    threads = [threading.Thread(target=work, name="opsproof-health", daemon=True) for _ in range(workers)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + budget
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     out = []
     for i, (endpoint, url) in enumerate(endpoints):
-        out.append(results[i] or HealthResult(name=endpoint.label, url=url,
-                                              error=f"no answer within {budget:g} s (timeout_s, retries and margin)"))
+        out.append(results[i] or HealthResult(
+            name=endpoint.label, url=url,
+            error=f"not probed within opsproof's budget of {budget:g} s ({len(endpoints)} endpoints, {workers} at "
+                  "a time: health_concurrency) — a limit of this run, not an answer from the endpoint"))
     return out
