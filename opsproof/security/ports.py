@@ -31,7 +31,12 @@ class PortsResult:
 
 
 def listeners(target: Target) -> list[Listener]:
-    out = target.run(COMMAND).stdout
+    return parse(target.run(COMMAND).stdout)
+
+
+def parse(out: str) -> list[Listener]:
+    """ss's lines (`State Recv-Q Send-Q Local Peer Process`): local `127.0.0.1:80`, `[::1]:80`, `[::]:80`, `*:80`
+    (dual-stack), `127.0.0.53%lo:53`; every process sharing the socket, by name and pid. A header line is skipped."""
     found = []
     for line in out.splitlines():
         parts = line.split()
