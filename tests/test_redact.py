@@ -1,7 +1,7 @@
 """Redaction by shape, with no secret declared in the config: every shape a secret takes is masked on its own."""
 import pytest
 
-from opsproof.report.redact import MASK, Redactor, redact
+from opsproof.report.redact import MASK, Redactor, config_secrets, printable, redact
 
 
 @pytest.mark.parametrize("text, secret", [
@@ -41,3 +41,74 @@ def test_declared_values_are_masked_wherever_they_appear_longest_first():
 def test_plain_text_is_left_alone():
     text = "disk / used 81 % (limit 85 %), see https://wiki/runbook?page=disk"
     assert redact(text) == text
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md).
+
+def test_a_known_secret_that_contains_another_is_masked_whole_whatever_their_spelling():
+    """Longest first by length, not by alphabet: "zzzz" sorts after "abcdefzzzz" but is replaced after it."""
+    assert Redactor(["zzzz", "abcdefzzzz"]).text("key abcdefzzzz") == f"key {MASK}"
+
+
+def test_records_of_every_kind_are_copied_with_secrets_masked():
+    from dataclasses import dataclass
+    from pathlib import PurePosixPath
+
+    @dataclass
+    class Rec:
+        password: str
+        url: str
+        rows: int
+
+    red = Redactor()
+    assert red.data(Rec("p4ss", "ftp://u:ftp-pass@h/", 3)) == {"password": MASK, "url": f"ftp://u:{MASK}@h/", "rows": 3}
+    assert red.data(Rec) == str(Rec)                                    # a dataclass type is not a record
+    assert red.data({"Password": "p4ss", "Token": None, "n": None}) == {"Password": MASK, "Token": None, "n": None}
+    assert red.data(PurePosixPath("/srv/app")) == "/srv/app"            # other objects: their text, masked
+    assert red.data(ValueError("postgresql://a:pw1234@h/x")) == f"postgresql://a:{MASK}@h/x"
+    assert red.data((1.5, True, "x")) == [1.5, True, "x"]
+
+
+def test_control_characters_are_shown_never_sent_raw():
+    raw = "a\x00\x08\t\n\x0b\x1b]0;t\x07\x1f \x7f\x9f\xa0é"
+    assert printable(raw) == "a\\x00\\x08\t\n\\x0b\\x1b]0;t\\x07\\x1f \\x7f\\x9f\xa0é"
+
+
+def _maint(data: dict):
+    from opsproof.config import Maint
+
+    return Maint.model_validate({"service": "s", **data})
+
+
+def test_config_secrets_are_every_value_the_config_marks_secret_and_nothing_else():
+    maint = _maint({
+        "health": [{"url": "https://mon:hp%21ss@h/health?Api_Key=qkey1234&page=2",
+                    "headers": {"Authorization": "Bearer hbear123", "Accept": "text/html",
+                                "Cookie": "sid=c00kie99", "X-Api-Key": "xk-4455"}}],
+        "monitoring": {"url": "https://h/api?sig=msig5678&view=all"},
+        "backups": {"dir": "b", "pattern": "d_*",
+                    "database": {"engine": "postgresql", "dsn": "postgresql://app:db%21pw@db/shop"},
+                    "restore": {"dsn": "host=db password='kw Sec\\'ret' dbname=x"}},
+        "slo": {"source": {"prometheus": "https://prom:9090/?auth_token=pauth999",
+                           "headers": {"Authorization": "Basic pbasic77"}}},
+        "notify": {"webhook": "https://hooks.example/services/T0000/" + "B" * 15 + "/" + "X" * 16,
+                   "headers": {"X-Token": "Bearer ntok1234"}},
+    })
+    assert set(config_secrets(maint)) == {
+        "hp%21ss", "hp!ss", "qkey1234",                                     # health URL: password, a key parameter
+        "Bearer hbear123", "hbear123", "sid=c00kie99", "xk-4455",           # health headers (not Accept)
+        "msig5678",                                                         # monitoring URL
+        "db%21pw", "db!pw",                                                 # database DSN, as written and decoded
+        "kw Sec\\'ret", "kw Sec'ret",                                       # restore DSN, as written and as libpq reads it
+        "pauth999", "Basic pbasic77", "pbasic77",                           # Prometheus URL and header
+        "X" * 16, "Bearer ntok1234", "ntok1234",                            # webhook: a long path segment, a header
+    }
+
+
+def test_config_secrets_of_a_dsn_libpq_would_refuse_and_of_one_without_a_password():
+    unparsable = _maint({"backups": {"dir": "b", "pattern": "d_*", "database": {
+        "engine": "postgresql", "dsn": "host=db PASSWORD=kwpw99 password='unterminated"}}})
+    assert set(config_secrets(unparsable)) == {"kwpw99", "unterminated"}
+    none = _maint({"backups": {"dir": "b", "pattern": "d_*", "restore": {"dsn": "postgresql://app@db/shop"}}})
+    assert set(config_secrets(none)) <= {""}
+    assert config_secrets(_maint({})) == []

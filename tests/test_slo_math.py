@@ -101,3 +101,48 @@ def test_a_budget_spent_exactly_is_met_not_missed():
 
     assert "met, but 100% of the error budget" in review_hint("api", 50.0, good=50, total=100)
     assert "the objective was missed" in review_hint("api", 50.0, good=49, total=100)
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md).
+
+def test_a_single_request_is_traffic():
+    """One request (or a fractional rate from increase()) is an SLI, not "no traffic"."""
+    assert m.sli(1, 1) == 1.0 and m.sli(0.5, 0.5) == 1.0
+    assert m.budget_remaining(0, 1, 99.0) == 1.0
+    assert m.burn_rate(1, 1, 50.0) == pytest.approx(2.0)
+    assert m.percentile([1, 0, 0, 0], [10.0, 20.0, 40.0], 0.5) == pytest.approx(5.0)   # the first bin starts at 0
+    assert "no traffic" not in m.review_hint("api", 99.0, 1, 1)
+
+
+def test_percentile_on_a_bin_boundary_takes_the_lower_bin():
+    """As histogram_quantile: the first bucket whose cumulative count reaches the rank, not a later one."""
+    assert m.percentile([2, 0, 2, 0], [10.0, 20.0, 30.0], 0.5) == pytest.approx(10.0)
+
+
+def test_percentile_counts_every_bin_before_its_own():
+    assert m.percentile([1, 1, 1, 1], [10.0, 20.0, 30.0], 0.75) == pytest.approx(30.0)
+
+
+def test_a_rank_past_every_request_reads_as_the_highest_bound():
+    """q above 1 is not a quantile; it still reads the highest edge known, never a crash."""
+    assert m.percentile([1, 1, 0, 0], [10.0, 20.0, 30.0], 1.5) == 30.0
+
+
+def test_review_hint_says_what_was_achieved_and_what_to_do():
+    missed = m.review_hint("api", 99.0, 98000, 100000)
+    assert "98.000 % against 99 %" in missed, missed
+    tight = m.review_hint("api", 99.0, 99150, 100000)
+    assert "plan reliability work." in tight, tight
+
+
+def test_three_quarters_of_the_budget_exactly_is_about_right_not_tight():
+    """TIGHT_ABOVE is a strict bound: 75 bad of a 100-request budget (50 %, 200 requests) reads about right."""
+    assert "about right" in m.review_hint("api", 50.0, good=125, total=200)
+
+
+def test_a_loose_target_with_no_tighter_step_suggests_nothing():
+    """No step above the target keeps half its budget: no suggestion (never the target itself)."""
+    top = m.review_hint("api", 99.999, 9_999_995, 10_000_000)      # the highest step: nothing above it
+    assert top.endswith("gives no signal."), top
+    near = m.review_hint("api", 99.99, 999_992, 1_000_000)          # 8 bad; 99.999 % would allow only 5 of 10
+    assert "looks loose" in near and near.endswith("gives no signal."), near

@@ -51,7 +51,8 @@ class Redactor:
     def data(self, value: Any) -> Any:
         """A JSON-ready copy of value (dataclasses, dicts, lists, scalars) with secrets masked."""
         if is_dataclass(value) and not isinstance(value, type):
-            return {f.name: self.data(getattr(value, f.name)) for f in fields(value)}
+            # Through the dict branch: a field named like a secret (password, token) is masked as a key would be.
+            return self.data({f.name: getattr(value, f.name) for f in fields(value)})
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
