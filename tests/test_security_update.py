@@ -113,3 +113,15 @@ def test_update_that_keeps_health_is_kept(suite, setup):
     assert data["mode"] == "apply" and not data["rolled_back"]
     assert _installed(app) == "1.0.5", "npm update stays within ^1.0.0"
     assert "1.0.5" in (app / "package-lock.json").read_text()
+
+
+def test_update_without_health_checks_is_not_applied(suite, setup):
+    """The update is kept only if the health checks pass: with no `health:` section nothing could say so, so
+    --apply changes nothing and fails saying why (it would otherwise keep any update: a pass over nothing)."""
+    app, _ = setup
+    suite.config({"service": "update-test", "root": str(app), "dependencies": {"npm_outdated": {}}})
+    lock = (app / "package-lock.json").read_text()
+    assert suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK).ret == 1
+    test = _test(suite)
+    assert test["outcome"] == "failed" and "no health: section" in test["message"], test
+    assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"
