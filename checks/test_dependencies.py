@@ -30,7 +30,8 @@ def test_pip_outdated(pip_outdated_result, maint, evidence):
 @pytest.mark.monthly
 def test_update_dependencies(dependency_update):
     """The monthly npm update is planned, or applied in the window and kept only if the health checks pass."""
-    assert dependency_update.error is None, dependency_update.error + " — " + "; ".join(dependency_update.steps)
+    assert dependency_update.error is None, dependency_update.error + "".join(
+        f" — {step}" for step in ["; ".join(dependency_update.steps)] if step)
     assert not dependency_update.rolled_back, (
         "the health checks failed after npm update (" + "; ".join(dependency_update.health_after)
         + f"), so the saved lockfile was restored from {dependency_update.saved_to} and reinstalled: "
