@@ -218,7 +218,9 @@ def test_the_example_daily_run_passes_monthly_without_apply_is_incomplete_and_we
     assert _said(suite)[:2] == ("incomplete", "incomplete")
 
 
-def test_a_security_only_config_with_npm_pointed_at_a_missing_dir_fails_weekly(suite, tmp_path):
+def test_a_security_only_config_with_npm_pointed_at_a_missing_dir_fails_weekly(suite, tmp_path, capsys):
+    from opsproof.cli import main
+
     suite.config({"service": "shop", "root": str(tmp_path), "security": {"npm_audit": {"dir": "no-such-dir"}}})
     result = suite.run("-m", "weekly")
     assert result.ret == 1, result.stdout.str()
@@ -226,6 +228,9 @@ def test_a_security_only_config_with_npm_pointed_at_a_missing_dir_fails_weekly(s
     assert _said(suite) == ("failed", "failed", ["failed"])
     assert verdict.startswith("FAILED — 1 check failed: checks/test_security.py::test_npm_audit[local]"), verdict
     assert "opsproof: FAILED — 1 check failed" in result.stdout.str()
+    capsys.readouterr()
+    assert main(["summary", str(next(suite.reports.glob("*.json")))]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"Verdict: {verdict}"
     rows = rows_by_task(suite.summary())
     assert rows[("weekly", "Security scan")]["outcome"] == "failed"
     assert rows[("weekly", "Full backup verification")]["why"] == \
