@@ -160,14 +160,15 @@ def test_hanging_and_dripping_endpoints_fail_within_timeout(suite, http_server, 
     timeout_s = 2
     started = time.monotonic()
     tests = _run(suite, _endpoint(http_server.url(), name="hang", timeout_s=timeout_s),
-                 _endpoint(drip_server, name="drip", timeout_s=timeout_s), timeout=60)
+                 _endpoint(drip_server, name="drip", timeout_s=timeout_s), timeout=180)
     elapsed = time.monotonic() - started
     for name in ("hang", "drip"):
         assert tests[name]["outcome"] == "failed"
         assert f"no complete answer within timeout_s = {timeout_s} s" in tests[name]["message"]
+    # Bounds at 3x the expected time, yet below what one unbounded probe takes (the server holds it 60 s).
     probing = sum(t["duration_s"] for t in tests.values())
-    assert probing < timeout_s + 5, f"probing took {probing} s"
-    assert elapsed < timeout_s + 30, f"the run (with interpreter start-up) took {elapsed:.1f} s: it hung"
+    assert probing < 3 * len(tests) * timeout_s, f"probing took {probing} s"
+    assert elapsed < 55, f"the run (with interpreter start-up) took {elapsed:.1f} s: it hung"
 
 
 def test_secrets_never_reach_report_json_or_junit(suite, http_server):

@@ -331,5 +331,5 @@ def test_frozen_peer_is_unreachable_within_the_bound(own_sshd, backend):
             except ProcessLookupError:
                 pass
     assert "unreachable" in str(info.value) and ALIAS in str(info.value), info.value
-    # command_timeout 1 s + 5 s kill grace + 3 s connect timeout + 5 s margin, plus slack for a busy machine
-    assert elapsed < 14 + 10, elapsed
+    # At most command_timeout 1 s + 5 s kill grace + 3 s connect timeout; 3x that for a busy machine
+    assert elapsed < 3 * (1 + 5 + 3), elapsed
