@@ -58,9 +58,16 @@ with open(pidfile + ".done", "w"):
 while not stop:
     write(None)
     time.sleep(0.02)
-signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIG_IGN survives shutdown; a late HUP is ignored
+# Leaving: HUP blocked first (a blocked signal stays pending and dies with us; it survives the shutdown that
+# restores default handlers), then the pid file removed, so no postrotate signals a dead or reused pid.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+os.remove(pidfile)
 fh.close()
 '''
+
+
+# Tolerates a writer that has left: a failed kill is an error only while the pid file is still there.
+POSTROTATE = 'pid=$(cat run/writer.pid 2>/dev/null) && kill -HUP "$pid" || [ ! -e run/writer.pid ]'
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,7 @@ def local() -> Target:
 
 def _policy(root: Path, **kw) -> Rotate:
     data = {"files": [str(root / "logs" / "*.log")], "max_size_mb": 0.25, "keep": 200, "compress": True,
-            "postrotate": "kill -HUP $(cat run/writer.pid)", "reopen_timeout_s": 10}
+            "postrotate": POSTROTATE, "reopen_timeout_s": 10}
     data.update(kw)
     return Rotate(**data)
 
@@ -140,6 +147,26 @@ def test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path):
     print(f"rotations: {rotations} in {runs} runs; files: {len(names)}")
 
 
+def test_a_writer_that_left_removes_its_pid_file_and_a_later_rotation_still_passes(local, tmp_path):
+    """The writer's last act is removing its pid file: a rotation after it exits signals nobody and succeeds."""
+    require_tool("logrotate")
+    writer = _start_writer(tmp_path, 12_000, burst=12_000, pause=0)     # ~590 KB: over max_size (0.25 MB)
+    try:
+        wait_for(lambda: (tmp_path / "run" / "writer.pid.done").exists() or writer.poll() is not None,
+                 timeout=120, what="the writer's last line")
+        writer.terminate()
+        writer.wait(60)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+    assert writer.returncode == 0, f"the writer ended {writer.returncode}"
+    assert not (tmp_path / "run" / "writer.pid").exists(), "the pid file outlived the writer"
+    run = rotate(local, _policy(tmp_path), str(tmp_path), str(tmp_path / ".opsproof"), apply=True)
+    assert run.ok and run.rotated, (run.errors, run.rotated)
+    assert len(_numbers(tmp_path)) == 12_000
+
+
 def test_a_writer_that_never_reopens_blocks_compression(local, tmp_path):
     """Without a working postrotate the writer keeps NAME.1 open: the run says so and never compresses it."""
     require_tool("logrotate")
@@ -165,7 +192,7 @@ def test_render_follows_the_policy(tmp_path):
     plain = render(_policy(tmp_path, every="1d", su="app adm"), ["/srv/a.log", "/srv/b.log"], "/srv")
     assert '"/srv/a.log" "/srv/b.log" {' in plain
     for directive in ("rotate 200", "daily", "maxsize 262144", "create", "compress", "delaycompress", "su app adm",
-                      "sharedscripts", "postrotate", "cd '/srv' || exit 1", "kill -HUP $(cat run/writer.pid)", "endscript"):
+                      "sharedscripts", "postrotate", "cd '/srv' || exit 1", POSTROTATE, "endscript"):
         assert re.search(rf"^\s*{re.escape(directive)}\s*$", plain, re.M), directive
     assert "copytruncate" not in plain
     lossy = render(_policy(tmp_path, copytruncate=True, postrotate=None), ["/srv/a.log"], "/srv")

@@ -3,7 +3,9 @@
 Kept out of the default run (the `stress` marker is deselected in pytest.ini); run it with
 `python3 -m pytest tests -m stress`. It once failed 1 in ~400 under CI load: the writer died of a
 postrotate SIGHUP that landed while Python was shutting down (Python restores SIGHUP's default
-action then). The writer now stays alive until told to stop.
+action then). The writer now stays alive until told to stop, and on leaving blocks SIGHUP and removes its
+pid file, so a later postrotate never signals a dead or reused pid (the postrotate tolerates the missing pid).
+Last measured: 30 rounds, 0 failures (README, "Mutation testing" — the stress command).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 import test_rotation as rotation
 
 pytestmark = pytest.mark.stress
-ROUNDS = 20
+ROUNDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,8 @@ def busy_cores():
 @pytest.mark.parametrize("round_", range(1, ROUNDS + 1))
 def test_live_writer_rotation_under_full_load(busy_cores, local, tmp_path, round_):
     """Every number written exactly once and the writer ends cleanly, with every core kept busy."""
-    rotation.test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path)
+    rotation.test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path / "live")
+    rotation.test_a_writer_that_left_removes_its_pid_file_and_a_later_rotation_still_passes(local, tmp_path / "left")
 
 
 local = rotation.local  # the module-scoped local:// target fixture, shared rather than copied
