@@ -158,3 +158,19 @@ def test_running_out_of_file_descriptors_is_blamed_on_the_tool(http_server):
     limited = [e for e in errors if "Too many open files" in e]
     assert limited, errors[:5]
     assert all("its own limit, not the endpoint's" in e for e in limited)
+
+
+@pytest.mark.parametrize("option", ["--report-dir={file}", "--report-dir={file}/sub", "--textfile={dir}"])
+def test_an_output_that_cannot_be_written_stops_the_run_before_any_check(suite, tmp_path, option):
+    """exit 4 with one line, before any check runs: nothing is read, so no error-log offset moves on."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "error.log").write_text("ERROR one\n")
+    (tmp_path / "a-file").write_text("x")
+    suite.config({"service": "hostile", "root": str(tmp_path), "logs": {"error_log": "logs/error.log"}})
+    result = suite.run("-m", "postdeploy", option.format(file=tmp_path / "a-file", dir=tmp_path))
+    assert result.ret == 4, result.stdout.str()
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and ("is a file" in errors[0] or "cannot be written" in errors[0]
+                                 or "is a directory" in errors[0]), result.errlines
+    assert "Traceback" not in result.stdout.str() + "\n".join(result.errlines)
+    assert not list(suite.path.glob(".opsproof/**/*errorlog*")), "the error log was read: its offset moved on"
