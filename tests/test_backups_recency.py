@@ -144,3 +144,71 @@ def test_archive_dated_in_the_future_is_not_fresh(local, tmp_path):
     os.utime(future, (then, then))
     recency = newest_backup(local, str(tmp_path), "daily_*.tar.gz")
     assert recency.age_hours is None and "in the future" in recency.error
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md): whole results compared.
+
+def test_a_missing_unreadable_or_file_folder_is_an_error_naming_it(local, tmp_path):
+    from opsproof.backups.recency import Recency
+
+    missing = str(tmp_path / "nope")
+    assert newest_backup(local, missing, "d_*") == Recency(missing, "d_*", error=f"backup folder {missing} does not exist")
+    (tmp_path / "plain").write_text("x")
+    under_a_file = str(tmp_path / "plain" / "b")
+    assert newest_backup(local, under_a_file, "d_*") == Recency(
+        under_a_file, "d_*", error=f"cannot read backup folder {under_a_file}: Not a directory")
+    a_file = str(tmp_path / "plain")
+    assert newest_backup(local, a_file, "d_*") == Recency(a_file, "d_*",
+                                                          error=f"backups.dir {a_file} is a file, not a folder")
+
+
+def test_a_listing_that_fails_is_an_error_in_the_result(local, tmp_path, monkeypatch):
+    """find refuses a folder named like an option (-weird): the result carries the error, nothing is raised."""
+    from opsproof.backups.recency import Recency
+
+    (tmp_path / "-weird").mkdir()
+    monkeypatch.chdir(tmp_path)
+    recency = newest_backup(local, "-weird", "d_*")
+    assert recency == Recency("-weird", "d_*", error=recency.error) and "cannot list -weird" in recency.error
+
+
+def test_no_match_is_zero_matches_and_no_error(local, tmp_path):
+    from opsproof.backups.recency import Recency
+
+    (tmp_path / "other.txt").write_text("x")
+    assert newest_backup(local, str(tmp_path), "d_*") == Recency(str(tmp_path), "d_*", matches=0)
+
+
+def test_age_is_in_hours_rounded_to_two_places(local, tmp_path):
+    from opsproof.backups.recency import Recency
+
+    path = _archive(tmp_path / "d_1.tar.gz", age_hours=100.0042)
+    assert newest_backup(local, str(tmp_path), "d_*") == Recency(
+        str(tmp_path), "d_*", matches=1, path=str(path), age_hours=100.0, size=path.stat().st_size)
+    _archive(tmp_path / "d_2.tar.gz", age_hours=1.2345)
+    assert newest_backup(local, str(tmp_path), "d_*").age_hours == 1.23
+
+
+def test_a_future_date_names_the_file_and_how_far_ahead(local, tmp_path):
+    from opsproof.backups.recency import Recency
+
+    path = _archive(tmp_path / "d_1.tar.gz")
+    then = time.time() + 1000 * 3600
+    os.utime(path, (then, then))
+    size = path.stat().st_size
+    assert newest_backup(local, str(tmp_path), "d_*") == Recency(
+        str(tmp_path), "d_*", matches=1, path=str(path), size=size,
+        error=f"{path} is dated 1000.0 h in the future of the target's clock: its age cannot be judged (check the "
+              "clocks of the host and of whatever wrote it)")
+
+
+def test_equal_times_are_broken_by_the_later_name(local, tmp_path):
+    """Copies that keep whole-second times can share one: the later name (a later timestamp in it) is newest.
+    Each pair is made in both orders, so whatever order the folder lists them in, the name decides."""
+    then = time.time() - 3600
+    for i, names in enumerate((("d_a", "d_b"), ("d_b", "d_a"), ("d_c1", "d_c2"), ("d_c2", "d_c1"))):
+        folder = tmp_path / str(i)
+        for name in names:
+            _archive(folder / name, payload=16)
+            os.utime(folder / name, (then, then))
+        assert newest_backup(local, str(folder), "d_*").path == str(folder / max(names)), names
