@@ -174,3 +174,12 @@ def test_an_output_that_cannot_be_written_stops_the_run_before_any_check(suite, 
                                  or "is a directory" in errors[0]), result.errlines
     assert "Traceback" not in result.stdout.str() + "\n".join(result.errlines)
     assert not list(suite.path.glob(".opsproof/**/*errorlog*")), "the error log was read: its offset moved on"
+
+
+@pytest.mark.parametrize("text, key", [
+    ("security: {pip_audit: {requirements: ''}}", "security.pip_audit.requirements"),
+    ("security: {pip_audit: {path: ''}}", "security.pip_audit.path"),
+])
+def test_an_empty_path_is_refused_not_taken_for_the_default(tmp_path, text, key):
+    err = _refused(tmp_path, "service: svc\n" + text + "\n")
+    assert err.key == key, err

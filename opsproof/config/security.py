@@ -28,9 +28,9 @@ class NpmAudit(_Section):
 
 
 class PipAudit(_Section):
-    requirements: Optional[str] = None               # a pinned requirements file; else the environment
-    path: Optional[str] = None                       # an environment's site-packages (pip-audit --path)
-    command: str = "pip-audit"                       # the pip-audit executable on the target
+    requirements: Optional[str] = Field(None, min_length=1)  # a pinned requirements file; else the environment
+    path: Optional[str] = Field(None, min_length=1)  # an environment's site-packages (pip-audit --path)
+    command: str = Field("pip-audit", min_length=1)  # the pip-audit executable on the target
     fail_at: Severity = "high"
     resolve: bool = False                            # let pip-audit resolve unpinned requirements (installs them)
     vulnerability_service: Literal["pypi", "osv"] = "pypi"
