@@ -75,9 +75,9 @@ def test_evidence_keeps_records_and_comparisons_in_order():
 # ---- HTML fragments
 
 def test_comparison_row_shows_measured_threshold_and_key():
-    row = comparison_row(Comparison.of(_failed_disk()))
+    row = comparison_row(Comparison.of(_failed_disk()), "df -P -k /")
     assert row == ("<tr><td>space used on /</td><td>91.5%</td><td>&lt;= 85%</td>"
-                   "<td><code>disk.max_used_percent</code></td><td>FAIL</td></tr>")
+                   "<td><code>disk.max_used_percent</code></td><td><code>df -P -k /</code></td><td>FAIL</td></tr>")
     assert "<td>pass</td>" in comparison_row(Comparison.of({**_failed_disk(), "passed": True}))
     # The results table's one-line column says the same from the same comparison.
     assert evidence_cell([_failed_disk()]) == "<td class='col-evidence'>space used on /: 91.5% (&lt;= 85%)</td>"
@@ -251,3 +251,9 @@ def test_the_import_walk_sees_every_form():
     tree = ast.parse("import pytest\nfrom _pytest.nodes import Item\nimport importlib\n"
                      "def f():\n    from pytest_html import extras\n    importlib.import_module('pytest')\n")
     assert {"pytest", "_pytest.nodes", "pytest_html", "importlib"} <= _imported(tree)
+
+
+def test_the_evidence_table_names_the_command_that_measured():
+    page = evidence_html([{"label": "DiskUsage", "data": {"command": "df -P -k /", "used_percent": 91}},
+                          {"label": "other", "data": {"rows": 3}}], [_failed_disk()])
+    assert "<th>command</th>" in page and "<td><code>df -P -k /</code></td>" in page

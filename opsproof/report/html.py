@@ -10,7 +10,8 @@ from typing import Any, Iterable, Mapping
 
 from .evidence import Comparison
 
-EVIDENCE_HEADER = "<tr><th>measured</th><th>value</th><th>threshold</th><th>config key</th><th></th></tr>"
+EVIDENCE_HEADER = ("<tr><th>measured</th><th>value</th><th>threshold</th><th>config key</th><th>command</th>"
+                   "<th></th></tr>")
 HEADER_CELLS = ("<th>Check</th>", "<th>Evidence</th>")   # the results table's two added columns
 STYLESHEET = Path(__file__).with_name("report.css")     # appended to pytest-html's styles: evidence tables, print
 
@@ -19,17 +20,23 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def comparison_row(comp: Comparison) -> str:
-    """One row of the evidence table: what, measured value, threshold, config key, pass/FAIL."""
+def comparison_row(comp: Comparison, command: str = "") -> str:
+    """One row of the evidence table: what, measured value, threshold, config key, the command that measured, pass/FAIL."""
     mark = "pass" if comp.passed else "FAIL"
     return (f"<tr><td>{_e(comp.what)}</td><td>{_e(comp.value_text)}</td><td>{_e(comp.limit_text)}</td>"
-            f"<td><code>{_e(comp.key)}</code></td><td>{mark}</td></tr>")
+            f"<td><code>{_e(comp.key)}</code></td><td><code>{_e(command)}</code></td><td>{mark}</td></tr>")
 
 
-def evidence_table(comparisons: Iterable[Mapping[str, Any]]) -> str:
+def evidence_table(comparisons: Iterable[Mapping[str, Any]], command: str = "") -> str:
     """The measured-vs-threshold table ('' when nothing was compared)."""
-    rows = "".join(comparison_row(Comparison.of(c)) for c in comparisons)
+    rows = "".join(comparison_row(Comparison.of(c), command) for c in comparisons)
     return f"<table class='opsproof-evidence'>{EVIDENCE_HEADER}{rows}</table>" if rows else ""
+
+
+def commands(records: Iterable[Mapping[str, Any]]) -> str:
+    """The commands the check's records say they ran on the target (a record's `command` field), in order."""
+    found = [r["data"]["command"] for r in records if isinstance(r.get("data"), Mapping) and r["data"].get("command")]
+    return "; ".join(dict.fromkeys(str(c) for c in found))
 
 
 MAX_DEPTH = 6  # deeper than this, a value is shown as its text (a record is never that deep in practice)
@@ -74,8 +81,9 @@ def record_block(record: Mapping[str, Any]) -> str:
 
 def evidence_html(records: Iterable[Mapping[str, Any]], comparisons: Iterable[Mapping[str, Any]]) -> str:
     """A check's evidence as shown under its row: the comparison table, then each record."""
+    records = list(records)
     blocks = "".join(record_block(r) for r in records)
-    return f"<div class='opsproof'>{evidence_table(comparisons)}{blocks}</div>"
+    return f"<div class='opsproof'>{evidence_table(comparisons, commands(records))}{blocks}</div>"
 
 
 def check_cell(check: str) -> str:
