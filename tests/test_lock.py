@@ -157,3 +157,106 @@ def test_a_second_run_fails_fast_and_changes_nothing(suite):
     assert not stale.exists() and not lock.exists()
     gate = next(e["data"] for t in suite.summary()["tests"] for e in t["evidence"] if e["label"].startswith("action gate"))
     assert f"replaced a stale lock of host {socket.gethostname()} pid {holder.pid}" in gate["lock"]
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md).
+
+def test_a_holder_describes_itself_with_only_what_it_has():
+    bare = Holder("h", 7, "2026-12-06T02:00:00Z", "r")
+    assert bare.describe() == "host h pid 7 (run started 2026-12-06T02:00:00Z)"
+    full = replace(bare, operator="alice", selection="daily")
+    assert full.describe() == "host h pid 7 (run started 2026-12-06T02:00:00Z by alice, -m 'daily')"
+
+
+def test_this_process_as_a_holder():
+    from opsproof.hosts.lock import _boot_id, _proc_start
+
+    holder = me("r", "t", "op", "sel")
+    assert holder == Holder(socket.gethostname(), os.getpid(), "t", "r", _boot_id(), _proc_start(os.getpid()), "op", "sel")
+    assert holder.boot_id and holder.pid_start.isdigit()
+    assert (me("r", "t").operator, me("r", "t").selection) == ("", "")
+
+
+def test_a_start_time_is_read_after_the_last_parenthesis_of_the_name(tmp_path):
+    """/proc/PID/stat puts the command name in parentheses, and a name may hold ") " itself (proc(5))."""
+    from opsproof.hosts.lock import _proc_start
+
+    odd = tmp_path / "a) 1 2 3"
+    odd.symlink_to("/bin/sleep")
+    proc = subprocess.Popen([str(odd), "60"])
+    try:
+        text = Path(f"/proc/{proc.pid}/stat").read_text()
+        assert "(a) 1 2 3)" in text
+        assert _proc_start(proc.pid) == text[text.rindex(")") + 2:].split(" ")[19]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _proc_start(proc.pid) == ""             # gone: nothing to compare
+
+
+def test_asking_whether_a_holder_lives_sends_it_no_signal():
+    """Asked about this very process: a signal sent to oneself is delivered before kill() returns, so a
+    handler that saw nothing proves none was sent (signal 0 only checks the pid)."""
+    import signal
+
+    seen: list[int] = []
+    before = {sig: signal.signal(sig, lambda n, _f: seen.append(n)) for sig in (signal.SIGHUP, signal.SIGINT)}
+    try:
+        assert alive(me("r", "t")) is True
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    assert seen == []
+
+
+def test_a_lock_taken_and_released_keeps_nothing(local, tmp_path):
+    lock = TargetLock(local, str(tmp_path / "lock"))
+    assert (lock.content, lock.replaced) == (None, None)
+    holder = me("r", "t")
+    assert lock.acquire(holder) is True
+    assert (tmp_path / "lock").read_text() == json.dumps(asdict(holder), sort_keys=True) + "\n"
+    lock.release()
+    assert lock.content is None and not (tmp_path / "lock").exists()
+
+
+def test_unreadable_and_empty_locks_are_held_with_what_they_hold(local, tmp_path):
+    with pytest.raises(LockHeld) as info:
+        raise LockHeld("/l", None, "x" * 250)
+    assert f"({'x' * 200!r})" in str(info.value)
+    assert str(LockHeld("/l", None)).startswith("the action lock /l is held, but its content cannot be read ('')")
+    path = tmp_path / "lock"
+    path.write_text("garbage\n")
+    with pytest.raises(LockHeld, match=r"content cannot be read \('garbage'\)"):
+        TargetLock(local, str(path)).acquire(me("r", "t"))
+    path.write_text("")                            # empty: as if released under us, every time we look
+    with pytest.raises(LockHeld, match="the lock changed hands three times while taking it"):
+        TargetLock(local, str(path)).acquire(me("r", "t"))
+
+
+def _stale(path: Path) -> None:
+    path.write_text(json.dumps(asdict(replace(me("old", "t"), pid=_dead_pid(), pid_start=""))) + "\n")
+
+
+def test_a_breaker_left_by_a_crash_is_cleared_and_none_is_left_behind(local, tmp_path, monkeypatch):
+    """The breaker lives next to the lock (LOCK.break): an old one is removed, ours is removed after use, and
+    nothing is written where the run happens to be (here /proc, where nothing can be)."""
+    monkeypatch.chdir("/proc")
+    path = tmp_path / "lock"
+    _stale(path)
+    breaker = tmp_path / "lock.break"
+    breaker.write_text("12345\n")
+    old = time.time() - 300
+    os.utime(breaker, (old, old))
+    lock = TargetLock(local, str(path))
+    assert lock.acquire(me("new", "t")) is True and lock.replaced is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lock"]
+
+
+def test_a_fresh_breaker_means_another_run_is_breaking_the_lock(local, tmp_path):
+    path = tmp_path / "lock"
+    _stale(path)
+    stale = path.read_text()
+    (tmp_path / "lock.break").write_text("12345\n")
+    with pytest.raises(LockHeld, match="changed hands three times"):
+        TargetLock(local, str(path)).acquire(me("new", "t"))
+    assert path.read_text() == stale and (tmp_path / "lock.break").exists()
