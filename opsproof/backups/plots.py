@@ -5,26 +5,14 @@ canvas (no display, no pyplot state), small enough to inline in the self-contain
 """
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before anything imports pyplot: never a display
+from ..report.charts import BAD, LIMIT, LINE, OK, date_axis, png, unit_for
 
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-DPI = 80
-OK, BAD, LIMIT, LINE = "#2b7a3d", "#c0392b", "#555555", "#8fa8c8"
 SPAN_MIN_S = 3600
-UNITS = ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
-
-
-def unit_for(largest: float) -> tuple[int, str]:
-    """The binary unit that shows `largest` bytes as a number of at least 1 (B for nothing at all)."""
-    return next(((size, name) for size, name in UNITS if largest >= size), UNITS[-1])
 
 
 def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], title: str) -> bytes:
@@ -37,7 +25,7 @@ def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], 
     if not points:
         ax.text(0.5, 0.5, "no archive to show", transform=ax.transAxes, ha="center", color=BAD)
         ax.set_axis_off()
-        return _png(fig)
+        return png(fig)
     scale, unit = unit_for(max([s for _, s in points] + [min_size or 0]))
     when = [datetime.fromtimestamp(t, timezone.utc) for t, _ in points]
     sizes = [s / scale for _, s in points]
@@ -51,17 +39,9 @@ def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], 
     ax.set_ylim(bottom=0, top=max(sizes + [(min_size or 0) / scale]) * 1.15 or 1)
     ax.set_ylabel(f"size ({unit})")
     ax.legend(loc="lower left", fontsize=8)
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    date_axis(ax)
     if (points[-1][0] - points[0][0]) < SPAN_MIN_S:  # one archive (or all within minutes): a day around them
         middle = datetime.fromtimestamp((points[0][0] + points[-1][0]) / 2, timezone.utc)
         ax.set_xlim(middle - timedelta(hours=12), middle + timedelta(hours=12))
-    ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
-
-def _png(fig: Figure) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI)
-    return out.getvalue()

@@ -56,7 +56,7 @@ TASKS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "quarterly": [
         ("Full DR test", ("test_kept_backup_restores", "test_rpo")),
-        ("Capacity planning review", ()),
+        ("Capacity planning review", ("test_capacity_forecast",)),
         ("Security audit", ("test_tls_certificate", "test_no_unexpected_ports")),
         ("SLO review and adjustment", ("test_slo_review",)),
     ],

@@ -4,31 +4,12 @@ Each function returns PNG bytes small enough to inline in the self-contained HTM
 """
 from __future__ import annotations
 
-import io
-from datetime import datetime, timezone
 from typing import Optional
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before anything imports pyplot: never a display
-
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .status import BudgetSeries, Performance  # noqa: E402
-
-DPI = 80
-OK, BAD, TARGET, MUTED = "#2b7a3d", "#c0392b", "#555555", "#8fa8c8"
-
-
-def _png(fig: Figure) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI)
-    return out.getvalue()
-
-
-def _dates(times: list[float]) -> list[datetime]:
-    return [datetime.fromtimestamp(t, timezone.utc) for t in times]
+from ..report.charts import BAD, LINE as MUTED, LIMIT as TARGET, OK, date_axis, png as _png, utc as _dates
+from .status import BudgetSeries, Performance
 
 
 def _gaps(values: list[Optional[float]]) -> list[float]:
@@ -66,9 +47,7 @@ def budget_chart(series: BudgetSeries, title: str) -> bytes:
     if not seen:
         top.text(0.5, 0.5, "no traffic in this window", transform=top.transAxes, ha="center", color=BAD)
     bottom.set_xlim(_dates([series.start])[0], when[-1])
-    locator = AutoDateLocator()
-    bottom.xaxis.set_major_locator(locator)
-    bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    date_axis(bottom)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     return _png(fig)
