@@ -11,6 +11,8 @@
                                    sign the ledger's head line (ssh-keygen -Y sign, namespace opsproof)
     opsproof status [DIR-or-FILE] [--maint-config=PATH]
                                    each cadence's last run and last full pass per host; exit 1 when overdue
+    opsproof schedule (--dry-run | --target-dir DIR | --install | --list) [--cron] [--maint-config=PATH]
+                                   systemd timers (or cron lines) for the cadences; --list: next runs and windows
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from pathlib import Path
 from . import __version__
 from . import config as cfg
 from .config.cadences import Cadences
+from .config.timers import Timers
+from .process import timercmd
 from .security import baseline as security_baseline
 from .report import cadence, ledger, ledger_sign
 from .report.summary import NotASummary, read_summary, summary_text
@@ -35,7 +39,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
         return 4
     sections = [name for name in cfg.Maint.model_fields if name not in ("service", "root", "path", "sha256",
-                "state_dir", "command_timeout_s") and getattr(maint, name) not in (None, Cadences())]
+                "state_dir", "command_timeout_s") and getattr(maint, name) not in (None, Cadences(), Timers())]
     print(f"{maint.path}: valid (sha256 {maint.sha256})")
     print(f"service {maint.service}; root {maint.root}; state {maint.state_dir}")
     print(f"sections: {', '.join(sections) or '(none)'}")
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--maint-config", help=f"config whose cadences: section sets periods and grace "
                         f"(default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME} when there is one)")
     status.set_defaults(func=_status)
+    timercmd.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -12,6 +12,7 @@ from .schedule import Attestations, Docs, Notify, Window
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
 from .slo import Slo
+from .timers import Timers
 
 
 class Maint(_Section):
@@ -40,6 +41,7 @@ class Maint(_Section):
     dependencies: Optional[Dependencies] = None
     config_audit: Optional[ConfigAudit] = None
     cadences: Cadences = Cadences()             # periods and grace for overdue cadences (defaults apply when left out)
+    schedule: Timers = Timers()                 # `opsproof schedule`: timers/cron for the cadences (defaults apply)
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)
