@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from opsproof.system.capacity import DAY, EVERY_S, KEEP_S, add_sample, forecast
+from opsproof.system.capacity import DAY, EVERY_S, FIT_S, KEEP_S, add_sample, forecast
 
 GB = 1 << 30
 
@@ -29,7 +29,8 @@ def test_flat_or_shrinking_has_no_fill_date():
 @pytest.mark.parametrize("days, used", [([0], [50]), ([1, 0], [49, 50]), ([1, 0.5, 0], [48, 49, 50])])
 def test_too_little_history_is_could_not_forecast_not_a_pass(days, used):
     fc = forecast(_history(days, used), "/data", 1e9)
-    assert fc.error and fc.error.startswith("could not forecast /data yet") and fc.days_until_full is None
+    assert fc.error and fc.error.startswith("could not forecast /data: ") and fc.days_until_full is None
+    assert f"{len(days)} point(s) over {int(round((max(days) - min(days)) * 24))} hours" in fc.error
 
 
 def test_samples_are_thinned_to_one_an_hour_and_old_ones_dropped():
@@ -42,10 +43,19 @@ def test_samples_are_thinned_to_one_an_hour_and_old_ones_dropped():
     assert [s[1] for s in h] == [3.0, 4.0]
 
 
-def test_only_the_last_quarter_is_fitted():
+def test_only_the_window_is_fitted():
     old = _history([300, 200], [10, 90])                 # a past spike, long ago
     fc = forecast(old + _history([20, 10, 0], [40, 45, 50]), "/", 1e9)
-    assert fc.samples == 3 and fc.days_until_full == pytest.approx(100.0)
+    assert FIT_S == 30 * DAY and fc.samples == 3 and fc.days_until_full == pytest.approx(100.0)
+    wide = forecast(old + _history([20, 10, 0], [40, 45, 50]), "/", 1e9, window_s=400 * DAY)
+    assert wide.samples == 5
+
+
+def test_inodes_are_forecast_beside_space():
+    hist = [s + [i * 1000.0, 100_000.0] for s, i in zip(_history([20, 10, 0], [50, 50, 50]), (40, 60, 80))]
+    fc = forecast(hist, "/", 1e9)
+    assert fc.days_until_full is None                       # space is flat
+    assert fc.inode_growth_per_day == pytest.approx(2000.0) and fc.inode_days_until_full == pytest.approx(10.0)
 
 
 def test_the_quarterly_check_fails_below_forecast_min_days_and_passes_above(suite, tmp_path):
@@ -54,7 +64,7 @@ def test_the_quarterly_check_fails_below_forecast_min_days_and_passes_above(suit
     assert suite.run("-m", "daily", "checks/test_disk.py").ret == 0   # records the first sample
     state = next((suite.path / ".opsproof").glob("*/disk.json"))
     saved = json.loads(state.read_text())
-    (mount, [[t, used, size]]), = saved.items()
+    (mount, [[t, used, size, *_]]), = saved.items()
     per_day = (size - used) / 50                        # full in 50 days at this rate
     saved[mount] = [[t - 10 * DAY, used - 10 * per_day, size], [t - 5 * DAY, used - 5 * per_day, size],
                     [t - 3600, used, size]]

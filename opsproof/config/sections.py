@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import posixpath
+from datetime import timedelta
 from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .base import _Section, parse_duration
+from .base import Duration, _Section, parse_duration
 
 
 class Disk(_Section):
@@ -14,6 +15,7 @@ class Disk(_Section):
     max_used_percent: float = Field(85, ge=0, le=100)
     max_inodes_used_percent: float = Field(90, ge=0, le=100)
     forecast_min_days: float = Field(90, ge=0)
+    forecast_window: Duration = timedelta(days=30)     # the recorded history the capacity forecast fits
 
 
 class Rotate(_Section):

@@ -53,6 +53,7 @@ TASKS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("Configuration audit", ("test_config_matches_baseline", "test_config_permissions")),
         ("Team training update", ("test_task_attested_within_period", "test_attestation_records_valid")),
         ("Update dependencies", ("test_update_dependencies",)),
+        ("Capacity report", ("test_capacity_forecast",)),
     ],
     "quarterly": [
         ("Full DR test", ("test_kept_backup_restores", "test_rpo")),
