@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
@@ -18,6 +18,7 @@ class Window(_Section):
     timezone: str = "UTC"
     horizon: Duration = timedelta(days=7)        # premaintenance: the next window opens within this
     gate: list[str] = []                         # more actions that may run only inside the window
+    emergency_approval_max_age: Duration = timedelta(days=1)  # --ignore-window: an emergency-approval attestation this new
 
     @field_validator("gate")
     @classmethod
@@ -27,7 +28,7 @@ class Window(_Section):
                 raise ValueError(f"unknown action {name!r}; actions are {', '.join(ACTIONS)}")
         return value
 
-    @field_validator("rrule", "start", "timezone", "duration")
+    @field_validator("rrule", "start", "timezone", "duration", "emergency_approval_max_age")
     @classmethod
     def _usable(cls, value: Any, info: Any) -> Any:
         try:
@@ -44,16 +45,20 @@ class Window(_Section):
         return value
 
 
-class Notify(_Section):
+class Webhook(_Section):
     webhook: str
     timeout_s: float = Field(5, gt=0, le=60)
-    selections: list[str] = ["premaintenance", "postmaintenance"]  # runs whose -m names one of these notify
     headers: dict[str, str] = {}                 # e.g. Authorization; their values are secrets
 
     @field_validator("webhook")
     @classmethod
     def _http(cls, value: str) -> str:
         return Endpoint._http(value)
+
+
+class Notify(Webhook):
+    selections: list[str] = ["premaintenance", "postmaintenance"]  # runs whose -m names one of these notify
+    users: Optional[Webhook] = None              # user_facing: true — a second hook (a status page) gets start and end
 
 
 class Docs(_Section):

@@ -122,6 +122,7 @@ class Backups(_Section):
     dir: str
     pattern: str = Field(min_length=1)
     max_age_hours: float = Field(26, gt=0)
+    premaintenance_max_age_minutes: float = Field(60, gt=0)  # premaintenance: a backup this fresh
     keep: int = Field(14, ge=1)
     min_size_bytes: int = Field(1024, ge=0)
     min_size_ratio: float = Field(0.5, ge=0, le=1)
