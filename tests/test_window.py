@@ -222,3 +222,84 @@ def test_window_config_defaults():
     window = Window(rrule="FREQ=MONTHLY;BYDAY=1SU")
     assert (window.start, window.duration, window.timezone, window.horizon, window.gate) == (
         "00:00", timedelta(hours=2), "UTC", timedelta(days=7), [])
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md).
+
+def test_a_window_state_in_full_at_its_opening_instant():
+    """At the very instant a window opens it is inside, and it is the last opened; the state reads back whole."""
+    from opsproof.process.window import WindowState
+
+    now = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+    assert _sched().state(now) == WindowState(
+        rule="FREQ=MONTHLY;BYDAY=1SU", timezone="UTC", now_utc="2026-12-06 02:00:00Z", inside=True,
+        current_local="2026-12-06 02:00 UTC – 2026-12-06 04:00 UTC", current_utc="2026-12-06 02:00Z – 2026-12-06 04:00Z",
+        next_local="2027-01-03 02:00 UTC – 2027-01-03 04:00 UTC", next_utc="2027-01-03 02:00Z – 2027-01-03 04:00Z",
+        hours_until_next=672.0, last_opened_utc="2026-12-06T02:00:00Z")
+
+
+def test_a_window_in_another_zone_on_a_machine_in_a_third(monkeypatch):
+    """Berlin's 02:00-04:00 is 01:00-03:00Z in winter, whatever zone the machine itself is in (here Tokyo)."""
+    import time as time_mod
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time_mod.tzset()
+    try:
+        state = _sched(tz="Europe/Berlin").state(datetime(2026, 12, 6, 1, 30, tzinfo=UTC))
+    finally:
+        monkeypatch.undo()
+        time_mod.tzset()
+    assert state.inside and state.now_utc == "2026-12-06 01:30:00Z"
+    assert state.current_local == "2026-12-06 02:00 CET – 2026-12-06 04:00 CET"
+    assert state.current_utc == "2026-12-06 01:00Z – 2026-12-06 03:00Z"
+    assert state.next_local == "2027-01-03 02:00 CET – 2027-01-03 04:00 CET"
+    assert state.last_opened_utc == "2026-12-06T01:00:00Z"
+
+
+def test_a_long_window_is_found_late_in_its_course():
+    """A 20 h window is still current 19 h after it opened; around() reaches as far ahead as asked."""
+    sched = _sched(hours=20)
+    now = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+    assert sched.current(now).start == datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+    ahead = sched.around(datetime(2026, 12, 20, tzinfo=UTC), ahead=timedelta(days=20))
+    assert datetime(2027, 1, 3, 2, 0, tzinfo=UTC) in [o.start for o in ahead]
+
+
+def test_the_last_opened_window_is_the_one_open_now_with_its_end():
+    sched = _sched()
+    last = sched.last_opened(datetime(2026, 12, 6, 3, 0, tzinfo=UTC))
+    assert (last.start, last.end) == (datetime(2026, 12, 6, 2, 0, tzinfo=UTC), datetime(2026, 12, 6, 4, 0, tzinfo=UTC))
+
+
+def test_hours_until_next_are_rounded_to_two_places():
+    state = _sched().state(datetime(2026, 12, 5, 2, 0, 20, tzinfo=UTC))
+    assert state.hours_until_next == 23.99
+
+
+def test_a_rule_that_ended_or_has_not_begun():
+    from opsproof.process.window import describe_next
+
+    once = _sched("FREQ=DAILY;COUNT=1", "2026-01-04 02:00")
+    after = once.state(datetime(2026, 6, 1, tzinfo=UTC))
+    assert (after.next_local, after.next_utc, after.hours_until_next) == (None, None, None)
+    assert after.last_opened_utc == "2026-01-04T02:00:00Z"
+    assert describe_next(after) == "the rule has no future window"
+    before = once.state(datetime(2026, 1, 1, tzinfo=UTC))
+    assert before.last_opened_utc is None and before.hours_until_next == 74.0
+    assert describe_next(before) == "the next window opens 2026-01-04 02:00 UTC (2026-01-04 02:00Z)"
+
+
+def test_a_zero_duration_is_refused():
+    with pytest.raises(WindowError) as info:
+        Schedule("FREQ=DAILY", "02:00", timedelta(0), "UTC")
+    assert str(info.value) == "duration must be positive"
+
+
+def test_schedule_of_a_config_window():
+    from opsproof.config import Window
+    from opsproof.process.window import schedule_of
+
+    sched = schedule_of(Window(rrule="FREQ=WEEKLY;BYDAY=SU", start="03:15", duration="90m", timezone="Europe/Berlin"))
+    assert (sched.text, sched.duration, sched.tz_name) == ("FREQ=WEEKLY;BYDAY=SU", timedelta(minutes=90), "Europe/Berlin")
+    occ = sched.next(datetime(2026, 12, 1, tzinfo=UTC))
+    assert (occ.start, occ.end) == (datetime(2026, 12, 6, 2, 15, tzinfo=UTC), datetime(2026, 12, 6, 3, 45, tzinfo=UTC))
