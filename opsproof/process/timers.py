@@ -160,7 +160,9 @@ def _weekdays(text: str) -> list[int]:
             a, b = _DAYS[first[:3]], _DAYS[(last or first)[:3]]
         except KeyError:
             raise CronError(f"weekday {text!r} has no cron form") from None
-        found.update(range(a, b + 1) if a <= b else [*range(a, 8), *range(1, b + 1)])
+        if a > b:
+            raise CronError(f"weekday range {item!r} runs backwards (systemd refuses it too)")
+        found.update(range(a, b + 1))
     return sorted(found)
 
 
