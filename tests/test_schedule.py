@@ -71,14 +71,14 @@ def test_target_dir_writes_exactly_the_units_it_lists_and_systemd_accepts_them(t
 
 
 def test_units_run_the_cadence_from_the_checkout_with_limit_user_and_timer_settings(tmp_path):
-    plan = _plan(tmp_path, user="ops", runtime_limit="90m", randomized_delay="5m", textfile_dir="/var/lib/node")
+    plan = _plan(tmp_path, user="ops", runtime_limit="90m", randomized_delay="5m", textfile="/var/lib/node/opsproof.prom")
     files = systemd_files(plan)
     assert list(files) == UNITS
     daily, timer = files["opsproof-daily.service"], files["opsproof-daily.timer"]
     for line in ("Type=oneshot", "User=ops", f"WorkingDirectory={ROOT}", "TimeoutStartSec=5400"):
         assert line in daily.splitlines()
     assert (f"ExecStart={sys.executable} -m pytest -m daily --maint-config={tmp_path}/maintenance.yaml --apply "
-            f"--report-dir={ROOT}/reports --textfile=/var/lib/node/opsproof-daily.prom -p no:cacheprovider"
+            f"--report-dir={ROOT}/reports --textfile=/var/lib/node/opsproof.prom -p no:cacheprovider"
             in daily.splitlines())
     for line in ("OnCalendar=*-*-* 03:00", "Persistent=true", "RandomizedDelaySec=300",
                  "Unit=opsproof-daily.service", "WantedBy=timers.target"):

@@ -33,8 +33,8 @@ def calendar_shape(value: str) -> str:
 
 
 class Timers(_Section):
-    """`schedule:` — daily and weekly run with --apply; monthly and quarterly get a reminder run (no --apply)
-    whose header names what is overdue, followed by `opsproof status`, which fails the run when something is."""
+    """`schedule:` — daily and weekly run with --apply; monthly and quarterly get a reminder: their checks without
+    --apply (into a folder of their own), then `opsproof status` on the real ledger, which fails when one is overdue."""
 
     daily: Optional[str] = "*-*-* 03:00"
     weekly: Optional[str] = "Sun *-*-* 04:00"
@@ -45,7 +45,7 @@ class Timers(_Section):
     randomized_delay: Duration = timedelta(minutes=15)
     persistent: bool = True                     # a machine that was off at the time runs the missed one at boot
     report_dir: str = "reports"                 # relative: against the checkout
-    textfile_dir: Optional[str] = None          # node_exporter's textfile folder: opsproof-<cadence>.prom in it
+    textfile: Optional[str] = None              # --textfile of the automated runs (one file: each run rewrites it)
     lock_dir: str = "/run/lock"                 # cron only: flock files opsproof-<cadence>.lock
     checkout: Optional[str] = None              # default: the checkout `opsproof schedule` runs from
     python: Optional[str] = None                # default: the interpreter running `opsproof schedule`
@@ -76,7 +76,7 @@ class Timers(_Section):
             raise ValueError(f"{value!r} is not a user name")
         return value
 
-    @field_validator("report_dir", "lock_dir", "checkout", "python", "textfile_dir")
+    @field_validator("report_dir", "lock_dir", "checkout", "python", "textfile")
     @classmethod
     def _path(cls, value: Optional[str]) -> Optional[str]:
         if value is not None and (not value or "\n" in value or "\0" in value):

@@ -43,7 +43,7 @@ class Plan:
     python: str
     user: str
     report_dir: str
-    textfile_dir: Optional[str]
+    textfile: Optional[str]
     lock_dir: str
     timers: Timers
 
@@ -55,8 +55,8 @@ class Plan:
         run = [self.python, "-m", "pytest", "-m", cadence, f"--maint-config={self.config}"]
         if self.automated(cadence):
             run += ["--apply", f"--report-dir={self.report_dir}"]
-            if self.textfile_dir:
-                run.append(f"--textfile={posixpath.join(self.textfile_dir, f'opsproof-{cadence}.prom')}")
+            if self.textfile:
+                run.append(f"--textfile={self.textfile}")
             return [run + ["-p", "no:cacheprovider"]]
         run += [f"--report-dir={posixpath.join(self.report_dir, 'reminders')}", "-p", "no:cacheprovider"]
         return [run, [self.python, "-m", "opsproof.cli", "status", self.report_dir, f"--maint-config={self.config}"]]
@@ -75,7 +75,7 @@ def plan_of(timers: Timers, service: str, config: str, checkout: str, python: st
     where = lambda p: posixpath.normpath(posixpath.join(home, p))  # noqa: E731
     return Plan(service=service.replace("%", "%%"), config=config, checkout=home, python=timers.python or python,
                 user=timers.user or user, report_dir=where(timers.report_dir),
-                textfile_dir=where(timers.textfile_dir) if timers.textfile_dir else None,
+                textfile=where(timers.textfile) if timers.textfile else None,
                 lock_dir=where(timers.lock_dir), timers=timers)
 
 
