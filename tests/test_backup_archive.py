@@ -324,3 +324,36 @@ def test_any_read_and_chunk_size_reads_the_same_stream(tmp_path: Path, monkeypat
     assert result.ok and result.gzip_members == 2 and result.files_checked == 1, result.reason
     good.write_bytes(good.read_bytes()[:-11])  # the zero padding and the last 4 bytes (ISIZE) cut
     failed(good, "truncated", inflater=inflater)
+
+
+# Each test below kills a mutant that survived scripts/mutation (tests/MUTANTS.md).
+
+@pytest.mark.parametrize("name, kind, link, problem", [
+    ("", tarfile.DIRTYPE, "", None),
+    (".", tarfile.DIRTYPE, "", None),
+    ("./", tarfile.DIRTYPE, "", None),
+    ("", tarfile.REGTYPE, "", "member with an empty name (type b'0')"),
+    (".", tarfile.REGTYPE, "", "member with an empty name (type b'0')"),
+    ("./", tarfile.REGTYPE, "", "member with an empty name (type b'0')"),
+    ("a/b/c", tarfile.SYMTYPE, "../../x", None),                       # resolved from the link's own folder
+    ("a", tarfile.SYMTYPE, "..", "symlink 'a' points outside the archive ('..')"),
+    ("a", tarfile.SYMTYPE, "/etc/passwd", "symlink 'a' points outside the archive ('/etc/passwd')"),
+    ("a", tarfile.LNKTYPE, "b", None),
+    ("a", tarfile.LNKTYPE, "..", "hard link 'a' points outside the archive ('..')"),
+    ("a", tarfile.LNKTYPE, "/etc/shadow", "hard link 'a' points outside the archive ('/etc/shadow')"),
+    ("a", b"V", "", "member 'a' has an unsupported type b'V'"),
+    ("a", tarfile.CONTTYPE, "", None),
+])
+def test_member_problem_of_each_kind(name, kind, link, problem):
+    from opsproof.backups.manifest import member_problem
+
+    assert member_problem(name, kind, link) == problem
+
+
+def test_a_packed_entry_reads_back_whole_and_names_are_normalised():
+    from opsproof.backups.manifest import norm, pack, unpack
+
+    digest = hashlib.sha256(b"x").digest()
+    assert unpack(pack(5, digest)) == (5, digest.hex())
+    assert unpack(pack(2 ** 60 + 3, digest)) == (2 ** 60 + 3, digest.hex())   # every byte of the size counts
+    assert norm("././dirX/") == "dirX" and norm("./ab") == "ab" and norm("a/b") == "a/b"
