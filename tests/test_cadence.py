@@ -148,3 +148,13 @@ def test_a_fresh_report_directory_passes_saying_first_run(suite):
     assert suite.summary()["overdue"] == []
     assert suite.run("-m", "daily", "-k", "cadence").ret == 0                # the second run: a ledger a moment old
     assert "opsproof: cadences: nothing overdue" in suite.run("-m", "daily", "-k", "cadence").stdout.str()
+
+
+def test_a_plan_only_incomplete_run_is_not_a_full_pass():
+    """A monthly run without --apply whose drill was only planned (verdict incomplete) leaves the cadence due."""
+    base = {"exit_status": 0, "failed": [], "outcome": {"passed": 3, "skipped": 2}}
+    assert cadence.full_pass({**base, "verdict": "passed", "apply": False})
+    assert not cadence.full_pass({**base, "verdict": "incomplete", "apply": False})
+    assert cadence.full_pass({**base, "verdict": "incomplete", "apply": True})     # acted; unconfigured parts aside
+    assert not cadence.full_pass({**base, "verdict": "failed", "apply": True, "exit_status": 1})
+    assert cadence.full_pass(base)                                                 # a line from before verdicts

@@ -52,9 +52,13 @@ def selects(expression: str, marker: str) -> bool:
 
 
 def full_pass(entry: Mapping[str, Any]) -> bool:
+    """A run that did the cadence's work: exit 0, something passed, nothing failed — and either every task of
+    its cadences was checked (verdict "passed") or it ran with --apply. A plan-only run whose drills and actions
+    were only planned (verdict "incomplete", no --apply) does not count, however green its exit status."""
     outcome = entry.get("outcome") or {}
-    return (entry.get("exit_status") == 0 and not entry.get("failed") and outcome.get("passed", 0) > 0
-            and not outcome.get("failed") and not outcome.get("error"))
+    clean = (entry.get("exit_status") == 0 and not entry.get("failed") and outcome.get("passed", 0) > 0
+             and not outcome.get("failed") and not outcome.get("error"))
+    return clean and (entry.get("verdict") in (None, "passed") or entry.get("apply") is True)
 
 
 def hosts_of(entry: Mapping[str, Any]) -> list[str]:
