@@ -11,6 +11,7 @@ pytest_plugins = [
     "fixtures.selection",
     "fixtures.target",
     "fixtures.actions",
+    "fixtures.approval",
     "fixtures.disk",
     "fixtures.errorlog",
     "fixtures.health",

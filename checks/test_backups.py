@@ -1,9 +1,11 @@
-"""Backups: the guide's `ls -lh backups/daily_*.tar.gz | tail -1`, as recency and size limits."""
+"""Backups: the guide's `ls -lh backups/daily_*.tar.gz | tail -1`, as recency and size limits; and the
+pre-maintenance checklist's "Backup created" (taken then with --apply, else a recent
+one: backups.premaintenance_max_age_minutes)."""
 import pytest
 
-pytestmark = [pytest.mark.daily, pytest.mark.premaintenance]
 
-
+@pytest.mark.daily
+@pytest.mark.premaintenance
 def test_backup_exists(backup_recency, maint):
     """At least one file in backups.dir matches backups.pattern."""
     assert backup_recency.error is None, backup_recency.error
@@ -17,13 +19,26 @@ def _newest(backup_recency):
     return backup_recency
 
 
+@pytest.mark.daily
 def test_newest_backup_is_fresh(backup_recency, maint, evidence):
     """The newest backup is younger than backups.max_age_hours."""
     newest = _newest(backup_recency)
     evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", "backups.max_age_hours", unit=" h", hint="run the backup and find why the schedule stopped")
 
 
+@pytest.mark.daily
+@pytest.mark.premaintenance
 def test_newest_backup_is_not_trivial(backup_recency, maint, evidence):
     """The newest backup is at least backups.min_size_bytes long."""
     newest = _newest(backup_recency)
     evidence.compare(f"size of {newest.path}", newest.size, ">=", "backups.min_size_bytes", unit=" B", hint="an almost empty archive: check the dump step's errors")
+
+
+@pytest.mark.premaintenance
+def test_backup_created_before_maintenance(backup_before_maintenance, maint, evidence):
+    """A backup younger than backups.premaintenance_max_age_minutes reads end to end (with --apply: taken now)."""
+    backup = backup_before_maintenance
+    assert backup.error is None, f"{backup.error} — take one before maintenance: pytest -m premaintenance --apply"
+    assert backup.verified, f"{backup.path} does not read end to end: {backup.reason}"
+    evidence.compare(f"age of {backup.path}", backup.age_minutes, "<=", "backups.premaintenance_max_age_minutes",
+                     unit=" min", hint="take a fresh backup before maintenance: pytest -m premaintenance --apply")

@@ -1,6 +1,8 @@
-"""The pre-maintenance checklist: window scheduled, rollback plan ready, monitoring active, team notified, start recorded.
+"""The pre-maintenance checklist: window scheduled, rollback plan ready, monitoring active, team and users notified,
+start recorded.
 
-"Backup created" is checked by test_backups.py (premaintenance marker, backups.max_age_hours).
+"Backup created" is checked by test_backups.py (premaintenance marker, backups.premaintenance_max_age_minutes;
+with --apply the backup is taken then).
 """
 import pytest
 
@@ -35,6 +37,11 @@ def test_monitoring_active(monitoring_probe):
 def test_team_notified(notice_start):
     """The team was notified that maintenance starts (notify.webhook accepted the start notice)."""
     assert notice_start.ok, f"start notice to {notice_start.webhook}: {notice_start.error}"
+
+
+def test_users_notified(users_notice_start):
+    """Users of a user-facing service were told maintenance starts (notify.users accepted the start notice)."""
+    assert users_notice_start.ok, f"users' start notice to {users_notice_start.webhook}: {users_notice_start.error}"
 
 
 def test_maintenance_start_recorded(maintenance_start):

@@ -44,7 +44,7 @@ def test_premaintenance_daily_apply_postmaintenance_on_the_example(suite, exampl
     [start] = _evidence(suite.summary(), "maintenance start recorded")
     assert start["error_log"]["path"].endswith("logs/error.log")
 
-    daily = suite.run("-m", "daily", "--apply", "--ignore-window")
+    daily = suite.run("-m", "daily", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test")
     assert daily.ret == 0, daily.stdout.str()
     [rotation] = _evidence(suite.summary(), "rotate-logs")[:1]
     assert rotation["mode"] == "apply" and str(access) in rotation["rotated"], rotation

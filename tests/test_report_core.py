@@ -20,7 +20,8 @@ from opsproof.report.summary import NotASummary, Results, build_summary, read_su
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
-SUMMARY_KEYS = ["format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply", "started",
+SUMMARY_KEYS = ["format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply",
+                "approval", "started",
                 "ended", "exit_status", "outcome", "report", "tests"]
 
 

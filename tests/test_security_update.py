@@ -94,7 +94,7 @@ def test_update_that_breaks_health_is_rolled_back(suite, setup):
     app, health = setup
     _config(suite, app, health)
     lock = (app / "package-lock.json").read_text()
-    result = suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK)
+    result = suite.run("-m", "monthly", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test", CHECK)
     assert result.ret == 1, result.stdout.str()
     message = _test(suite)["message"]
     assert "the health checks failed after npm update (api: " in message
@@ -107,7 +107,7 @@ def test_update_that_keeps_health_is_kept(suite, setup):
     app, health = setup
     health.broken = "none"
     _config(suite, app, health)
-    result = suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK)
+    result = suite.run("-m", "monthly", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test", CHECK)
     assert result.ret == 0, result.stdout.str()
     data = _test(suite)["evidence"][-1]["data"]
     assert data["mode"] == "apply" and not data["rolled_back"]
@@ -121,7 +121,7 @@ def test_update_without_health_checks_is_not_applied(suite, setup):
     app, _ = setup
     suite.config({"service": "update-test", "root": str(app), "dependencies": {"npm_outdated": {}}})
     lock = (app / "package-lock.json").read_text()
-    assert suite.run("-m", "monthly", "--apply", "--ignore-window", CHECK).ret == 1
+    assert suite.run("-m", "monthly", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test", CHECK).ret == 1
     test = _test(suite)
     assert test["outcome"] == "failed" and "no health: section" in test["message"], test
     assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"

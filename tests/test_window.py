@@ -151,7 +151,7 @@ def test_gated_action_refused_outside_the_window(suite):
     outcomes = suite.outcomes()
     assert all(v == "failed" for k, v in outcomes.items() if "test_temp" in k), outcomes
     # The same run with --ignore-window acts.
-    assert suite.run("-m", "daily", "--apply", "--ignore-window").ret == 0
+    assert suite.run("-m", "daily", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test").ret == 0
     assert not stale.exists()
 
 
@@ -199,7 +199,7 @@ def test_disruptive_action_without_a_window_section_refuses(suite):
     result = suite.run("-m", "monthly", "--apply")
     assert result.ret == 1
     assert "update-dependencies is disruptive and maintenance.yaml has no window: section" in result.stdout.str()
-    assert suite.run("-m", "monthly", "--apply", "--ignore-window").ret == 0
+    assert suite.run("-m", "monthly", "--apply", "--ignore-window", "--approved-by", "cto", "--reason", "test").ret == 0
 
 
 @pytest.mark.parametrize("text, key, words", [

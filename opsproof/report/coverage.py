@@ -64,9 +64,9 @@ TASKS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "premaintenance": [
         ("Maintenance window scheduled", ("test_window_scheduled",)),
         ("Team notified", ("test_team_notified",)),
-        ("Users notified (if user-facing)", ()),
-        ("Backup created", ("test_backup_exists", "test_newest_backup_is_fresh", "test_newest_backup_is_not_trivial",
-                            "test_newest_archive_is_intact")),
+        ("Users notified (if user-facing)", ("test_users_notified",)),
+        ("Backup created", ("test_backup_created_before_maintenance", "test_backup_exists",
+                            "test_newest_backup_is_not_trivial", "test_newest_archive_is_intact")),
         ("Rollback plan ready", ("test_rollback_plan_ready",)),
         ("Monitoring active", ("test_monitoring_active",)),
     ],

@@ -70,6 +70,7 @@ def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], fil
         "suite_version": run.suite_version,
         "commit": commit.group(1) if commit else None,
         "apply": run.apply,
+        "approval": run.approval,  # --ignore-window: who approved the emergency, why, when
         "exit_status": int(exit_status),
         "verdict": verdict,
         "outcome": dict(outcome),

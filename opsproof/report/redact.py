@@ -105,11 +105,13 @@ def config_secrets(maint: Maint) -> list[str]:
     if maint.slo and maint.slo.source.prometheus:
         urls.append(maint.slo.source.prometheus)
         found.extend(v for value in maint.slo.source.headers.values() for v in (value, *value.split()[1:]))
-    if maint.notify:
-        urls.append(maint.notify.webhook)
+    for hook in (maint.notify, maint.notify and maint.notify.users):  # the team's webhook, and the users' one
+        if not hook:
+            continue
+        urls.append(hook.webhook)
         # Chat webhooks carry their token in the path (Slack's /services/T../B../XXXX): long segments are secret.
-        found.extend(seg for seg in urlsplit(maint.notify.webhook).path.split("/") if len(seg) >= 16)
-        found.extend(v for value in maint.notify.headers.values() for v in (value, *value.split()[1:]))
+        found.extend(seg for seg in urlsplit(hook.webhook).path.split("/") if len(seg) >= 16)
+        found.extend(v for value in hook.headers.values() for v in (value, *value.split()[1:]))
     for url in urls:
         parts = urlsplit(url)
         if parts.password:

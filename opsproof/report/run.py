@@ -67,6 +67,7 @@ class RunRecord:
     suite_version: str
     ended: Optional[datetime] = None
     worker: Optional[str] = None
+    approval: Optional[dict[str, str]] = None  # --ignore-window's approval: by, reason, at, source
 
     def __post_init__(self) -> None:
         for name in ("started", "ended"):
@@ -82,6 +83,9 @@ class RunRecord:
 
     def on_worker(self, worker: str) -> "RunRecord":
         return replace(self, worker=worker)
+
+    def approved(self, approval: Optional[dict[str, str]]) -> "RunRecord":
+        return replace(self, approval=approval)
 
     def selects(self, marker: str) -> bool:
         """Whether the -m expression names `marker` as a word ("daily or postmaintenance" names both)."""
@@ -104,6 +108,8 @@ class RunRecord:
             "Suite version": self.suite_version,
             "Operator": self.operator,
             "Actions": "apply" if self.apply else "plan only",
+            **({"Emergency approval": f"--ignore-window approved by {self.approval['by']} at {self.approval['at']}: "
+                                      f"{self.approval['reason']} ({self.approval['source']})"} if self.approval else {}),
             "Started (UTC)": utc(self.started),
         }
         if self.ended is not None:
@@ -132,4 +138,5 @@ class RunRecord:
                    operator=summary["operator"], hosts=summary["hosts"], selection=summary["selection"],
                    apply=bool(summary["apply"]), ignore_window=False, config_path=summary["config"]["path"],
                    config_sha256=summary["config"]["sha256"], suite_version=summary["suite_version"],
-                   ended=parse_utc(summary["ended"]) if summary.get("ended") else None)
+                   ended=parse_utc(summary["ended"]) if summary.get("ended") else None,
+                   approval=summary.get("approval"))

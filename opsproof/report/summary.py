@@ -82,6 +82,7 @@ def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int,
         "suite_version": run.suite_version,
         "operator": run.operator,
         "apply": run.apply,
+        "approval": run.approval,  # --ignore-window: who approved the emergency, why, when
         "started": utc(run.started),
         "ended": utc(run.ended) if run.ended else None,
         "exit_status": int(exit_status),
