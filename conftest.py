@@ -5,6 +5,7 @@ pytest_plugins = [
     "fixtures.config",
     "fixtures.run",
     "fixtures.evidence",
+    "fixtures.judgement",
     "fixtures.report",
     "fixtures.ledger",
     "fixtures.cadence",

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
 SUMMARY_KEYS = ["format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply",
                 "approval", "started",
-                "ended", "exit_status", "outcome", "report", "tests"]
+                "ended", "exit_status", "outcome", "warnings", "waived", "report", "tests"]
 
 
 def _run(**changes) -> RunRecord:

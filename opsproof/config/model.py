@@ -4,10 +4,11 @@ from __future__ import annotations
 import posixpath
 from typing import Optional
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from .base import _Section
 from .cadences import Cadences
+from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, waivers_within
 from .schedule import Attestations, Docs, Notify, Window
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
@@ -43,10 +44,23 @@ class Maint(_Section):
     config_audit: Optional[ConfigAudit] = None
     cadences: Cadences = Cadences()             # periods and grace for overdue cadences (defaults apply when left out)
     schedule: Timers = Timers()                 # `opsproof schedule`: timers/cron for the cadences (defaults apply)
+    max_waiver_days: int = Field(MAX_WAIVER_DAYS, ge=1)  # how far ahead a waiver may expire
+    waivers: list[Waiver] = []                  # accepted failures: reported as waived, not passed, until they expire
+    runbooks: dict[str, str] = {}               # check pattern (as waivers match) -> URL or path under root
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)
     sha256: str = Field("", exclude=True)
+
+    @field_validator("waivers")
+    @classmethod
+    def _waivers_reviewed(cls, value: list[Waiver], info: ValidationInfo) -> list[Waiver]:
+        return waivers_within(value, info.data.get("max_waiver_days", MAX_WAIVER_DAYS))
+
+    @field_validator("runbooks")
+    @classmethod
+    def _runbooks(cls, value: dict[str, str]) -> dict[str, str]:
+        return {pattern: runbook_target(target) for pattern, target in value.items()}
 
     def resolve(self, relative: str) -> str:
         """An absolute path on the target: relative paths resolve against `root`."""

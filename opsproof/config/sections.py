@@ -8,6 +8,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .base import Duration, _Section, parse_duration
+from .judgement import warn_band
 
 
 class Disk(_Section):
@@ -16,6 +17,11 @@ class Disk(_Section):
     max_inodes_used_percent: float = Field(90, ge=0, le=100)
     forecast_min_days: float = Field(90, ge=0)
     forecast_window: Duration = timedelta(days=30)     # the recorded history the capacity forecast fits
+    warn_used_percent: Optional[float] = Field(None, ge=0, le=100)   # warning levels: a warning never fails the run
+    warn_inodes_used_percent: Optional[float] = Field(None, ge=0, le=100)
+    warn_forecast_days: Optional[float] = Field(None, ge=0)
+
+    _warn = warn_band("warn_used_percent", "warn_inodes_used_percent", "warn_forecast_days")
 
 
 class Rotate(_Section):
@@ -122,6 +128,7 @@ class Backups(_Section):
     dir: str
     pattern: str = Field(min_length=1)
     max_age_hours: float = Field(26, gt=0)
+    warn_age_hours: Optional[float] = Field(None, gt=0)
     premaintenance_max_age_minutes: float = Field(60, gt=0)  # premaintenance: a backup this fresh
     keep: int = Field(14, ge=1)
     min_size_bytes: int = Field(1024, ge=0)
@@ -129,6 +136,8 @@ class Backups(_Section):
     timeout_s: float = Field(3600, gt=0)    # bounds one backup, one verification, one restore drill
     database: Optional[Database] = None
     restore: Restore = Restore()
+
+    _warn = warn_band("warn_age_hours")
 
     @field_validator("pattern")
     @classmethod
@@ -145,6 +154,7 @@ class Endpoint(_Section):
     json_: Optional[dict[str, Any]] = Field(None, alias="json")
     contains: Optional[str] = None
     max_latency_ms: float = Field(1000, gt=0)
+    warn_latency_ms: Optional[float] = Field(None, gt=0)
     timeout_s: float = Field(5, gt=0, le=300)
     retries: int = Field(0, ge=0, le=10)
     retry_delay_s: float = Field(1, ge=0, le=60)
@@ -152,6 +162,7 @@ class Endpoint(_Section):
     verify_tls: bool = True
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _warn = warn_band("warn_latency_ms")
 
     @field_validator("url")
     @classmethod

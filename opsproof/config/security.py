@@ -7,6 +7,7 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from .base import _Section
+from .judgement import warn_band
 
 # Advisory severities, lowest first: a gate fails at `fail_at` and above. "unknown" ranks above critical —
 # a finding whose severity the tool does not say (pip-audit never does) fails every gate: never a false pass.
@@ -52,8 +53,11 @@ class Tls(_Section):
     name: Optional[str] = None
     server_name: Optional[str] = None                # the name the certificate must match; default: host
     min_days: float = Field(30, ge=0)
+    warn_days: Optional[float] = Field(None, ge=0)   # a warning (not a failure) with fewer days left than this
     ca_file: Optional[str] = None                    # default: the system trust store (honours SSL_CERT_FILE)
     timeout_s: float = Field(10, gt=0, le=300)
+
+    _warn = warn_band("warn_days")
 
     @field_validator("port")
     @classmethod

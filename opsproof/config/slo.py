@@ -7,6 +7,7 @@ from typing import Literal, Optional
 from pydantic import Field, model_validator
 
 from .base import Duration, _Section
+from .judgement import warn_band
 from .sections import Endpoint
 
 
@@ -38,6 +39,7 @@ class Objective(_Section):
     name: str = Field(min_length=1)
     sli: Literal["availability", "latency"] = "availability"
     target: float = Field(gt=0, lt=100)          # percent of good requests over the window
+    warn_target: Optional[float] = Field(None, gt=0, lt=100)   # a warning (not a failure) below this percent
     window: Duration = timedelta(days=30)        # rolling
     threshold_ms: Optional[float] = Field(None, gt=0)   # latency: a request is good when it took <= this
     bad_status: list[int] = []                   # statuses counted bad besides 5xx (e.g. 429)
@@ -45,6 +47,8 @@ class Objective(_Section):
     good_query: Optional[str] = None
     total_query: Optional[str] = None
     description: str = ""
+
+    _warn = warn_band("warn_target")
 
     @model_validator(mode="after")
     def _complete(self) -> "Objective":

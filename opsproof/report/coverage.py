@@ -8,7 +8,11 @@ results and returns the rows and the verdict:
 - `failed` when any check failed or errored (whether or not it covers a task);
 - else `incomplete` when a task of a selected cadence has no passed check: its section is not configured,
   its checks were skipped or deselected, or it is not built;
-- else `passed`.
+- else `passed`, its text saying "PASSED with N waived failures and M warnings" when there are any.
+
+A check whose failure a waiver in force covers is `waived` (opsproof/config/judgement.py): its task's row says
+`waived` with the waiver, never `passed`; the run's verdict stays `passed` (an approver accepted the failure
+until a date), and its text names each waived check and each warning — never a silent pass.
 
 A skipped check is not a checked one, whatever the reason: in particular an action's check skipped because
 the run only planned (no --apply) did not check the task. A task counts as checked when at least one of its
@@ -129,6 +133,7 @@ def _row(cadence: str, task: str, checks: tuple[str, ...], tests: list[Mapping[s
     if not tests:
         return {**row, "outcome": "not run", "why": "not run: its checks were deselected (-m/-k)"}
     bad = [t for t in tests if t["outcome"] in ("failed", "error")]
+    waived = [t for t in tests if t["outcome"] == "waived"]
     passed = [t for t in tests if t["outcome"] == "passed"]
     skipped = [t for t in tests if t["outcome"] == "skipped"]
     reasons = list(dict.fromkeys(f"{check_name(t['id'])}: {_reason(t)}" for t in skipped))
@@ -136,13 +141,17 @@ def _row(cadence: str, task: str, checks: tuple[str, ...], tests: list[Mapping[s
     if bad:
         outcome = "failed"
         parts = [f"{t['id']} {t['outcome']}: {_reason(t)}" for t in bad]
+    elif waived:
+        outcome = "waived"
+        parts = [f"{t['id']} {t.get('waiver', 'waived')}" for t in waived] + [f"{len(passed)} passed"] * bool(passed)
     elif passed:
         outcome = "passed"
         parts = [f"{len(passed)} passed"] + [f"skipped {r}" for r in reasons]
     else:
         outcome = "skipped"
         parts = [f"not checked: {r}" for r in reasons]
-    return {**row, "outcome": outcome, "why": "; ".join(parts + notes)}
+    warnings = [f"warning: {w}" for t in tests for w in t.get("warnings") or ()]
+    return {**row, "outcome": outcome, "why": "; ".join(parts + warnings + notes)}
 
 
 def build(expression: str, tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -155,14 +164,23 @@ def build(expression: str, tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]
     rows = [_row(cadence, task, checks, [t for c in checks for t in by_check.get(c, [])])
             for cadence in selected(expression, tests) for task, checks in TASKS[cadence]]
     failed = [t["id"] for t in tests if t["outcome"] in ("failed", "error")]
-    unchecked = [r for r in rows if r["outcome"] != "passed"]
+    unchecked = [r for r in rows if r["outcome"] not in ("passed", "waived")]
+    waived = [f"{t['id']} {t.get('waiver', 'waived')}" for t in tests if t["outcome"] == "waived"]
+    warnings = [f"{t['id']}: {w}" for t in tests for w in t.get("warnings") or ()]
+    also = " and ".join(x for x in (_count(len(waived), "waived failure") * bool(waived),
+                                    _count(len(warnings), "warning") * bool(warnings)) if x)
+    accepted = "; ".join(waived + [f"warning {w}" for w in warnings])
+    tail = f"; and {also}: {accepted}" if also else ""
     if failed:
         verdict = "failed"
-        text = f"FAILED — {_count(len(failed), 'check')} failed: {', '.join(failed)}"
+        text = f"FAILED — {_count(len(failed), 'check')} failed: {', '.join(failed)}" + tail
     elif unchecked or not tests:
         verdict = "incomplete"
         listed = "; ".join(f"{r['cadence']} {r['task']} ({r['why']})" for r in unchecked) or "no check ran"
-        text = f"INCOMPLETE — {_count(len(unchecked), 'task')} not checked: {listed}"
+        text = f"INCOMPLETE — {_count(len(unchecked), 'task')} not checked: {listed}" + tail
+    elif also:
+        verdict = "passed"
+        text = f"PASSED with {also} — every task of the selected cadences was checked and passed or waived: {accepted}"
     else:
         verdict = "passed"
         text = "PASSED — every task of the selected cadences was checked and passed"

@@ -1,7 +1,8 @@
 """Evidence records: what a check measured, against which threshold, read from which config key.
 
 `Evidence` collects a check's records, comparisons and pictures; `judge` and `judge_limit` build
-the comparison and decide pass or fail. Nothing here fails a test: the pytest wiring
+the comparison and decide pass or fail; `judge` also reads the warning level beside the threshold (the key
+`opsproof.config.judgement.warn_key` names) and marks a passing comparison past it `warned`. Nothing here fails a test: the pytest wiring
 (fixtures/evidence.py) does that with `Comparison.message`.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Callable, Mapping, Optional
 
+from ..config.judgement import warn_key
 from ..config.lookup import KeyPathError, lookup
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -30,6 +32,9 @@ class Comparison:
     key: str
     unit: str = ""
     passed: Optional[bool] = None
+    warn: Any = None          # the warning level beside the threshold, when one is configured
+    warn_key: str = ""
+    warned: bool = False      # passed, but past the warning level
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> "Comparison":
@@ -46,11 +51,18 @@ class Comparison:
 
     def line(self) -> str:
         """One line: `space used on /: 40.1% (<= 85%)`."""
-        return f"{self.what}: {self.value_text} ({self.limit_text})"
+        warn = f", warning {self.op} {self.warn}{self.unit}" if self.warn is not None else ""
+        return f"{self.what}: {self.value_text} ({self.limit_text}{warn})" + (" WARNING" if self.warned else "")
 
     def message(self, hint: str = "") -> str:
         """The failure text: measured value, the key that allows what, and what to do."""
         return f"{self.what} is {self.value_text}; {self.key} allows {self.limit_text}" + (f" — {hint}" if hint else "")
+
+    def warning(self) -> str:
+        """`space used on /: 82% is past the warning level disk.warn_used_percent = 80% (disk.max_used_percent = 85%
+        fails it)`: the run passes, someone should look."""
+        return (f"{self.what}: {self.value_text} is past the warning level {self.warn_key} = {self.warn}{self.unit} "
+                f"({self.key} = {self.threshold}{self.unit} fails it)")
 
 
 def in_unit(threshold: Any, unit: str, key: str) -> Any:
@@ -75,7 +87,16 @@ def judge(config: Any, what: str, measured: Any, op: str, key: str, unit: str = 
     """`measured op <the setting at key in config>`, decided; `origin` says where the setting came from
     when it is not the config file itself (an OpenSLO document)."""
     threshold = in_unit(lookup(config, key), unit, key)
-    return judge_limit(what, measured, op, threshold, key + (f" ({origin})" if origin else ""), unit)
+    comp = judge_limit(what, measured, op, threshold, key + (f" ({origin})" if origin else ""), unit)
+    name = warn_key(key) if op != "==" else None
+    try:
+        warn = in_unit(lookup(config, name), unit, name) if name else None
+    except KeyPathError:  # no warning level for this threshold, or none configured
+        warn = None
+    if warn is not None:
+        comp.warn, comp.warn_key = warn, name
+        comp.warned = bool(comp.passed and not OPS[op](measured, warn))
+    return comp
 
 
 @dataclass

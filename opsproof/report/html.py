@@ -22,7 +22,7 @@ def _e(value: Any) -> str:
 
 def comparison_row(comp: Comparison, command: str = "") -> str:
     """One row of the evidence table: what, measured value, threshold, config key, the command that measured, pass/FAIL."""
-    mark = "pass" if comp.passed else "FAIL"
+    mark = ("WARNING" if comp.warned else "pass") if comp.passed else "FAIL"
     return (f"<tr><td>{_e(comp.what)}</td><td>{_e(comp.value_text)}</td><td>{_e(comp.limit_text)}</td>"
             f"<td><code>{_e(comp.key)}</code></td><td><code>{_e(command)}</code></td><td>{mark}</td></tr>")
 
@@ -86,9 +86,14 @@ def evidence_html(records: Iterable[Mapping[str, Any]], comparisons: Iterable[Ma
     return f"<div class='opsproof'>{evidence_table(comparisons, commands(records))}{blocks}</div>"
 
 
-def check_cell(check: str) -> str:
-    """The results table's "Check" cell: the check's docstring line."""
-    return f"<td class='col-check'>{_e(check)}</td>"
+def check_cell(check: str, runbook: str = "", waived: str = "") -> str:
+    """The results table's "Check" cell: the check's docstring line, the waiver that covered its failure, and
+    the runbook (a link when it is a URL)."""
+    link = f"<a href='{_e(runbook)}'>{_e(runbook)}</a>" if runbook.startswith(("http://", "https://")) else \
+        f"<code>{_e(runbook)}</code>"
+    return (f"<td class='col-check'>{_e(check)}"
+            + (f"<div class='opsproof-waived'><strong>{_e(waived)}</strong></div>" if waived else "")
+            + (f"<div class='opsproof-runbook'>runbook: {link}</div>" if runbook else "") + "</td>")
 
 
 def evidence_cell(comparisons: Iterable[Mapping[str, Any]]) -> str:

@@ -53,9 +53,11 @@ def file_name(path: Path, directory: Path) -> str:
 
 
 def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], files: Iterable[Path],
-          directory: Path, exit_status: int, verdict: Optional[str] = None) -> dict[str, Any]:
+          directory: Path, exit_status: int, verdict: Optional[str] = None,
+          judgement: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """A finished run's ledger line (without `prev`, which `append` sets). Strings are masked by the caller.
-    `verdict` is the run's passed/failed/incomplete, as its report and JSON summary say."""
+    `verdict` is the run's passed/failed/incomplete, as its report and JSON summary say; `judgement` the run's
+    `warnings`, `waived` checks and configured `waivers` (as the summary lists them)."""
     commit = re.search(r"\(git ([0-9a-f]+)", run.suite_version)
     return {
         "format": FORMAT,
@@ -75,6 +77,7 @@ def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], fil
         "verdict": verdict,
         "outcome": dict(outcome),
         "failed": sorted(failed),
+        **{key: list((judgement or {}).get(key) or []) for key in ("warnings", "waived", "waivers")},
         "files": [{"name": file_name(p, directory), "sha256": sha256_file(p)} for p in files],
     }
 

@@ -12,7 +12,7 @@ from .evidence import Comparison
 from .run import RunRecord, utc
 
 FORMAT = 1
-ORDER = ("passed", "failed", "error", "skipped")
+ORDER = ("passed", "failed", "error", "waived", "skipped")
 _REQUIRED = ("format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply", "started",
              "outcome", "tests")
 
@@ -30,14 +30,20 @@ class Results:
     def add(self, nodeid: str, when: str, outcome: str, duration: float, info: Optional[Mapping[str, Any]] = None,
             detail: str = "") -> None:
         """One phase (setup, call, teardown) of one check: outcome passed, failed or skipped; `detail` is the
-        failure text or the skip reason; `info` what the evidence hook attached (check, markers, evidence)."""
+        failure text or the skip reason; `info` what the evidence hook attached (check, markers, evidence), and the
+        judgement hook (`runbook`; `waived`: a failure a waiver in force turned into a skip, outcome "waived")."""
         entry = self._entries.setdefault(nodeid, {"id": nodeid, "outcome": "passed", "duration_s": 0.0})
         entry["duration_s"] = round(entry["duration_s"] + duration, 3)
         if info:
             entry.update({"check": info["check"], "markers": info["markers"]})
+            entry.update({k: info[k] for k in ("runbook",) if info.get(k)})
             if when == "teardown":
                 entry.update({"evidence": info["evidence"], "comparisons": info["comparisons"]})
-        if outcome == "failed":
+                warned = [Comparison.of(c).warning() for c in info["comparisons"] if c.get("warned")]
+                entry.update({"warnings": warned} if warned else {})
+        if outcome == "skipped" and info and info.get("waived") and entry["outcome"] == "passed":
+            entry.update({"outcome": "waived", "waiver": info["waived"], "message": detail[-2000:]})
+        elif outcome == "failed":
             entry["outcome"] = "failed" if when == "call" else "error"
             entry.setdefault("message", detail[-2000:])
         elif outcome == "skipped" and entry["outcome"] == "passed":
@@ -66,6 +72,13 @@ def outcome_text(outcome: Mapping[str, int]) -> str:
     return ", ".join(items) or "no checks"
 
 
+def judged(tests: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """The run's `warnings` (a check passed, past a warning level) and `waived` checks (a waiver covered the failure)."""
+    tests = list(tests)
+    return {"warnings": [{"id": t["id"], "warning": w} for t in tests for w in t.get("warnings") or ()],
+            "waived": [{"id": t["id"], "waiver": t["waiver"]} for t in tests if t["outcome"] == "waived"]}
+
+
 def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str,
                   verdict: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """The JSON summary of a finished run (secrets are masked by the caller, who holds the config's secrets);
@@ -87,6 +100,7 @@ def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int,
         "ended": utc(run.ended) if run.ended else None,
         "exit_status": int(exit_status),
         "outcome": outcome_counts(tests),
+        **judged(tests),
         "report": report,
         "tests": tests,
     }
@@ -131,6 +145,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
         lines.extend(f"  {comp.line()} — {comp.key}" for comp in failed)
         if not failed and test.get("message"):
             lines.append("  " + test["message"].strip().splitlines()[-1])
+    lines += [f"WAIVED {w['id']}: {w['waiver']}" for w in summary.get("waived") or ()]
+    lines += [f"WARNING {w['id']}: {w['warning']}" for w in summary.get("warnings") or ()]
     if summary.get("report"):
         lines.append(f"Report: {summary['report']}")
     return "\n".join(lines)

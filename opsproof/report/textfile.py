@@ -2,7 +2,9 @@
 
 `build` turns a run's results (the JSON summary's `tests`) and the cadence state from the ledger into the
 text; `write` puts it under its final name only when complete (a temp name beside it, then rename).
-A skipped check has no success series: it was not checked, so it is neither 1 nor 0.
+A skipped check has no success series: it was not checked, so it is neither 1 nor 0. A waived check failed:
+success 0 and `opsproof_check_waived` 1 (alert on `opsproof_check_success == 0 unless on(check, host, cadence)
+opsproof_check_waived == 1`); `opsproof_check_warning` is 1 for a check that passed past a warning level.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from .cadence import CadenceState, PERIODS, selects
 CADENCES = (*PERIODS, "premaintenance", "postmaintenance", "postdeploy")
 _HELP = {
     "opsproof_check_success": "1 when the check passed in the last run, 0 when it failed (skipped checks are absent)",
+    "opsproof_check_warning": "1 when the check passed past a warning level in the last run, else 0",
+    "opsproof_check_waived": "1 when a waiver in force covered the check's failure in the last run (success is 0)",
     "opsproof_check_duration_seconds": "how long the check took in the last run",
     "opsproof_check_measured_value": "the value the check measured, beside the threshold it was compared with",
     "opsproof_check_threshold": "the threshold from the maintenance config the measured value was compared with",
@@ -66,8 +70,10 @@ def build(tests: Iterable[Mapping[str, Any]], hosts: Sequence[str], selection: s
         host = host_of(str(test["id"]), hosts)
         for cadence in cadences_of(test, selection):
             labels = {"check": str(test["id"]), "host": host, "cadence": cadence}
-            if test.get("outcome") in ("passed", "failed", "error"):
+            if test.get("outcome") in ("passed", "failed", "error", "waived"):
                 add("opsproof_check_success", labels, "1" if test["outcome"] == "passed" else "0")
+                add("opsproof_check_warning", labels, "1" if test.get("warnings") else "0")
+                add("opsproof_check_waived", labels, "1" if test["outcome"] == "waived" else "0")
             add("opsproof_check_duration_seconds", labels, _number(test.get("duration_s")))
             for comp in test.get("comparisons") or []:
                 detail = {**labels, "what": str(comp.get("what", "")), "key": str(comp.get("key", ""))}
