@@ -196,3 +196,24 @@ def test_a_runbook_path_is_made_absolute_under_root(suite):
     test = _one(suite.summary(), DISK_CHECKS)
     assert test["runbook"] == str(Path(suite.path, "docs/disk.md"))
     assert test["message"].rstrip().endswith(f"runbook: {suite.path}/docs/disk.md")
+
+
+def test_a_run_whose_only_failure_is_waived_passes_saying_so():
+    from opsproof.report import coverage, textfile
+
+    tests = [{"id": f"checks/test_x.py::{name}", "outcome": "passed", "markers": ["postdeploy"]}
+             for name in ("test_endpoint_healthy", "test_process_running", "test_no_new_errors")]
+    tests[0]["warnings"] = ["api latency: 800 ms is past the warning level health[api].warn_latency_ms = 500 ms"]
+    tests.append({"id": "checks/test_slo.py::test_no_fast_burn", "outcome": "waived", "markers": ["postdeploy"],
+                  "waiver": "waived: known burn (approved by Dana, until 2026-12-31)"})
+    result = coverage.build("postdeploy", tests)
+    assert result["verdict"] == "passed"
+    assert result["text"].startswith("PASSED with 1 waived failure and 1 warning — ")
+    assert "test_no_fast_burn waived: known burn (approved by Dana" in result["text"]
+    rows = {r["task"]: r for r in result["coverage"]}
+    assert rows["SLO burn rate"]["outcome"] == "waived" and rows["Health endpoints pass"]["outcome"] == "passed"
+    lines = textfile.build(tests, ["local"], "postdeploy", []).splitlines()
+    burn = 'check="checks/test_slo.py::test_no_fast_burn",host="local",cadence="postdeploy"'
+    health = 'check="checks/test_x.py::test_endpoint_healthy",host="local",cadence="postdeploy"'
+    assert {f"opsproof_check_success{{{burn}}} 0", f"opsproof_check_waived{{{burn}}} 1",
+            f"opsproof_check_warning{{{health}}} 1", f"opsproof_check_waived{{{health}}} 0"} <= set(lines)
