@@ -112,3 +112,17 @@ def test_config_secrets_of_a_dsn_libpq_would_refuse_and_of_one_without_a_passwor
     none = _maint({"backups": {"dir": "b", "pattern": "d_*", "restore": {"dsn": "postgresql://app@db/shop"}}})
     assert set(config_secrets(none)) <= {""}
     assert config_secrets(_maint({})) == []
+
+
+def test_config_secrets_of_every_secret_query_key_header_and_webhook_part():
+    maint = _maint({
+        "health": [{"url": "https://h/x?access_token=t1x&client_secret=s1x&passwd=p1x&authcode=a1x&page=2",
+                    "headers": {"Proxy-Authorization": "Basic pxa1", "X-Auth-Token": "xat1", "Accept": "x/y"}}],
+        "backups": {"dir": "b", "pattern": "d_*",                  # no database DSN: the restore one still counts
+                    "restore": {"dsn": "postgresql://admin:rp%40ss@db/postgres"}},
+        "notify": {"webhook": "https://u:whpw1@hooks.example/x?token=wtok5678"},
+    })
+    assert set(config_secrets(maint)) == {"t1x", "s1x", "p1x", "a1x", "Basic pxa1", "pxa1", "xat1",
+                                          "rp%40ss", "rp@ss", "whpw1", "wtok5678"}
+    keyword = _maint({"backups": {"dir": "b", "pattern": "d_*", "restore": {"dsn": "host=db password=rkw1234"}}})
+    assert set(config_secrets(keyword)) == {"rkw1234"}

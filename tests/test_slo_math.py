@@ -120,7 +120,7 @@ def test_percentile_on_a_bin_boundary_takes_the_lower_bin():
 
 
 def test_percentile_counts_every_bin_before_its_own():
-    assert m.percentile([1, 1, 1, 1], [10.0, 20.0, 30.0], 0.75) == pytest.approx(30.0)
+    assert m.percentile([1, 1, 1, 1, 0], [10.0, 20.0, 30.0, 40.0], 0.75) == pytest.approx(30.0)
 
 
 def test_a_rank_past_every_request_reads_as_the_highest_bound():
@@ -132,7 +132,7 @@ def test_review_hint_says_what_was_achieved_and_what_to_do():
     missed = m.review_hint("api", 99.0, 98000, 100000)
     assert "98.000 % against 99 %" in missed, missed
     tight = m.review_hint("api", 99.0, 99150, 100000)
-    assert "plan reliability work." in tight, tight
+    assert tight.endswith("plan reliability work."), tight
 
 
 def test_three_quarters_of_the_budget_exactly_is_about_right_not_tight():
