@@ -40,7 +40,7 @@ def _config(tmp_path: Path, **backups) -> dict:
 
 def _run(suite, tmp_path: Path, **backups) -> dict[str, dict]:
     suite.config(_config(tmp_path, **backups))
-    result = suite.run("-m", "premaintenance", CHECK, *FAST)
+    result = suite.run("-m", "daily", CHECK, *FAST)   # the recency checks (premaintenance has its own backup check)
     out = {}
     for test in suite.summary()["tests"]:
         if "test_backups.py::" in test["id"]:
@@ -110,7 +110,7 @@ def test_missing_backups_dir_fails(suite, tmp_path):
 
 def test_no_backups_section_skips_with_reason(suite, tmp_path):
     suite.config({"service": "backup-test", "root": str(tmp_path)})
-    suite.run("-m", "premaintenance", CHECK, *FAST)
+    suite.run("-m", "daily", CHECK, *FAST)
     tests = [t for t in suite.summary()["tests"] if "test_backups.py::" in t["id"]]
     assert len(tests) == 3 and all(t["outcome"] == "skipped" for t in tests)
     assert {t["message"] for t in tests} == {"no backups section in maintenance.yaml"}
