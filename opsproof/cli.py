@@ -13,6 +13,8 @@
                                    each cadence's last run and last full pass per host; exit 1 when overdue
     opsproof schedule (--dry-run | --target-dir DIR | --install | --list) [--cron] [--maint-config=PATH]
                                    systemd timers (or cron lines) for the cadences; --list: next runs and windows
+    opsproof ack errorlog --reason TEXT [--maint-config=PATH] [--host SPEC] [--by NAME] [--report-dir DIR]
+                                   acknowledge the error lines counted so far: every selection counts past them
 """
 from __future__ import annotations
 
@@ -77,6 +79,43 @@ def _status(args: argparse.Namespace) -> int:
     return cadence.status_command(args.path, datetime.now(timezone.utc), cadences.grace, cadences.periods())
 
 
+def _ack(args: argparse.Namespace) -> int:
+    """Record the acknowledgement in the host's state and the ledger; 0 done, 1 the log could not be read, 4 bad input."""
+    import testinfra
+
+    from .hosts.state import StateStore
+    from .hosts.target import Target
+    from .logs import ack
+    from .report.redact import Redactor, config_secrets
+    from .report.run import current_operator
+
+    path, source = cfg.find(args.maint_config, str(Path.cwd()))
+    try:
+        maint = cfg.load(path, source)
+    except cfg.ConfigError as exc:
+        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        return 4
+    if maint.logs is None:
+        print(f"opsproof: {maint.path} has no logs section: no error log to acknowledge", file=sys.stderr)
+        return 4
+    if not args.reason.strip():
+        print("opsproof: --reason is empty: say why the errors are acknowledged (it goes into the ledger)",
+              file=sys.stderr)
+        return 4
+    red = Redactor(config_secrets(maint))
+    target = Target(testinfra.get_host(args.host or "local://"), maint.command_timeout_s)
+    done = ack.acknowledge(target, StateStore(maint.state_dir, target.name), maint.logs.error_log,
+                           red.text(args.by or current_operator()), red.text(args.reason.strip()))
+    if done.error:
+        print(f"opsproof: not acknowledged: {done.error}", file=sys.stderr)
+        return 1
+    report_dir = Path(args.report_dir or Path(Path(maint.path).parent, "reports"))
+    ack.record(done, report_dir, maint.service, maint.path, maint.sha256)
+    print(f"{done.path} on {done.host}: acknowledged up to byte {done.offset} by {done.by}; recorded in "
+          f"{report_dir / ledger.NAME}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsproof", description="opsproof: check, maintain, prove.")
     parser.add_argument("--version", action="version", version=f"opsproof {__version__}")
@@ -105,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME} when there is one)")
     status.set_defaults(func=_status)
     timercmd.add_parser(sub)
+    acks = sub.add_parser("ack", help="acknowledge what a failing check keeps counting (errorlog)")
+    acks.add_argument("what", choices=["errorlog"], help="errorlog: the error lines counted so far")
+    acks.add_argument("--reason", required=True, help="why (recorded in the state and the ledger)")
+    acks.add_argument("--by", help="who acknowledges (default: $OPSPROOF_OPERATOR, else the login name)")
+    acks.add_argument("--maint-config", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
+    acks.add_argument("--host", help="testinfra host spec of the target (default: this machine)")
+    acks.add_argument("--report-dir", help="where the ledger is (default: reports/ beside the config)")
+    acks.set_defaults(func=_ack)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -257,10 +257,12 @@ def _outcome(suite, name="test_no_new_errors"):
 
 
 def test_suite_new_error_fails_then_next_run_passes(suite, tmp_path):
+    """With logs.since: last_run a run counts only what came after the previous one (the default keeps failing
+    until acknowledged: tests/test_errorlog_ack.py)."""
     (tmp_path / "logs").mkdir()
     error_log = tmp_path / "logs" / "error.log"
     error_log.write_text("2026-01-01T00:00:00Z INFO started\n2026-01-01T00:00:01Z ERROR payment gateway refused\n")
-    suite.config(_config(tmp_path))
+    suite.config(_config(tmp_path, since="last_run"))
     first = suite.run("-m", "postdeploy", CHECK, *FAST)
     assert first.ret == 1, first.stdout.str()
     test = _outcome(suite)
@@ -275,7 +277,7 @@ def test_suite_new_error_fails_then_next_run_passes(suite, tmp_path):
 
     with open(error_log, "a") as fh:
         fh.write("2026-01-01T00:00:02Z CRITICAL and another\n2026-01-01T00:00:03Z FATAL a third\n")
-    suite.config(_config(tmp_path, max_new_errors=1))
+    suite.config(_config(tmp_path, max_new_errors=1, since="last_run"))
     third = suite.run("-m", "postdeploy", CHECK, *FAST)
     assert third.ret == 1
     test = _outcome(suite)

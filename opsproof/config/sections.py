@@ -66,6 +66,7 @@ class Logs(_Section):
     error_pattern: str = "ERROR|CRITICAL|FATAL"
     max_new_errors: int = Field(0, ge=0)
     show_lines: int = Field(20, ge=0, le=1000)
+    since: Literal["acknowledged", "last_run"] = "acknowledged"   # when counted errors stop being counted
     rotate: Optional[Rotate] = None
 
     @field_validator("error_pattern")

@@ -51,6 +51,11 @@ def selects(expression: str, marker: str) -> bool:
         return False
 
 
+def is_run(entry: Mapping[str, Any]) -> bool:
+    """A run's line (not an acknowledgement's, which the ledger chains too)."""
+    return bool(entry.get("started")) and entry.get("kind", "run") == "run"
+
+
 def full_pass(entry: Mapping[str, Any]) -> bool:
     """A run that did the cadence's work: exit 0, something passed, nothing failed — and either every task of
     its cadences was checked (verdict "passed") or it ran with --apply. A plan-only run whose drills and actions
@@ -116,7 +121,7 @@ def _moment(entry: Mapping[str, Any]) -> datetime:
 def state_of(entries: list[Mapping[str, Any]], cadence: str, host: str, period: timedelta,
              grace: timedelta) -> Optional[CadenceState]:
     """One cadence on one host; None when no line of the ledger names the host (its first run is under way)."""
-    mine = [e for e in entries if e.get("started") and host in hosts_of(e)]
+    mine = [e for e in entries if is_run(e) and host in hosts_of(e)]
     if not mine:
         return None
     since = min(parse_utc(e["started"]) for e in mine)
@@ -131,7 +136,7 @@ def state_of(entries: list[Mapping[str, Any]], cadence: str, host: str, period: 
 def states(entries: Iterable[Mapping[str, Any]], grace: timedelta = timedelta(0),
            periods: Optional[Mapping[str, timedelta]] = None) -> list[CadenceState]:
     """Each periodic cadence per host seen in the ledger, in cadence order (`periods`: PERIODS by default)."""
-    entries = [e for e in entries if e.get("started")]
+    entries = [e for e in entries if is_run(e)]
     hosts = sorted({h for e in entries for h in hosts_of(e)})
     found = [state_of(entries, cadence, host, period, grace)
              for cadence, period in (periods or PERIODS).items() for host in hosts]
@@ -142,7 +147,7 @@ def for_hosts(entries: Iterable[Mapping[str, Any]], hosts: Iterable[str], cadenc
               only: Iterable[str] = ()) -> tuple[list[CadenceState], list[str]]:
     """The cadences (`only`, else all) on these hosts with the config's periods and grace, and a note for each
     host the ledger does not name yet (its first run is this one: nothing can be overdue there)."""
-    entries = [e for e in entries if e.get("started")]
+    entries = [e for e in entries if is_run(e)]
     found, notes = [], []
     for host in hosts:
         if not any(host in hosts_of(e) for e in entries):

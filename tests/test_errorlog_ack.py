@@ -1,0 +1,71 @@
+"""Errors stay until acknowledged: a failing error-log check keeps failing, in every selection, until `opsproof ack`."""
+from __future__ import annotations
+
+import json
+
+from opsproof.cli import main
+from opsproof.report import ledger
+
+CHECK = "checks/test_errorlog.py"
+
+
+def _setup(suite, tmp_path, **logs):
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    log = tmp_path / "logs" / "error.log"
+    log.write_text("INFO up\nERROR payment gateway refused\n")
+    suite.config({"service": "ack-test", "root": str(tmp_path), "logs": {"error_log": "logs/error.log", **logs}})
+    return log
+
+
+def _outcome(suite) -> dict:
+    (test,) = [t for t in suite.summary()["tests"] if "test_no_new_errors" in t["id"]]
+    return test
+
+
+def test_errors_stay_counted_in_every_selection_until_acknowledged(suite, tmp_path, capsys):
+    log = _setup(suite, tmp_path)
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    again = suite.run("-m", "daily", CHECK)
+    assert again.ret == 1, "a daily run that failed did not keep its reference point: the error was forgotten"
+    assert "opsproof ack errorlog" in _outcome(suite)["message"]
+    assert suite.run("-m", "postdeploy", CHECK).ret == 1, "the daily run hid the error from the post-deploy gate"
+
+    config = suite.path / "maintenance.yaml"
+    assert main(["ack", "errorlog", "--reason", "gateway outage INC-42, fixed", "--by", "alice",
+                 f"--maint-config={config}", f"--report-dir={suite.path / 'reports'}"]) == 0
+    assert "acknowledged up to byte" in capsys.readouterr().out
+    line = ledger.read_entries(suite.path / "reports")[-1]
+    assert line["kind"] == "ack" and line["operator"] == "alice"
+    assert line["ack"]["reason"] == "gateway outage INC-42, fixed" and line["ack"]["offset"] == log.stat().st_size
+    assert main(["verify-ledger", str(suite.path / "reports")]) == 0          # the chain holds with the ack in it
+
+    assert suite.run("-m", "daily", CHECK).ret == 0
+    assert "acknowledged" in _outcome(suite)["evidence"][0]["data"]["reference"]
+    assert suite.run("-m", "postdeploy", CHECK).ret == 0                       # a selection after the ack, too
+
+    with open(log, "a") as fh:
+        fh.write("FATAL disk full\n")
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    message = _outcome(suite)["message"]
+    assert "FATAL disk full" in message and "payment gateway" not in message and "is 1;" in message
+    assert main(["status", str(suite.path / "reports")]) in (0, 1)            # ack lines do not upset the state
+    state = json.loads(next((suite.path / ".opsproof").glob("*/errorlog.json")).read_text())
+    assert state[f"errorlog-ack:{log}"]["by"] == "alice"
+
+
+def test_since_last_run_keeps_the_old_behaviour(suite, tmp_path):
+    _setup(suite, tmp_path, since="last_run")
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    assert suite.run("-m", "daily", CHECK).ret == 0
+
+
+def test_ack_refuses_what_it_cannot_do(suite, tmp_path, capsys):
+    _setup(suite, tmp_path)
+    config = suite.path / "maintenance.yaml"
+    assert main(["ack", "errorlog", "--reason", "  ", f"--maint-config={config}"]) == 4
+    (tmp_path / "logs" / "error.log").unlink()
+    assert main(["ack", "errorlog", "--reason", "x", f"--maint-config={config}"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    config.write_text("service: nologs\n")
+    assert main(["ack", "errorlog", "--reason", "x", f"--maint-config={config}"]) == 4
+    assert "no logs section" in capsys.readouterr().err
