@@ -155,7 +155,8 @@ def test_lines_split_on_newline_only(log):
 
 
 def test_chunk_and_long_line_boundaries(log, monkeypatch):
-    """Tiny chunks and line cap: every line counted once, a capped line matched on its head, offsets exact."""
+    """Tiny chunks and line cap: every line counted once, a line past the cap streamed whole (a match anywhere in
+    it counts, as grep's would), offsets exact."""
     import opsproof.logs.errorlog as errorlog
 
     monkeypatch.setattr(errorlog, "CHUNK", 7)
@@ -165,10 +166,12 @@ def test_chunk_and_long_line_boundaries(log, monkeypatch):
     log.write(text)
     scan = log.scan()
     assert scan.lines_read == 5
-    assert scan.sample == ["ERROR a", "ERROR this line ", "ERROR c"]
+    assert scan.sample == ["ERROR a", "ERROR this line is far longer than sixteen bytes",
+                           "INFO " + "y" * 40 + " ERROR beyond the cap", "ERROR c"]
+    assert scan.long_lines == 2 and scan.matches == 4
     assert scan.end_offset == len(text) - len("ERROR partial")
     log.write(" now done\n")
-    assert log.scan().sample == ["ERROR partial no"]
+    assert log.scan().sample == ["ERROR partial now done"]
 
 
 def test_missing_file_is_an_error_and_keeps_the_reference(local, tmp_path):

@@ -69,3 +69,17 @@ def test_ack_refuses_what_it_cannot_do(suite, tmp_path, capsys):
     config.write_text("service: nologs\n")
     assert main(["ack", "errorlog", "--reason", "x", f"--maint-config={config}"]) == 4
     assert "no logs section" in capsys.readouterr().err
+
+
+def test_a_run_that_could_not_write_its_report_consumes_nothing(suite, tmp_path):
+    """If writing the run's evidence fails at the end (here: a plugin that fails the way a full disk would), the
+    error-log reference point does not move: the next run sees the same lines."""
+    _setup(suite, tmp_path, since="last_run")
+    (suite.path / "diskfull.py").write_text(
+        "def pytest_sessionfinish(session):\n    raise OSError(28, 'No space left on device')\n")
+    broken = suite.run("-m", "daily", CHECK, "-p", "diskfull")
+    assert "No space left on device" in broken.stdout.str() + "\n".join(broken.errlines), broken.stdout.str()
+    assert "checks/test_errorlog.py F" in broken.stdout.str()        # the check did run (and saw the error)
+    assert not list(suite.path.glob(".opsproof/*/errorlog.json")), "the reference point moved without a report"
+    (suite.path / "diskfull.py").unlink()
+    assert suite.run("-m", "daily", CHECK).ret == 1        # the error is still there to be seen

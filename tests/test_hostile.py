@@ -183,3 +183,53 @@ def test_an_output_that_cannot_be_written_stops_the_run_before_any_check(suite, 
 def test_an_empty_path_is_refused_not_taken_for_the_default(tmp_path, text, key):
     err = _refused(tmp_path, "service: svc\n" + text + "\n")
     assert err.key == key, err
+
+
+_LONG_LINE = """
+import json, resource, sys
+import testinfra
+from opsproof.hosts.target import Target
+from opsproof.logs.errorlog import scan_errors
+scan, _ = scan_errors(Target(testinfra.get_host("local://"), 120), sys.argv[1], sys.argv[2], {})
+print(json.dumps({"matches": scan.matches, "lines": scan.lines_read, "long": scan.long_lines, "sample": scan.sample,
+                  "end": scan.end_offset, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _scan_in_a_process(path: Path, pattern: str) -> dict:
+    import json
+
+    done = subprocess.run([sys.executable, "-c", _LONG_LINE, str(path), pattern], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_an_error_at_the_end_of_a_50_mb_line_counts_in_bounded_memory(tmp_path):
+    """As grep would: the line is streamed through the pattern, not cut at 1 MiB, and memory stays flat."""
+    path = tmp_path / "error.log"
+    with open(path, "wb") as fh:
+        fh.write(b"INFO start\n")
+        for _ in range(50):
+            fh.write(b"x" * (1 << 20))
+        fh.write(b" ERROR y\nINFO after\n")
+    found = _scan_in_a_process(path, "ERROR|FATAL")
+    assert found["matches"] == 1 and found["lines"] == 3 and found["long"] == 1, found
+    assert found["end"] == path.stat().st_size
+    assert found["sample"][0].startswith("x" * 100) and found["sample"][0].endswith("characters, cut]"), found
+    assert found["peak_mib"] < 200, found           # the 50 MB line never sits in memory whole
+
+
+def test_a_long_line_keeps_its_anchors_and_a_match_across_a_read_boundary(tmp_path):
+    body = b"y" * (5 << 20)
+    cases = {
+        "mid.log": (b"pre " + body + b" ERROR mid\n", r"^ERROR", 0),        # ERROR, but not at the line's start
+        "start.log": (b"ERROR first " + body + b"\n", r"^ERROR", 1),
+        "end.log": (body + b" it said ERROR\n", r"ERROR$", 1),
+        "cut.log": (b"y" * ((4 << 20) - 3) + b"ERROR split over the 4 MiB read\n", r"ERROR split", 1),
+        "none.log": (body + b"\n", r"ERROR", 0),
+    }
+    for name, (data, pattern, expected) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        found = _scan_in_a_process(tmp_path / name, pattern)
+        assert found["matches"] == expected and found["long"] == 1, (name, found)

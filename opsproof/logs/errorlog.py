@@ -9,7 +9,10 @@ A trailing line without its newline is left for the next run.
 
 Lines are split on "\\n" only, and the pattern is applied to each line on its own (as `grep -E`
 would), so `^` and `$` anchor at line boundaries. Memory stays bounded: the log is read in
-CHUNK pieces and a line longer than MAX_LINE is matched on its first MAX_LINE bytes.
+CHUNK pieces, and a line longer than MAX_LINE is streamed through the pattern in windows that
+overlap by OVERLAP bytes: it counts once when any window matches (a match longer than the
+overlap can be missed; one that needs context across a window's cut is judged in the window
+that holds it whole).
 """
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ from ..hosts.target import Target, TargetError
 
 CHUNK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024
+OVERLAP = 256 * 1024    # what a long line's window keeps of the one before
+EDGE = 1024             # a match this near a window's cut is left to the window that holds it with context
+SHOWN = 500             # characters of a matching line quoted in the evidence
 # Constructs whose meaning changes when a line is searched inside a larger text: search line by line.
 _CONTEXT_SENSITIVE = re.compile(r"\\[AZ]|\(\?<[=!]")
 
@@ -40,6 +46,7 @@ class ErrorScan:
     lines_read: int = 0
     matches: int = 0
     sample: list[str] = field(default_factory=list)
+    long_lines: int = 0                         # lines longer than MAX_LINE, streamed through the pattern
     rotated_from: Optional[str] = None
     error: Optional[str] = None
 
@@ -56,10 +63,13 @@ class _Matcher:
         self.literals = [lit.encode("utf-8") for lit in literals] if literals else None
         self.scan, self.keep = scan, keep
 
-    def _hit(self, line: str) -> None:
+    def _hit(self, line: str, length: Optional[int] = None) -> None:
         self.scan.matches += 1
         if len(self.scan.sample) < self.keep:
-            self.scan.sample.append(line.rstrip("\r")[:500])
+            line = line.rstrip("\r")
+            length = len(line) if length is None else length
+            shown = line[:SHOWN]
+            self.scan.sample.append(shown if length <= SHOWN else f"{shown}… [line of {length} characters, cut]")
 
     def block(self, data: bytes, start: int = 0, end: Optional[int] = None) -> None:
         """The lines in data[start:end], which ends with a newline (a range: a 4 MB chunk is not copied)."""
@@ -104,10 +114,49 @@ class _Matcher:
                 self._hit(line)
 
 
+class _LongLine:
+    """One line too long to hold: its windows go through the pattern as they arrive; it matches once at most."""
+
+    def __init__(self, matcher: _Matcher) -> None:
+        self.matcher = matcher
+        self.head, self.tail, self.hit, self.length = b"", b"", False, 0
+
+    def feed(self, piece: bytes, last: bool) -> None:
+        if len(self.head) < SHOWN * 4:
+            self.head += piece[:SHOWN * 4 - len(self.head)]
+        at_start = self.length == len(self.tail)        # the window still begins where the line begins
+        self.length += len(piece)
+        if self.hit:
+            return
+        window = self.tail + piece
+        body = window.decode("utf-8", errors="replace")
+        # A NUL at a cut keeps ^, $ and \b from taking it for the line's edge; a match this near a cut is
+        # judged in the window (before or after) that holds it with its context.
+        lead, trail = ("" if at_start else "\0"), ("" if last else "\0")
+        probe = lead + body + trail
+        low = 0 if at_start else len(lead) + EDGE
+        high = len(probe) if last else len(lead) + len(body) - EDGE
+        pos = 0
+        while not self.hit:
+            found = self.matcher.regex.search(probe, pos)
+            if not found:
+                break
+            self.hit = low <= found.start() and found.end() <= high
+            pos = found.start() + 1
+        self.tail = window[-OVERLAP:]
+
+    def done(self) -> None:
+        self.matcher.scan.lines_read += 1
+        self.matcher.scan.long_lines += 1
+        if self.hit:
+            self.matcher._hit(self.head.decode("utf-8", errors="replace"), self.length)
+
+
 def _scan(target: Target, path: str, start: int, end: int, matcher: _Matcher) -> int:
     """Count matching complete lines in [start, end); return the offset after the last complete line."""
     offset = line_start = start
-    head, truncated = b"", False  # the start of the incomplete line (at most MAX_LINE bytes)
+    head = b""                      # the start of the incomplete line (at most MAX_LINE bytes)
+    long: Optional[_LongLine] = None  # the incomplete line once it outgrew MAX_LINE
     while offset < end:
         chunk = target.read_range(path, offset, min(CHUNK, end - offset))
         if not chunk:
@@ -115,21 +164,31 @@ def _scan(target: Target, path: str, start: int, end: int, matcher: _Matcher) ->
         chunk_start = offset
         offset += len(chunk)
         cut = chunk.rfind(b"\n")
-        if cut < 0:
-            if len(head) < MAX_LINE:
-                head += chunk[: MAX_LINE - len(head)]
-            truncated = truncated or len(head) >= MAX_LINE
-            continue
         first = chunk.find(b"\n")
-        if truncated:  # the long line's tail is dropped; the line still counts once
-            matcher.block(head + b"\n")
+        ends = chunk if cut < 0 else chunk[:first]   # what continues the incomplete line
+        if long is None and len(head) + len(ends) > MAX_LINE:
+            long = _LongLine(matcher)
+            long.feed(head, last=False)
+            head = b""
+        if long is not None:
+            long.feed(ends, last=cut >= 0)
+        elif cut < 0:
+            head += chunk
+        if cut < 0:
+            continue
+        if long is not None:
+            long.done()
+            long = None
         elif head:
             matcher.block(head + chunk[: first + 1])
         else:
-            first = -1
+            matcher.block(chunk, 0, first + 1)
         matcher.block(chunk, first + 1, cut + 1)
-        rest = chunk[cut + 1:]
-        head, truncated = rest[:MAX_LINE], len(rest) > MAX_LINE
+        head = chunk[cut + 1:]
+        if len(head) > MAX_LINE:
+            long = _LongLine(matcher)
+            long.feed(head, last=False)
+            head = b""
         line_start = chunk_start + cut + 1
     matcher.scan.bytes_read += line_start - start
     return line_start
