@@ -284,7 +284,7 @@ def test_memory_stays_bounded_on_a_highly_compressible_archive(tmp_path: Path):
     """64 MiB of zeros inflate 1000:1: chunks stay capped, so the inflated stream never sits in memory whole."""
     size = 64 << 20
     files = {"zeros.bin": bytes(size)}
-    manifest = manifest_for(files)
+    manifest = manifest_for(files, dump="zeros.bin")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo("MANIFEST.json")
@@ -357,3 +357,90 @@ def test_a_packed_entry_reads_back_whole_and_names_are_normalised():
     assert unpack(pack(5, digest)) == (5, digest.hex())
     assert unpack(pack(2 ** 60 + 3, digest)) == (2 ** 60 + 3, digest.hex())   # every byte of the size counts
     assert norm("././dirX/") == "dirX" and norm("./ab") == "ab" and norm("a/b") == "a/b"
+
+
+def _manifest_text(members: list, **override) -> str:
+    doc = {"format": 1, "engine": "sqlite", "source": "s", "created_at": "2026-11-26T02:00:00Z",
+           "tables": {"orders": 3}, "members": members}
+    doc.update(override)
+    return json.dumps(doc)
+
+
+def _entry(name: str, data: bytes = b"x", **extra) -> dict:
+    return {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), **extra}
+
+
+SHA_X = hashlib.sha256(b"x").hexdigest()
+
+
+@pytest.mark.parametrize("text, reason", [
+    (_manifest_text([{"name": 5, "size": 1, "sha256": SHA_X}]),
+     "MANIFEST.json: member entry 5 has a malformed name, size or sha256"),
+    (_manifest_text([{"name": "a", "size": "1", "sha256": SHA_X}]),
+     "MANIFEST.json: member entry 'a' has a malformed name, size or sha256"),
+    (_manifest_text([{"name": "a", "size": 1.0, "sha256": SHA_X}]),
+     "MANIFEST.json: member entry 'a' has a malformed name, size or sha256"),
+    (_manifest_text([{"name": "a", "size": -1, "sha256": SHA_X}]),
+     "MANIFEST.json: member entry 'a' has a malformed name, size or sha256"),
+    (_manifest_text([{"name": "a", "size": 1, "sha256": 7}]),
+     "MANIFEST.json: member entry 'a' has a malformed name, size or sha256"),
+    (_manifest_text([{"name": "a", "size": 1, "sha256": "zz" * 50}]),
+     f"MANIFEST.json: member 'a' has a malformed sha256 {'zz' * 35!r}"),            # cut at 70 characters
+    (_manifest_text([{"name": "a", "size": 1, "sha256": "ab" * 31}]),
+     f"MANIFEST.json: member 'a' has a malformed sha256 {'ab' * 31!r}"),            # hex, 31 bytes
+    ("[]", "MANIFEST.json is not a JSON object"),
+    (_manifest_text([_entry("a", mode=1, mtime=2)]),                                 # 5 keys: not an entry
+     "MANIFEST.json: members must be a list of {name, size, sha256}"),
+    (_manifest_text({}), "MANIFEST.json: members must be a list of {name, size, sha256}"),
+    (_manifest_text([{"bogus": 1}], note=_entry("a")),     # as many entries as the list is long, one outside it
+     "MANIFEST.json: members must be a list of {name, size, sha256}"),
+    (_manifest_text([_entry("a"), _entry("./a")]), "MANIFEST.json lists a member name twice"),
+    (_manifest_text([_entry("a")], tables=[]), "MANIFEST.json: tables must map table names to row counts"),
+    (_manifest_text([_entry("app.db")], dump="/var/lib/app/app.db"),
+     "MANIFEST.json: dump '/var/lib/app/app.db' is not one of its members"),
+    (_manifest_text([_entry("app.db"), _entry("b")], dump="../app.db"),
+     "MANIFEST.json: dump '../app.db' is not one of its members"),
+    (_manifest_text([_entry("app.db")], dump=["app.db"]), "MANIFEST.json: dump ['app.db'] is not one of its members"),
+])
+def test_a_malformed_manifest_is_refused_with_its_reason(text: str, reason: str):
+    from opsproof.backups.manifest import ArchiveError, parse_manifest
+
+    with pytest.raises(ArchiveError) as caught:
+        parse_manifest(text)
+    assert str(caught.value) == reason
+
+
+def test_a_manifest_reads_back_its_members_dump_and_tables():
+    """Objects shaped like part of an entry are data, one extra key is tolerated, the dump defaults to the only member."""
+    from opsproof.backups.manifest import pack, parse_manifest
+
+    tables = {"size": 1, "sha256": 2}                 # table names that are some of an entry's keys: not an entry
+    doc = parse_manifest(_manifest_text([_entry("./app.db", mtime=5)], tables=tables))
+    assert doc["members"] == {"app.db": pack(1, hashlib.sha256(b"x").digest())}
+    assert doc["dump"] == "app.db" and doc["tables"] == tables
+    for part in ({"size": 1}, {"sha256": SHA_X}, {"name": "n", "size": 1}, {"sha256": SHA_X, "size": 1}):
+        assert parse_manifest(_manifest_text([_entry("a")], tables={"t": 1}, source=part))["source"] == part
+    two = parse_manifest(_manifest_text([_entry("app.db"), _entry("b")]))
+    assert "dump" not in two and list(two["members"]) == ["app.db", "b"]
+    named = parse_manifest(_manifest_text([_entry("app.db"), _entry("b")], dump="./b"))
+    assert named["dump"] == "./b"                      # kept as written: it names a listed member
+    one = parse_manifest(_manifest_text([_entry("app.db")], dump="./app.db"))
+    assert one["dump"] == "./app.db"
+
+
+def test_a_restore_drill_refuses_a_dump_outside_the_archive(tmp_path: Path):
+    """MANIFEST's `dump` names the file the drill restores: one outside the archive would prove another file."""
+    import sqlite3
+
+    from opsproof.backups import restore
+
+    elsewhere = tmp_path / "elsewhere.db"
+    with sqlite3.connect(elsewhere) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER)")
+        conn.executemany("INSERT INTO orders VALUES (?)", [(1,), (2,), (3,)])
+    conn.close()
+    garbage = {"app.db": b"not a database"}
+    path = write_gz(tmp_path / "daily.tar.gz", tar_bytes(garbage, manifest=manifest_for(garbage, dump=str(elsewhere))))
+    result = restore.drill(str(path), ["SELECT count(*) FROM orders"], scratch_dir=str(tmp_path))
+    assert not result.ok
+    assert result.reason == f"the archive does not verify: MANIFEST.json: dump {str(elsewhere)!r} is not one of its members"

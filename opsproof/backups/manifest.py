@@ -97,7 +97,10 @@ def parse_manifest(text: str) -> dict:
     if len(members) != entries[0]:
         raise ArchiveError(f"{MANIFEST} lists a member name twice")
     doc["members"] = members
-    if not doc.get("dump") and len(members) == 1:
+    dump = doc.get("dump")
+    if dump and (not isinstance(dump, str) or norm(dump) not in members):  # the drill restores this file
+        raise ArchiveError(f"{MANIFEST}: dump {dump!r} is not one of its members")
+    if not dump and len(members) == 1:
         doc["dump"] = next(iter(members))  # DESIGN's MANIFEST has no `dump` key: its only member is the dump
     if not isinstance(doc["tables"], dict):
         raise ArchiveError(f"{MANIFEST}: tables must map table names to row counts")
