@@ -3,34 +3,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import field_validator
 
-from .base import Duration, _Section
+from .base import NonNegativeDuration, PositiveDuration, _Section
 
 
 class Cadences(_Section):
     """`cadences: {grace: 1d, monthly: 35d}`: a cadence is overdue when its last full pass (or, when it never
     passed, the ledger's first line) is older than its period plus the grace."""
 
-    daily: Duration = timedelta(days=1)
-    weekly: Duration = timedelta(days=7)
-    monthly: Duration = timedelta(days=31)
-    quarterly: Duration = timedelta(days=92)
-    grace: Duration = timedelta(days=1)          # a run that slipped by up to a day is not overdue
-
-    @field_validator("daily", "weekly", "monthly", "quarterly")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("a period must be positive")
-        return value
-
-    @field_validator("grace")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("the grace may be 0 but not negative")
-        return value
+    daily: PositiveDuration = timedelta(days=1)
+    weekly: PositiveDuration = timedelta(days=7)
+    monthly: PositiveDuration = timedelta(days=31)
+    quarterly: PositiveDuration = timedelta(days=92)
+    grace: NonNegativeDuration = timedelta(days=1)          # a run that slipped by up to a day is not overdue
 
     def periods(self) -> dict[str, timedelta]:
         """Each periodic cadence's period, in cadence order."""

@@ -11,9 +11,9 @@ import re
 from datetime import timedelta
 from typing import Optional
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from .base import Duration, _Section
+from .base import NonNegativeDuration, PositiveDuration, _Section
 
 AUTOMATED = ("daily", "weekly")          # the guide marks these Automated: they run with --apply
 MANUAL = ("monthly", "quarterly")        # people do these; the schedule only runs a reminder (no --apply)
@@ -41,8 +41,8 @@ class Timers(_Section):
     monthly: Optional[str] = "Sun *-*-01..07 02:30"          # inside the example's first-Sunday window
     quarterly: Optional[str] = "Sun *-01,04,07,10-01..07 02:30"
     user: Optional[str] = None                  # default: whoever runs `opsproof schedule`
-    runtime_limit: Duration = timedelta(hours=2)
-    randomized_delay: Duration = timedelta(minutes=15)
+    runtime_limit: PositiveDuration = timedelta(hours=2)
+    randomized_delay: NonNegativeDuration = timedelta(minutes=15)
     persistent: bool = True                     # a machine that was off at the time runs the missed one at boot
     report_dir: str = "reports"                 # relative: against the checkout
     textfile: Optional[str] = None              # --textfile of the automated runs (one file: each run rewrites it)
@@ -54,20 +54,6 @@ class Timers(_Section):
     @classmethod
     def _calendar(cls, value: Optional[str]) -> Optional[str]:
         return None if value is None else calendar_shape(value)
-
-    @field_validator("runtime_limit")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be positive")
-        return value
-
-    @field_validator("randomized_delay")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("may be 0 but not negative")
-        return value
 
     @field_validator("user")
     @classmethod
