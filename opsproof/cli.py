@@ -22,6 +22,7 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
 from . import __version__
 from . import config as cfg
@@ -33,12 +34,20 @@ from .report import cadence, ledger, ledger_sign
 from .report.summary import NotASummary, read_summary, summary_text
 
 
-def _check_config(args: argparse.Namespace) -> int:
-    path, source = cfg.find(args.path, str(Path.cwd()))
+def _maint(path: Optional[str]) -> Optional[cfg.Maint]:
+    """The config a command works on (--maint-config, else $OPSPROOF_CONFIG, else ./maintenance.yaml), or None
+    after saying on stderr what is wrong with it (the command then exits 4)."""
+    found, source = cfg.find(path, str(Path.cwd()))
     try:
-        maint = cfg.load(path, source)
+        return cfg.load(found, source)
     except cfg.ConfigError as exc:
         print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    maint = _maint(args.path)
+    if maint is None:
         return 4
     sections = [name for name in cfg.Maint.model_fields if name not in ("service", "root", "path", "sha256",
                 "state_dir", "command_timeout_s") and getattr(maint, name) not in (None, Cadences(), Timers())]
@@ -89,11 +98,8 @@ def _ack(args: argparse.Namespace) -> int:
     from .report.redact import Redactor, config_secrets
     from .report.run import current_operator
 
-    path, source = cfg.find(args.maint_config, str(Path.cwd()))
-    try:
-        maint = cfg.load(path, source)
-    except cfg.ConfigError as exc:
-        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+    maint = _maint(args.maint_config)
+    if maint is None:
         return 4
     if maint.logs is None:
         print(f"opsproof: {maint.path} has no logs section: no error log to acknowledge", file=sys.stderr)
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     base = sub.add_parser("baseline", help="write config_audit.baseline (sha256sum format) from the files as they are")
     base.add_argument("--maint-config", dest="path", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
     base.add_argument("--host", help="testinfra host spec of the target (default: this machine)")
-    base.set_defaults(func=lambda a: security_baseline.run(a.path, a.host))
+    base.set_defaults(func=lambda a: 4 if (m := _maint(a.path)) is None else security_baseline.run(m, a.host))
     verify = sub.add_parser("verify-ledger", help="check the ledger's chain and every report it lists")
     verify.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
     verify.add_argument("--allowed-signers", help="also verify ledger.jsonl.sig against this allowed-signers file")

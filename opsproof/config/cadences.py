@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from .base import NonNegativeDuration, PositiveDuration, _Section
 
 

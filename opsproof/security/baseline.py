@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Optional
 
 from .. import config as cfg
@@ -10,16 +9,10 @@ from ..hosts.target import Target, TargetError
 from .confaudit import write_baseline
 
 
-def run(config_path: Optional[str], host: Optional[str] = None) -> int:
-    """Write the baseline on `host` (a testinfra spec; default the local machine); 0 written, 1 failed, 4 bad config."""
+def run(maint: cfg.Maint, host: Optional[str] = None) -> int:
+    """Write the baseline on `host` (a testinfra spec; default the local machine); 0 written, 1 failed, 4 no section."""
     import testinfra
 
-    path, source = cfg.find(config_path, str(Path.cwd()))
-    try:
-        maint = cfg.load(path, source)
-    except cfg.ConfigError as exc:
-        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
-        return 4
     if maint.config_audit is None:
         print(f"opsproof: {maint.path} has no config_audit section: nothing to baseline", file=sys.stderr)
         return 4
