@@ -444,3 +444,155 @@ def test_a_restore_drill_refuses_a_dump_outside_the_archive(tmp_path: Path):
     result = restore.drill(str(path), ["SELECT count(*) FROM orders"], scratch_dir=str(tmp_path))
     assert not result.ok
     assert result.reason == f"the archive does not verify: MANIFEST.json: dump {str(elsewhere)!r} is not one of its members"
+
+# tarstream's push parser fed directly: exact reasons, any cut of the stream, each tar extension it reads.
+
+def _hdr(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0, linkname: str = "") -> bytes:
+    info = tarfile.TarInfo(name)
+    info.type, info.size, info.linkname = kind, size, linkname
+    return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+
+
+def _data(raw: bytes) -> bytes:
+    return raw + bytes(-len(raw) % 512)
+
+
+def _ext(kind: bytes, raw: bytes) -> bytes:
+    return _hdr("././@ext", kind, len(raw)) + _data(raw)
+
+
+def _record(key: bytes, value: bytes) -> bytes:
+    body = b" " + key + b"=" + value + b"\n"
+    n = len(body) + 1
+    while len(str(n).encode()) + len(body) != n:
+        n += 1
+    return str(n).encode() + body
+
+
+def _with_manifest(files: dict, body: bytes, **override) -> bytes:
+    """MANIFEST.json listing `files` ({name: data}), then body, then the end-of-archive marker."""
+    doc = {"format": 1, "engine": "sqlite", "source": "s", "created_at": "2026-11-26T02:00:00Z", "tables": {},
+           "members": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()]}
+    doc.update(override)
+    text = json.dumps(doc).encode()
+    return _hdr("MANIFEST.json", size=len(text)) + _data(text) + body + bytes(1024)
+
+
+def _walk(stream: bytes, step: int = 0):
+    from opsproof.backups.tarstream import TarWalker
+
+    walker = TarWalker()
+    step = step or len(stream) or 1
+    for at in range(0, len(stream), step):
+        walker.feed(stream[at:at + step])
+    walker.finish()
+    return walker
+
+
+def _walk_fails(stream: bytes, step: int = 0) -> str:
+    from opsproof.backups.manifest import ArchiveError
+
+    with pytest.raises(ArchiveError) as caught:
+        _walk(stream, step)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("step", [0, 1, 100, 511, 512, 513, 700, 1536])
+def test_the_walker_reads_a_stream_cut_anywhere_and_counts_every_byte(step: int):
+    files = {"app.db": b"orders " * 300, "b": b"x" * 513}
+    stream = _with_manifest(files, b"".join(_hdr(n, size=len(d)) + _data(d) for n, d in files.items()))
+    walker = _walk(stream, step)
+    assert (walker.offset, walker.files_checked, walker.count) == (len(stream), 2, 3)
+    broken = bytearray(stream)
+    second = stream.find(b"app.db\x00")
+    broken[second + 1] ^= 1
+    assert _walk_fails(bytes(broken), step).startswith(f"damaged tar header at tar byte {second}: ")
+    body = stream[:-1024]
+    tail = body + bytes(512) + b"X" * 512
+    assert _walk_fails(tail) == f"data after the tar end-of-archive marker (tar byte {len(body) + 512})"
+
+
+def test_the_walkers_own_refusals_say_exactly_what_and_where():
+    data = b"y" * 700
+    good_sha, bad_sha = hashlib.sha256(data).hexdigest(), hashlib.sha256(b"other").hexdigest()
+    wrong = _with_manifest({}, _hdr("a", size=700) + _data(data), members=[{"name": "a", "size": 700, "sha256": bad_sha}])
+    assert _walk_fails(wrong) == \
+        f"member 'a': SHA-256 {good_sha[:16]}… differs from MANIFEST.json's {bad_sha[:16]}…"
+    assert _walk_fails(_hdr("a", size=700) + data[:100]) == "tar stream ends inside member 'a' (600 bytes missing)"
+    assert _walk_fails(_hdr("p", tarfile.XHDTYPE, 300) + b"3" * 10) == \
+        "tar stream ends inside member 'an extended header' (290 bytes missing)"
+    assert _walk_fails(_hdr("d/", tarfile.DIRTYPE)) == \
+        "tar stream has no end-of-archive marker: the archive is incomplete"
+    assert _walk_fails(_hdr("d/", tarfile.DIRTYPE) + bytes(1024)) == \
+        "no MANIFEST.json at the archive root: nothing to check the members against"
+    six = {f"m{i}": b"" for i in range(6)}
+    assert _walk_fails(_with_manifest(six, b"")) == \
+        "MANIFEST.json lists 6 member(s) missing from the archive: 'm0', 'm1', 'm2', 'm3', 'm4'"
+    assert _walk_fails(_hdr("s", tarfile.GNUTYPE_SPARSE) + bytes(1024)) == \
+        "member 's' is a GNU sparse file: unsupported in a backup archive"
+    assert _walk_fails(_hdr("MANIFEST.json", size=3) + _data(b"\xff\xfe{") + bytes(1024)).startswith(
+        "MANIFEST.json is not UTF-8: 'utf-8' codec can't decode byte 0xff in position 0")
+
+
+def test_extended_headers_up_to_their_bound_and_a_manifest_up_to_its_own():
+    from opsproof.backups.tarstream import MANIFEST_MAX, PAX_MAX
+
+    pad = _record(b"comment", b"c" * (PAX_MAX - 20))
+    pad = _record(b"comment", b"c" * (PAX_MAX - 20 + PAX_MAX - len(pad)))
+    assert len(pad) == PAX_MAX
+    assert _walk(_with_manifest({"a": b""}, _ext(tarfile.XHDTYPE, pad) + _hdr("a"))).files_checked == 1
+    assert _walk_fails(_hdr("p", tarfile.XHDTYPE, PAX_MAX + 1)) == \
+        f"extended header of {PAX_MAX + 1} bytes at tar byte 0 (more than {PAX_MAX})"
+    assert _walk_fails(_hdr("MANIFEST.json", size=MANIFEST_MAX)) == \
+        f"tar stream ends inside member 'MANIFEST.json' ({MANIFEST_MAX} bytes missing)"
+    assert _walk_fails(_hdr("MANIFEST.json", size=MANIFEST_MAX + 1)) == \
+        f"MANIFEST.json is {MANIFEST_MAX + 1} bytes: more than the {MANIFEST_MAX} this verifier reads"
+
+
+def test_pax_records_are_read_as_written():
+    name = "caf\udcff=x"                         # not UTF-8, and an '=' in the value
+    records = _record(b"path", b"caf\xff=x") + _record(b"x\xff", b"1") + _record(b"size", b"5")
+    body = _ext(tarfile.XHDTYPE, records) + _hdr("short") + _data(b"12345")
+    assert _walk(_with_manifest({name: b"12345"}, body)).files_checked == 1
+    glob = _ext(tarfile.XGLTYPE, _record(b"comment", b"g"))
+    assert _walk(_with_manifest({"g": b""}, glob + _hdr("g"))).files_checked == 1
+    assert _walk(_with_manifest({"t": b""}, _ext(tarfile.XHDTYPE, _record(b"a", b"b") + b"tail") + _hdr("t"))).count == 2
+    link = _ext(tarfile.XHDTYPE, _record(b"linkpath", b"/etc/passwd")) + _hdr("l", tarfile.SYMTYPE, linkname="ok")
+    assert _walk_fails(_with_manifest({}, link)) == "symlink 'l' points outside the archive ('/etc/passwd')"
+    assert _walk_fails(_with_manifest({}, _ext(tarfile.XHDTYPE, _record(b"size", b"five")) + _hdr("f"))) == \
+        "member 'f': malformed pax size 'five'"
+    for bad in (b"ab c=d\n", b" 9 a=b\n", b"6 abc\n", b"0 a=b\n"):
+        assert _walk_fails(_with_manifest({}, _ext(tarfile.XHDTYPE, bad) + _hdr("f"))) == "malformed pax extended header"
+
+
+def test_gnu_long_names_and_links_are_read_as_written():
+    long = "d/" + "n" * 120 + "\udcffX"
+    body = _ext(tarfile.GNUTYPE_LONGNAME, long.encode("utf-8", "surrogateescape") + b"\0") + _hdr("short")
+    assert _walk(_with_manifest({long: b""}, body)).files_checked == 1
+    assert _walk(_with_manifest({"e": b""}, _ext(tarfile.GNUTYPE_LONGNAME, b"") + _hdr("e"))).files_checked == 1
+    out = "../" + "l" * 120 + "\udcffX"
+    link = _ext(tarfile.GNUTYPE_LONGLINK, out.encode("utf-8", "surrogateescape") + b"\0") + \
+        _hdr("l", tarfile.SYMTYPE, linkname="ok")
+    assert _walk_fails(_with_manifest({}, link)) == f"symlink 'l' points outside the archive ({out!r})"
+    empty = _ext(tarfile.GNUTYPE_LONGLINK, b"") + _hdr("l", tarfile.SYMTYPE, linkname="../x")
+    assert _walk_fails(_with_manifest({}, empty)) == "symlink 'l' points outside the archive ('../x')"
+    raw = _hdr("caf\udcff") + bytes(1024)
+    assert _walk(_with_manifest({"caf\udcff": b""}, raw[:-1024])).files_checked == 1
+
+
+def test_a_links_size_field_is_not_data_and_a_directorys_is():
+    """As tarfile reads them: a link's data is never skipped; a directory's data is skipped, never held."""
+    import tracemalloc
+
+    body = _hdr("l", tarfile.SYMTYPE, 512, "a") + _hdr("a", size=3) + _data(b"abc")
+    assert _walk(_with_manifest({"a": b"abc"}, body)).files_checked == 1
+    big = 8 << 20
+    stream = _with_manifest({"a": b"a" * big}, _hdr("d/", tarfile.DIRTYPE, big) + bytes(big)
+                            + _hdr("a", size=big) + b"a" * big)
+    tracemalloc.start()
+    try:
+        walker = _walk(stream, 1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert walker.files_checked == 1 and peak < 4 << 20, peak       # 1 MiB pieces: neither member is held
