@@ -580,19 +580,23 @@ def test_gnu_long_names_and_links_are_read_as_written():
     assert _walk(_with_manifest({"caf\udcff": b""}, raw[:-1024])).files_checked == 1
 
 
-def test_a_links_size_field_is_not_data_and_a_directorys_is():
-    """As tarfile reads them: a link's data is never skipped; a directory's data is skipped, never held."""
+def test_a_links_or_directorys_size_field_is_not_data():
+    """As tar and tarfile (the drill's extraction) read them: the next block is a header, which is checked."""
     import tracemalloc
 
-    body = _hdr("l", tarfile.SYMTYPE, 512, "a") + _hdr("a", size=3) + _data(b"abc")
-    assert _walk(_with_manifest({"a": b"abc"}, body)).files_checked == 1
+    for kind in (tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE):
+        body = _hdr("l/" if kind == tarfile.DIRTYPE else "l", kind, 512, "a") + _hdr("a", size=3) + _data(b"abc")
+        assert _walk(_with_manifest({"a": b"abc"}, body)).files_checked == 1
+        hidden = _hdr("l/" if kind == tarfile.DIRTYPE else "l", kind, 512, "a") + _hdr("hidden", size=3) + _data(b"abc")
+        assert _walk_fails(_with_manifest({}, hidden)) == "member 'hidden' is in the archive but not listed in MANIFEST.json"
+        with tarfile.open(fileobj=io.BytesIO(_with_manifest({}, hidden))) as tar:
+            assert "hidden" in tar.getnames()          # what the restore drill would extract
     big = 8 << 20
-    stream = _with_manifest({"a": b"a" * big}, _hdr("d/", tarfile.DIRTYPE, big) + bytes(big)
-                            + _hdr("a", size=big) + b"a" * big)
+    stream = _with_manifest({"a": b"a" * big}, _hdr("a", size=big) + b"a" * big)
     tracemalloc.start()
     try:
         walker = _walk(stream, 1 << 20)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert walker.files_checked == 1 and peak < 4 << 20, peak       # 1 MiB pieces: neither member is held
+    assert walker.files_checked == 1 and peak < 4 << 20, peak       # 1 MiB pieces: the member is not held

@@ -121,8 +121,8 @@ class TarWalker:
             self._start(size, capture=key == MANIFEST, kind=kind, hashed=key != MANIFEST)
         elif size and kind not in (tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE):
             self._start(size, capture=False, kind=kind)
-        elif kind == tarfile.DIRTYPE and size:
-            self._start(size, capture=False, kind=kind)
+        # A link's or a directory's size field is not followed by data: tar and tarfile (the restore drill's
+        # extraction) read the next block as a header, so skipping it here would leave a member unverified.
 
     def _start(self, size: int, capture: bool, kind: bytes, hashed: bool = False) -> None:
         if capture and size > MANIFEST_MAX:
