@@ -95,6 +95,17 @@ def _start_writer(root: Path, count: int, burst: int = 1500, pause: float = 0.04
     return proc
 
 
+def _stop(writer: subprocess.Popen) -> None:
+    """SIGTERM, the writer's "stop" (it exits 0 after its last line); killed only if it does not end in 60 s."""
+    writer.terminate()
+    try:
+        writer.wait(60)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+
+
 def _numbers(root: Path, strict: bool = True) -> Counter:
     """How often each line number occurs across the active and rotated files (.gz included)."""
     seen: Counter = Counter()
@@ -129,12 +140,8 @@ def test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path):
         final = rotate(local, policy, str(root), str(root / ".opsproof"), apply=True)  # the writer is still live
         assert final.ok, final.errors
         rotations += len(final.rotated)
-        writer.terminate()
-        writer.wait(60)
     finally:
-        if writer.poll() is None:
-            writer.kill()
-        writer.wait()
+        _stop(writer)
     assert writer.returncode == 0, f"the writer ended {writer.returncode}"
     seen = _numbers(root)
     missing = [i for i in range(count) if seen[i] == 0]
@@ -154,12 +161,8 @@ def test_a_writer_that_left_removes_its_pid_file_and_a_later_rotation_still_pass
     try:
         wait_for(lambda: (tmp_path / "run" / "writer.pid.done").exists() or writer.poll() is not None,
                  timeout=120, what="the writer's last line")
-        writer.terminate()
-        writer.wait(60)
     finally:
-        if writer.poll() is None:
-            writer.kill()
-        writer.wait()
+        _stop(writer)
     assert writer.returncode == 0, f"the writer ended {writer.returncode}"
     assert not (tmp_path / "run" / "writer.pid").exists(), "the pid file outlived the writer"
     run = rotate(local, _policy(tmp_path), str(tmp_path), str(tmp_path / ".opsproof"), apply=True)
