@@ -1,29 +1,118 @@
-"""What the benchmarks share: a generated input in a scratch folder that is always removed, and the result line."""
+"""What the benchmarks share: a scratch input that is always removed, one way to time a whole process and
+read its peak memory, and the row every benchmark hands to `bench/run.py`.
+
+Peak RSS comes from GNU time (`/usr/bin/time -f %M`, the `time` apt package, installed by
+`scripts/bootstrap --test`): a child forked straight from this Python process inherits its high-water
+mark (Linux carries maxrss over fork and exec), so wait4's figure would be this process's, not the tool's.
+"""
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
-from typing import Any, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
 
 MB = 1024 * 1024
+GNU_TIME = "/usr/bin/time"
+
+
+@dataclass
+class Measured:
+    seconds: float              # fastest wall time of the repeats
+    peak_rss_mib: Optional[float]
+    returncode: int
+    stdout: str = ""
+
+
+def measure(argv: list[str], repeat: int = 1, env: Optional[dict] = None, cwd: Optional[str] = None,
+            stdin_path: Optional[str] = None, timeout: Optional[float] = None) -> Measured:
+    """Run `argv` `repeat` times as its own process: fastest wall seconds, peak RSS (MiB), status, stdout."""
+    best, peak, status, out = float("inf"), None, 0, ""
+    wrap = os.path.exists(GNU_TIME)
+    for _ in range(repeat):
+        with tempfile.NamedTemporaryFile("r") as stats:
+            wrapped = [GNU_TIME, "-f", "%M", "-o", stats.name, *argv] if wrap else list(argv)
+            stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+            try:
+                t0 = time.perf_counter()
+                done = subprocess.run(wrapped, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      env=env, cwd=cwd, timeout=timeout)
+                seconds = time.perf_counter() - t0
+            finally:
+                if stdin_path:
+                    stdin.close()
+            best = min(best, seconds)
+            status = status or done.returncode
+            out = done.stdout.decode(errors="replace")
+            lines = stats.read().strip().splitlines()
+            if wrap and lines and lines[-1].isdigit():
+                peak = max(peak or 0.0, int(lines[-1]) / 1024)
+    return Measured(best, peak, status, out)
+
+
+def measure_pipeline(argvs: list[list[str]], repeat: int = 1) -> Measured:
+    """A shell pipeline of `argvs` (quoted), timed as one; peak RSS is the largest stage's."""
+    import shlex
+    stages = " | ".join(" ".join(shlex.quote(a) for a in (([GNU_TIME, "-a", "-f", "%M", "-o", "{stats}"]
+                                                            if os.path.exists(GNU_TIME) else []) + argv))
+                        for argv in argvs)
+    best, peak, status, out = float("inf"), None, 0, ""
+    for _ in range(repeat):
+        with tempfile.NamedTemporaryFile("r") as stats:
+            t0 = time.perf_counter()
+            done = subprocess.run(["bash", "-c", "set -o pipefail; " + stages.replace("{stats}", stats.name)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - t0)
+            status = status or done.returncode
+            out = done.stdout.decode(errors="replace")
+            for line in stats.read().split():
+                if line.isdigit():
+                    peak = max(peak or 0.0, int(line) / 1024)
+    return Measured(best, peak, status, out)
+
+
+@dataclass
+class Row:
+    """One line of `bench/run.py`'s table: our time against the peer's on the same input in the same run."""
+    work: str
+    ours_s: float
+    peer: str
+    peer_s: float
+    goal: str = ""                      # e.g. "<= 1.5x" — the issue's target, shown beside the ratio
+    goal_ratio: Optional[float] = None  # the same as a number, to print "met"/"not met"
+    rss_mib: Optional[float] = None     # our peak RSS
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_s / self.peer_s if self.peer_s > 0 else float("inf")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio}
 
 
 def on_generated(name: str, folder: str | None, make: Callable[[str], None], bench: Callable[[str, str], Any],
                  as_json: bool) -> int:
     """Generate `name` in a scratch folder with `make(path)`, run `bench(path, folder)`, remove it all, report."""
+    return report(scratch(name, folder, make, bench), as_json)
+
+
+def scratch(name: str, folder: str | None, make: Callable[[str], None], bench: Callable[[str, str], Any]) -> Any:
+    """`bench(path, workdir)` on a file `make(path)` generated in a scratch folder that is removed afterwards."""
     workdir = tempfile.mkdtemp(prefix=f"opsproof-bench-{os.path.splitext(name)[0]}-", dir=folder)
     path = os.path.join(workdir, name)
     try:
         started = time.perf_counter()
         make(path)
         print(f"generated {os.path.getsize(path) / MB:.0f} MB in {time.perf_counter() - started:.1f} s")
-        result = bench(path, workdir)
+        return bench(path, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return report(result, as_json)
 
 
 def report(result: Any, as_json: bool) -> int:
