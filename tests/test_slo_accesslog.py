@@ -67,7 +67,7 @@ def test_large_chunk_vectorised_matches_line_by_line_and_expected():
     slow = Parser("combined", EDGES)
     slow_chunk = accesslog.Chunk()
     parts: list = []
-    slow._lines(data, slow_chunk, parts, slow._combined_line)
+    slow.lines(data, slow_chunk, parts)
     slow_arrays = accesslog.reduce(*(np.concatenate([p[i] for p in parts]) for i in range(3)), EDGES)
     assert fast.requests == 6000 and fast.malformed == 0
     assert counts(fast) == expected(made)

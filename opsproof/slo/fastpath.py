@@ -7,39 +7,19 @@ never guesses.
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Optional
 
 import numpy as np
 
+from .lines import nginx_minute
+
 _TAIL = 24               # bytes after the user agent's closing quote searched for $request_time and the newline
 PAD = 64                 # bytes that must follow the last line given to fast_combined (its windows)
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"))}
-_EPOCH = date(1970, 1, 1)
 # Window of 32 bytes from '[': compare "[dd/Mon/yyyy:HH:MM" and " +zzzz]" only (not the seconds, not what follows).
 _MINUTE_MASK = np.full(32, 0xFF, np.uint8)
 _MINUTE_MASK[[19, 20]] = 0
 _MINUTE_MASK[28:] = 0
 _MASK2, _MASK3 = _MINUTE_MASK.view(np.uint64)[2], _MINUTE_MASK.view(np.uint64)[3]
-
-
-def _minute_of(y: int, mo: int, d: int, hh: int, mm: int, sign: int, off_min: int) -> int:
-    """Minutes since the epoch (UTC) of a local time with its UTC offset."""
-    return (date(y, mo, d) - _EPOCH).days * 1440 + hh * 60 + mm - sign * off_min
-
-
-def nginx_minute(w: bytes) -> Optional[int]:
-    """`[dd/Mon/yyyy:HH:MM:SS +zzzz]` (32-byte window from '[') -> minute, or None when not a time."""
-    month = _MONTHS.get(w[4:7])
-    digits = w[1:3] + w[8:12] + w[13:15] + w[16:18] + w[19:21] + w[23:27]
-    if month is None or not digits.isdigit() or w[22] not in (43, 45):
-        return None
-    try:
-        return _minute_of(int(w[8:12]), month, int(w[1:3]), int(w[13:15]), int(w[16:18]),
-                          1 if w[22] == 43 else -1, int(w[23:25]) * 60 + int(w[25:27]))
-    except ValueError:
-        return None
 
 
 def fast_combined(a: np.ndarray, n_bytes: int, scratch: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
