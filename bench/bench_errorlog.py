@@ -1,16 +1,21 @@
-"""Benchmark: count error lines with opsproof's scan_errors vs `grep -c -E` and `grep -E | wc -l` on one file.
+"""Benchmark: the error-log scan against `grep -c -E`, its re-check after 1 % more lines, and the bytes a remote scan moves.
 
     python bench/bench_errorlog.py                   # a 1024 MB log, then deleted
     python bench/bench_errorlog.py --size-mb 128     # a quick run
-    python bench/bench_errorlog.py --file app.log    # a log you have (kept; the append step is skipped)
+    python bench/bench_errorlog.py --file app.log    # a log you have (kept; nothing appended, no remote row)
+    python bench/bench_errorlog.py --remote-mb 0     # without the remote row (it starts an sshd on loopback)
 
 The log looks like an application's: timestamped lines of 60-250 bytes, about 0.5% of them
-ERROR/CRITICAL/FATAL. Each tool runs as its own process on a warm page cache, `--repeat` times (the
-fastest run counts); peak memory is the child's maxrss from wait4. scan_errors runs on a local
-testinfra host through opsproof.hosts.target.Target, exactly as the daily check does; its time is taken
-inside the child (the interpreter's start-up and imports excluded, about 0.3 s), grep's is the
-process's wall time. Then 1% more lines are appended and the incremental re-run (from the stored
-offset) is timed against grep re-reading the whole file and `tail -c +OFFSET | grep -c`.
+ERROR/CRITICAL/FATAL, on a warm page cache. Each tool runs as its own process (bench/common.measure:
+whole-process wall time, the fastest of --repeat, and peak RSS from GNU time). Ours is python3 running
+opsproof.logs.errorlog.scan_file, the function that scans where the log is (in the check's process for
+the local host, in the target's python3 for a remote one), interpreter start-up included. Then 1% more
+lines are appended and the re-check (from the stored offset) is compared with the full scan, both
+timed inside the process (start-up alone would be several percent of the full scan).
+
+The remote row: a real sshd on 127.0.0.1 (tests/sshd.py, as the tests start it) reached through a
+relay that counts every byte of the SSH session; scan_errors on that host scans a --remote-mb log on
+the target and only its result comes back. Before, the log itself travelled (dd over ssh).
 """
 from __future__ import annotations
 
@@ -25,10 +30,21 @@ import time
 from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from common import MB, on_generated, report  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import MB, Row, measure, on_generated, scratch  # noqa: E402
 
 PATTERN = "ERROR|CRITICAL|FATAL"
+REMOTE_MB = 1024
+_CHILD = """
+import json, sys, time
+from opsproof.logs.errorlog import scan_file
+started = time.perf_counter()
+scan = scan_file(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "matches": scan.matches, "bytes_read": scan.bytes_read,
+                  "lines_read": scan.lines_read, "reference": {"inode": scan.inode, "offset": scan.end_offset},
+                  "error": scan.error}))
+"""
 
 
 def _lines(n_bytes: int, seed: int) -> bytes:
@@ -65,122 +81,94 @@ def make_log(path: str, size_mb: float, seed: int = 7) -> None:
             written += len(piece)
 
 
-def _hwm_kib(pid: int) -> Optional[int]:
-    """The process's own peak resident set (VmHWM); None once it has exited."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _run(commands: list[list[str]]) -> tuple[float, int, str]:
-    """Run a pipeline (one process per command): (wall seconds, largest peak RSS in KiB, last stdout).
-
-    Peak RSS is polled from /proc/PID/status (VmHWM): wait4's ru_maxrss would report this Python
-    parent's size for a small child like grep, since Linux carries maxrss over fork and exec.
-    """
-    started = time.perf_counter()
-    procs: list[subprocess.Popen] = []
-    for i, argv in enumerate(commands):
-        stdin = procs[-1].stdout if procs else None
-        procs.append(subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE))
-        if stdin is not None:
-            stdin.close()  # the next process owns the read end now
-    peak = {p.pid: 0 for p in procs}
-    last = procs[-1]
-    while last.poll() is None or any(p.poll() is None for p in procs):
-        for p in procs:
-            hwm = _hwm_kib(p.pid)
-            if hwm:
-                peak[p.pid] = max(peak[p.pid], hwm)
-        time.sleep(0.002)
-    out = last.stdout.read()
-    elapsed = time.perf_counter() - started
-    for p in procs:
-        if p.returncode not in (0, 1):  # grep -c exits 1 when nothing matched
-            raise SystemExit(f"{commands} exited {p.returncode}")
-    return elapsed, max(peak.values()), out.decode()
-
-
-def _best(commands: list[list[str]], repeat: int) -> tuple[float, int, str]:
-    runs = [_run(commands) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
-
-
-def _child_scan(path: str, pattern: str, previous: str) -> None:
-    """In a fresh process: one scan_errors on the local host, printed as JSON."""
-    import testinfra
-
-    from opsproof.logs.errorlog import scan_errors
-    from opsproof.hosts.target import Target
-
-    target = Target(testinfra.get_host("local://"), 3600)
-    started = time.perf_counter()
-    scan, reference = scan_errors(target, path, pattern, json.loads(previous))
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"seconds": elapsed, "hwm_kib": _hwm_kib(os.getpid()), "matches": scan.matches, "bytes_read": scan.bytes_read,
-                      "lines_read": scan.lines_read, "reference": reference, "error": scan.error}))
-
-
-def _scan(path: str, pattern: str, previous: dict, repeat: int) -> tuple[float, int, dict]:
-    runs = []
+def _scan(path: str, pattern: str, previous: dict, repeat: int) -> tuple[float, float, Optional[float], dict]:
+    """(whole-process seconds, in-process seconds, peak RSS MiB, the scan's figures): the fastest of `repeat`."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    inner, whole, rss, data = float("inf"), float("inf"), None, {}
     for _ in range(repeat):
-        _, _, out = _run([[sys.executable, os.path.abspath(__file__), "--child-scan", path, pattern,
-                           json.dumps(previous)]])
-        data = json.loads(out)
-        rss = data["hwm_kib"]  # its own, measured at the end: exact
+        run = measure([sys.executable, "-c", _CHILD, path, pattern, json.dumps(previous)], env=env)
+        data = json.loads(run.stdout)
         if data["error"]:
-            raise SystemExit(f"scan_errors failed: {data['error']}")
-        runs.append((data["seconds"], rss, data))
-    return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
+            raise SystemExit(f"scan_file failed: {data['error']}")
+        inner, whole = min(inner, data["seconds"]), min(whole, run.seconds)
+        rss = max(rss or 0.0, run.peak_rss_mib or 0.0) or None
+    return whole, inner, rss, data
 
 
-def _fmt(seconds: float, rss_kib: int) -> str:
-    return f"{seconds:8.3f} s  peak RSS {rss_kib / 1024:7.1f} MiB"
+def _grep(path: str, pattern: str, repeat: int) -> tuple[float, int]:
+    run = measure(["grep", "-c", "-E", pattern, path], repeat=repeat)
+    if run.returncode not in (0, 1):  # grep -c exits 1 when nothing matched
+        raise SystemExit(f"grep exited {run.returncode}")
+    return run.seconds, int(run.stdout.strip())
 
 
-def bench(path: str, pattern: str, repeat: int, append: bool) -> dict:
+def local_rows(path: str, pattern: str, repeat: int, append: bool) -> list[Row]:
     size = os.path.getsize(path)
     subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)  # warm the page cache for everyone
-    print(f"log {path}: {size / MB:.0f} MB; pattern {pattern!r}; locale LC_ALL={os.environ.get('LC_ALL', '')!r} "
-          f"LANG={os.environ.get('LANG', '')!r}; best of {repeat}")
-    scan_s, scan_rss, scan = _scan(path, pattern, {}, repeat)
-    grep_s, grep_rss, grep_out = _best([["grep", "-c", "-E", pattern, path]], repeat)
-    wc_s, wc_rss, wc_out = _best([["grep", "-E", pattern, path], ["wc", "-l"]], repeat)
-    count = int(grep_out.strip())
-    assert scan["matches"] == count == int(wc_out.strip()), (scan["matches"], count, wc_out)
-    print(f"  scan_errors            {_fmt(scan_s, scan_rss)}  {scan['matches']} matching lines")
-    print(f"  grep -c -E             {_fmt(grep_s, grep_rss)}  ratio scan/grep -c      {scan_s / grep_s:5.2f}")
-    print(f"  grep -E | wc -l        {_fmt(wc_s, wc_rss)}  ratio scan/grep | wc -l  {scan_s / wc_s:5.2f}")
-    print(f"  scan_errors throughput {size / MB / scan_s:8.0f} MB/s")
-    result = {"size_mb": round(size / MB), "matches": count, "scan_s": scan_s, "scan_rss_mib": scan_rss / 1024,
-              "grep_c_s": grep_s, "grep_c_rss_mib": grep_rss / 1024, "grep_wc_s": wc_s,
-              "ratio_grep_c": scan_s / grep_s, "ratio_grep_wc": scan_s / wc_s}
-    if not append:
-        return result
-    offset = scan["reference"]["offset"]
-    added = _lines(max(1, size // 100), seed=11)
-    with open(path, "ab") as fh:
-        fh.write(added)
-    inc_s, inc_rss, inc = _scan(path, pattern, scan["reference"], repeat)
-    new = subprocess.run(["grep", "-c", "-E", pattern], input=added, capture_output=True).stdout
-    assert inc["matches"] == int(new.strip()) and inc["bytes_read"] == len(added), (inc, new, len(added))
-    full_s, full_rss, _ = _best([["grep", "-c", "-E", pattern, path]], repeat)
-    tail_s, tail_rss, tail_out = _best([["tail", "-c", f"+{offset + 1}", path], ["grep", "-c", "-E", pattern]],
-                                       repeat)
-    assert int(tail_out.strip()) == inc["matches"]
-    print(f"after appending {len(added) / MB:.1f} MB (1%): {inc['matches']} new matching lines")
-    print(f"  scan_errors (from offset) {_fmt(inc_s, inc_rss)}")
-    print(f"  grep -c -E (whole file)   {_fmt(full_s, full_rss)}  ratio scan/grep   {inc_s / full_s:5.3f}")
-    print(f"  tail -c +N | grep -c -E   {_fmt(tail_s, tail_rss)}  ratio scan/tail   {inc_s / tail_s:5.2f}")
-    result.update({"incremental_s": inc_s, "incremental_rss_mib": inc_rss / 1024, "grep_full_rerun_s": full_s,
-                   "tail_grep_s": tail_s, "ratio_incremental_vs_full_grep": inc_s / full_s,
-                   "ratio_incremental_vs_tail_grep": inc_s / tail_s})
-    return result
+    print(f"log {path}: {size / MB:.0f} MB; pattern {pattern!r}; best of {repeat}", flush=True)
+    whole, inner, rss, scan = _scan(path, pattern, {}, repeat)
+    grep_s, count = _grep(path, pattern, repeat)
+    assert scan["matches"] == count, (scan, count)
+    rows = [Row(f"error-log scan, {size / MB:.0f} MB log", whole, "grep -c -E (whole process)", grep_s, "<= 1.5x", 1.5,
+                rss, f"python3 running scan_file, start-up included; {inner:.3f} s of it scanning "
+                     f"({size / MB / inner:.0f} MB/s); {count} matching lines")]
+    if append:
+        added = _lines(max(1, size // 100), seed=11)
+        with open(path, "ab") as fh:
+            fh.write(added)
+        inc_whole, inc, _, again = _scan(path, pattern, scan["reference"], repeat)
+        new = subprocess.run(["grep", "-c", "-E", pattern], input=added, capture_output=True).stdout
+        assert again["matches"] == int(new.strip()) and again["bytes_read"] == len(added), (again, new, len(added))
+        rows.append(Row("error-log re-check after appending 1 %", inc, "the full scan (in process)", inner, "<= 1 %",
+                        0.01, None, f"{again['matches']} new matching lines in {len(added) / MB:.1f} MB; "
+                                    f"{inc_whole:.3f} s as a whole process (interpreter start-up)"))
+    return rows
+
+
+def remote_row(size_mb: float, pattern: str, folder: Optional[str]) -> Row:
+    """scan_errors on a real sshd (loopback) through a byte-counting relay: bytes moved vs the log's size."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import testinfra
+
+    from opsproof.hosts.target import Target
+    from opsproof.logs.errorlog import scan_errors
+    from relay import CountingRelay
+    from sshd import Sshd
+
+    def run(path: str, workdir: str) -> Row:
+        server = Sshd(os.path.join(workdir, "sshd")).start()
+        relay = CountingRelay(server.port)
+        try:
+            server.add_host("opsproof-counted", "127.0.0.1", relay.port)
+            host = testinfra.get_host("ssh://opsproof-counted", ssh_config=str(server.ssh_config))
+            started = time.perf_counter()
+            scan, _ = scan_errors(Target(host, 600), path, pattern, {})
+            seconds = time.perf_counter() - started
+            moved = relay.total
+        finally:
+            relay.close()
+            server.stop()
+        if scan.error:
+            raise SystemExit(f"remote scan failed: {scan.error}")
+        _, count = _grep(path, pattern, 1)
+        assert scan.matches == count and scan.bytes_read == os.path.getsize(path), (scan, count)
+        size = os.path.getsize(path) / MB
+        print(f"remote: {moved} bytes over ssh for a {size:.0f} MiB log, {seconds:.2f} s", flush=True)
+        return Row(f"remote {size:.0f} MiB error log: bytes over ssh", moved / MB, "the log's size (dd over ssh moved "
+                   "it all)", size, "< 1 MiB", 1 / size, None, f"MiB, not seconds: {moved} bytes both ways through a "
+                   f"counting relay (SSH handshake, the shipped code, the result); the call took {seconds:.2f} s")
+
+    return scratch("remote-error.log", folder, lambda path: make_log(path, size_mb), run)
+
+
+def rows(size_mb: int, folder: str | None = None, repeat: int = 3, remote_mb: float = REMOTE_MB,
+         pattern: str = PATTERN) -> list[Row]:
+    """The full scan against grep -c -E, the re-check against the full scan, and (with an sshd) the remote bytes."""
+    out = scratch("error.log", folder, lambda path: make_log(path, size_mb),
+                  lambda path, _: local_rows(path, pattern, repeat, append=True))
+    if remote_mb and os.path.exists("/usr/sbin/sshd") and shutil.which("ssh"):
+        out.append(remote_row(remote_mb, pattern, folder))
+    return out
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -190,19 +178,23 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--dir", default=None, help="where the generated log goes (default: the temp folder)")
     parser.add_argument("--pattern", default=PATTERN, help=f"the error pattern (default {PATTERN!r})")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest counts (default 3)")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
-    parser.add_argument("--child-scan", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--remote-mb", type=float, default=REMOTE_MB, help="the remote row's log (0: no remote row)")
+    parser.add_argument("--json", action="store_true", help="print the rows as one JSON line at the end")
     args = parser.parse_args(argv)
-    if args.child_scan:
-        _child_scan(*args.child_scan)
-        return 0
-    for tool in ("grep", "wc", "tail", "cat"):
+    for tool in ("grep", "cat"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed")
     if args.file:
-        return report(bench(args.file, args.pattern, args.repeat, append=False), args.json)
-    return on_generated("error.log", args.dir, lambda path: make_log(path, args.size_mb),
-                        lambda path, _: bench(path, args.pattern, args.repeat, append=True), args.json)
+        found = local_rows(args.file, args.pattern, args.repeat, append=False)
+    else:
+        found = rows(args.size_mb, args.dir, args.repeat, args.remote_mb, args.pattern)
+    for row in found:
+        print(f"  {row.work:45s} {row.ours_s:9.4f}  {row.peer}: {row.peer_s:.4f}  ratio {row.ratio:.4f} "
+              f"(goal {row.goal})  {row.note}")
+    if args.json:
+        print(json.dumps([row.as_dict() for row in found]))
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

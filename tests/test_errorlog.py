@@ -1,6 +1,6 @@
 """The error-log scan: new lines only, across partial lines, truncation and rotation, in bounded memory.
 
-Unit tests drive opsproof.logs.errorlog.scan_errors on the local machine through a testinfra host;
+Unit tests drive opsproof.logs.scan.scan_errors (errorlog.scan_file in process) on the local machine through a testinfra host;
 suite tests run checks/test_errorlog.py against a real log file in a copy of the suite.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.logs.errorlog import scan_errors
+from opsproof.logs.scan import scan_errors
 from opsproof.hosts.target import Target
 
 PATTERN = "ERROR|CRITICAL|FATAL"
@@ -197,7 +197,7 @@ def _write_big_log(path: Path, size_mb: int) -> tuple[int, int]:
 _MEASURE = """
 import json, sys, tracemalloc
 import testinfra
-from opsproof.logs.errorlog import scan_errors
+from opsproof.logs.scan import scan_errors
 from opsproof.hosts.target import Target
 target = Target(testinfra.get_host("local://"), 60)
 scan_errors(target, sys.argv[2], "x", {})  # warm up: imports and first allocations

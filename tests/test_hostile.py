@@ -189,7 +189,7 @@ _LONG_LINE = """
 import json, sys
 import testinfra
 from opsproof.hosts.target import Target
-from opsproof.logs.errorlog import scan_errors
+from opsproof.logs.scan import scan_errors
 scan, _ = scan_errors(Target(testinfra.get_host("local://"), 120), sys.argv[1], sys.argv[2], {})
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so it would report the parent's (a test worker's) peak.
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))

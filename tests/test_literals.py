@@ -5,11 +5,9 @@ import random
 import re
 
 import pytest
-import testinfra
 
 import opsproof.logs.errorlog as errorlog
-from opsproof.logs.literals import required_literals
-from opsproof.hosts.target import Target
+from opsproof.logs.literals import RARE, SAMPLE, Finder, required_literals
 
 
 @pytest.mark.parametrize("pattern, expected", [
@@ -86,25 +84,70 @@ def test_prefilter_is_sound(pattern):
 
 @pytest.mark.parametrize("chunk", [7, 64, 4096])
 def test_scan_counts_exactly_what_a_line_by_line_search_counts(tmp_path, monkeypatch, chunk):
-    """With and without the prefilter, scan_errors counts (and samples) the same lines as re.search per line."""
+    """With and without the prefilter, the scan counts (and samples) the same lines as re.search per line."""
     monkeypatch.setattr(errorlog, "CHUNK", chunk)
     rnd = random.Random(chunk)
     lines = _random_lines(rnd, 2500)
     path = tmp_path / "error.log"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    target = Target(testinfra.get_host("local://"), 60)
     for pattern in PATTERNS:
         regex = re.compile(pattern)
         decoded = [raw.decode("utf-8", errors="replace") for raw in lines]
         expected = [line for line in decoded if regex.search(line)]
-        scan, _ = errorlog.scan_errors(target, str(path), pattern, {}, keep_lines=1000)
+        scan = errorlog.scan_file(str(path), pattern, {}, keep_lines=1000)
         assert scan.error is None, scan.error
         assert scan.matches == len(expected), pattern
         assert scan.sample == [line.rstrip("\r")[:500] for line in expected][:1000], pattern
         assert scan.lines_read == len(lines)
         # The same through the regular-expression path alone.
         monkeypatch.setattr(errorlog, "required_literals", lambda _p: None)
-        plain, _ = errorlog.scan_errors(target, str(path), pattern, {}, keep_lines=1000)
+        plain = errorlog.scan_file(str(path), pattern, {}, keep_lines=1000)
         monkeypatch.undo()
         monkeypatch.setattr(errorlog, "CHUNK", chunk)
         assert (plain.matches, plain.lines_read) == (scan.matches, scan.lines_read), pattern
+
+
+def _holding(data: bytes, literals: list[bytes]) -> dict[int, int]:
+    """The reference: start -> end of every line of data (ending with a newline) holding one of the literals."""
+    out, begin = {}, 0
+    for line in data.split(b"\n")[:-1]:
+        if any(lit in line for lit in literals):
+            out[begin] = begin + len(line)
+        begin += len(line) + 1
+    return out
+
+
+def test_finder_goes_through_a_rare_byte_and_finds_what_find_finds():
+    """ERROR's R is rare in lower-case text: found by that byte; the lines are exactly those holding a literal."""
+    rnd = random.Random(5)
+    words = [b"info", b"request", b"served", b"GET", b"ok", b"ERROR", b"CRITICAL", b"FATAL", b"ERR", b"RROR", b"xERRORx"]
+    lines = [b" ".join(rnd.choice(words[:5]) for _ in range(8)) for _ in range(4000)]
+    for i in range(0, 4000, 37):
+        lines[i] += b" " + rnd.choice(words[5:])
+    data = b"\n".join(lines) + b"\n"
+    literals = [b"CRITICAL", b"ERROR", b"FATAL"]
+    finder = Finder(literals)
+    assert finder.lines(data, 0, len(data)) == _holding(data, literals)
+    assert finder.anchors is not None and all(a is not None for a in finder.anchors), finder.anchors
+    assert b"ERROR"[finder.anchors[1]:finder.anchors[1] + 1] != b"E"  # E is common (GET): another byte of it
+    # A range in the middle, not starting at a line: lines are cut at the range's edges.
+    start = data.index(b"\n", 1000) + 1
+    assert finder.lines(data, start, len(data)) == {k: v for k, v in _holding(data, literals).items() if k >= start}
+
+
+def test_finder_falls_back_to_the_whole_literal_when_its_byte_turns_common():
+    """A byte rare in the first block but common later: the rest is found with bytes.find of the literal, the same."""
+    calm = b"all quiet here\n" * (SAMPLE // 15 + 1)
+    finder = Finder([b"ERROR"])
+    assert finder.lines(calm, 0, len(calm)) == {}
+    assert finder.anchors == [0]  # no E, R or O at all: the first byte
+    busy = (b"EEEE EEEE EEEE\n" * 500 + b"an ERROR\n") * 3 + b"EERROR\n"
+    assert finder.lines(busy, 0, len(busy)) == _holding(busy, [b"ERROR"])
+    assert finder.anchors == [None], "more hits than one per RARE bytes: the byte is not rare"
+
+
+def test_finder_uses_the_whole_literal_where_no_byte_of_it_is_rare():
+    text = b"ab" * (RARE * 4) + b"\nxx abab yy\n"
+    finder = Finder([b"abab"])
+    assert finder.lines(text, 0, len(text)) == _holding(text, [b"abab"])
+    assert finder.anchors == [None]

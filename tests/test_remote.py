@@ -20,7 +20,6 @@ import pytest
 import testinfra
 
 from conftest import free_port, require_tool, unavailable
-from opsproof.logs.errorlog import scan_errors
 from opsproof.hosts.target import Target, TargetError
 from sshd import ALIAS, SilentListener, Sshd
 
@@ -228,50 +227,6 @@ def test_read_range_over_ssh_is_byte_exact(sshd, tmp_path, backend):
     st = target.stat(str(path))
     assert (st.exists, st.is_file, st.size, st.inode) == (True, True, len(data), path.stat().st_ino)
     assert target.stat(str(tmp_path / "missing")).exists is False
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_error_scan_over_ssh_reads_only_new_bytes(sshd, tmp_path, backend, monkeypatch):
-    """The remote error-log reader reads from the stored offset: new bytes only, nothing twice."""
-    import opsproof.logs.errorlog as errorlog
-
-    monkeypatch.setattr(errorlog, "CHUNK", 64 * 1024)  # several reads per scan, lines across chunk edges
-    log = tmp_path / "error.log"
-    lines = [f"2026-01-01T00:00:{i % 60:02d}Z {'ERROR' if i % 97 == 0 else 'INFO'} request {i} " + "x" * (i % 50)
-             for i in range(20000)]
-    log.write_text("\n".join(lines) + "\n")
-    host = _host(sshd, backend)
-    commands: list[str] = []
-    real_run = host.run
-
-    def spy(command, *args, **kwargs):
-        commands.append(command)
-        return real_run(command, *args, **kwargs)
-
-    monkeypatch.setattr(host, "run", spy)
-    target = Target(host, 30)
-    first, ref = scan_errors(target, str(log), "ERROR", {})
-    assert first.error is None, first.error
-    assert first.matches == sum(1 for line in lines if "ERROR" in line)
-    assert first.lines_read == len(lines) and ref["offset"] == log.stat().st_size
-    assert sum("dd if=" in c for c in commands) >= 2
-
-    added = "2026-01-01T00:01:00Z ERROR disk on fire\n2026-01-01T00:01:01Z INFO fine\npartial ERROR line"
-    with log.open("a") as fh:
-        fh.write(added)
-    commands.clear()
-    second, ref2 = scan_errors(target, str(log), "ERROR", ref)
-    assert second.error is None, second.error
-    complete = added[: added.rfind("\n") + 1]
-    assert (second.start_offset, second.bytes_read, second.matches, second.lines_read) == (ref["offset"], len(complete), 1, 2)
-    assert second.sample == ["2026-01-01T00:01:00Z ERROR disk on fire"]
-    assert ref2["offset"] == ref["offset"] + len(complete)  # the unfinished line waits for the next run
-    skips = [int(n) for c in commands for n in re.findall(r"skip=(\d+)", c)]
-    assert skips and min(skips) == ref["offset"], (skips, ref)  # nothing before the stored offset is read again
-    with log.open("a") as fh:
-        fh.write("\n")
-    third, _ = scan_errors(target, str(log), "ERROR", ref2)
-    assert (third.matches, third.bytes_read) == (1, len("partial ERROR line\n"))
 
 
 @pytest.mark.slow

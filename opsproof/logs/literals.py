@@ -7,6 +7,11 @@ matches contains at least one of them, or None when there is no such set worth u
 insensitive pattern, a branch without a literal, literals shorter than MIN_LEN). The caller still
 runs the real pattern on each candidate line, so the prefilter can only save time, never change
 the result.
+
+`Finder` looks for those literals in the raw bytes of a block of lines, as grep does: for each literal
+it picks the byte of it that is rarest in the log's first block and finds that byte with `bytes.find`
+(memchr, memory speed), comparing the literal only where the byte is; a literal with no rare byte (or
+whose byte turns common later) is found with `bytes.find` of the whole literal.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 MIN_LEN = 3      # shorter literals hit too many lines to be worth it
 MAX_COUNT = 8    # one bytes.find pass per literal
+SAMPLE = 4096    # bytes of the first block that choose each literal's rare byte
+RARE = 512       # a rare byte occurs less than once per this many bytes (else the whole literal is searched)
 
 _REPEATS = {getattr(_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_c, name)}
 _ATOMIC = getattr(_c, "ATOMIC_GROUP", None)
@@ -75,3 +82,60 @@ def required_literals(pattern: str) -> Optional[list[str]]:
     if any("\ufffd" in s for s in best):  # could match a replaced undecodable byte: not findable in the raw bytes
         return None
     return sorted(best)
+
+
+class Finder:
+    """The lines of a block that hold one of the literals (the block ends with a newline)."""
+
+    def __init__(self, literals: list[bytes]) -> None:
+        self.literals = literals
+        self.anchors: Optional[list[Optional[int]]] = None  # per literal: the index of its rare byte, or None
+
+    def _choose(self, sample: bytes) -> list[Optional[int]]:
+        counts = {byte: sample.count(byte) for byte in set().union(*self.literals)}
+        anchors: list[Optional[int]] = []
+        for literal in self.literals:
+            index = min(range(len(literal)), key=lambda i: counts[literal[i]])
+            anchors.append(index if counts[literal[index]] * RARE < len(sample) else None)
+        return anchors
+
+    def lines(self, data: bytes | bytearray, start: int, end: int) -> dict[int, int]:
+        """start -> end (its newline) of each line in data[start:end] that holds a literal."""
+        if self.anchors is None:
+            self.anchors = self._choose(bytes(data[start:start + SAMPLE]))
+        found: dict[int, int] = {}
+        for n, literal in enumerate(self.literals):
+            pos, index = start, self.anchors[n]
+            if index is not None:
+                pos = self._by_byte(data, start, end, literal, index, found)
+                if pos < 0:
+                    continue
+                self.anchors[n] = None  # the byte turned common: the whole literal from here on
+            pos = data.find(literal, pos, end)
+            while pos >= 0:
+                pos = _line(data, start, end, pos, found)
+                pos = data.find(literal, pos, end)
+        return found
+
+    def _by_byte(self, data, start: int, end: int, literal: bytes, index: int, found: dict[int, int]) -> int:
+        """Literals found through their rare byte; -1 when done, or where to go on once the byte hit too often."""
+        byte, budget = literal[index:index + 1], (end - start) // RARE + 16
+        pos = data.find(byte, start + index, end)
+        while pos >= 0:
+            budget -= 1
+            if budget < 0:
+                return pos - index
+            if data.startswith(literal, pos - index, end):
+                pos = _line(data, start, end, pos - index, found) + index
+            else:
+                pos += 1
+            pos = data.find(byte, pos, end)
+        return -1
+
+
+def _line(data, start: int, end: int, pos: int, found: dict[int, int]) -> int:
+    """Record the line holding data[pos]; return where the next line starts."""
+    begin = data.rfind(b"\n", start, pos) + 1 or start
+    stop = data.find(b"\n", pos, end)  # the block ends with a newline
+    found[begin] = stop
+    return stop + 1

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from ..logs.errorlog import ErrorScan, scan_errors
+from ..logs.errorlog import ErrorScan
+from ..logs.scan import scan_errors
 from ..hosts.target import Target
 
 STATE = "maintenance"

@@ -1,0 +1,69 @@
+"""A TCP relay on 127.0.0.1 that counts the bytes it passes each way: what an SSH session really moved.
+
+Point an ssh_config `Host` entry at `relay.port` (Sshd.add_host) and every byte between the client and the
+server goes through it: key exchange, commands, output. Used by the remote error-log test and its benchmark.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class CountingRelay:
+    """Accepts on a free loopback port and relays each connection to 127.0.0.1:`port`, counting bytes."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream = port
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.to_server = self.to_client = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, name="counting-relay", daemon=True)
+        self._thread.start()
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return self.to_server + self.to_client
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+            server.settimeout(None)
+            self._conns += [client, server]
+            for src, dst, up in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pump, args=(src, dst, up), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        try:
+            while True:
+                data = src.recv(1 << 16)
+                if not data:
+                    break
+                dst.sendall(data)
+                with self._lock:
+                    if up:
+                        self.to_server += len(data)
+                    else:
+                        self.to_client += len(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self._conns:
+            conn.close()
+        self.sock.close()
