@@ -14,7 +14,7 @@ import pytest
 import testinfra
 
 from conftest import ROOT, HTTPServerFixture, free_port, wait_for
-from opsproof.config import Endpoint
+from opsproof.config import Endpoint, Maint
 from opsproof.system.health import probe, probe_all
 from opsproof.hosts.target import Target
 
@@ -226,3 +226,110 @@ def test_loopback_url_is_skipped_for_a_remote_host_only():
     templated = Endpoint(url="http://{host}:8080/health")
     assert _url_for(templated, remote) == "http://web1.example.invalid:8080/health"
     assert not _unreachable(_url_for(templated, remote), remote)
+
+
+# --- many endpoints: started together, connections shared per host, a slow one holds no other ------------------
+
+def test_two_hundred_endpoints_are_all_in_flight_at_once_by_default(http_server):
+    """With the default health_concurrency every one of 200 probes is under way at once: the server holds each
+    request until all 200 are in flight, so a pool smaller than that would leave some unanswered."""
+    http_server.behaviour.gather = 200
+    urls = [http_server.url(f"/{i}") for i in range(200)]
+    results = probe_all([(Endpoint(url=u, name=str(i), timeout_s=60), u) for i, u in enumerate(urls)],
+                        Maint.model_validate({"service": "s"}).health_concurrency)
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    assert http_server.behaviour.max_in_flight == 200
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; counts the connections it accepted. With `drop`, it closes each connection after
+    one answer without saying so (as a server whose keep-alive timer ran out does)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:  # type: ignore[attr-defined]
+            self.server.connections += 1  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:
+        body = b'{"status": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.requests += 1  # type: ignore[attr-defined]
+        self.close_connection = self.server.drop  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def keepalive_server():
+    def make(drop: bool = False) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+        server.daemon_threads = True
+        server.lock, server.connections, server.requests, server.drop = threading.Lock(), 0, 0, drop
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        made.append(server)
+        return server
+
+    made: list[ThreadingHTTPServer] = []
+    yield make
+    for server in made:
+        server.shutdown()
+        server.server_close()
+
+
+def _on(server: ThreadingHTTPServer, n: int) -> list[tuple[Endpoint, str]]:
+    urls = [f"http://127.0.0.1:{server.server_address[1]}/{i}" for i in range(n)]
+    return [(Endpoint(url=u, name=str(i), json={"status": "ok"}, timeout_s=20), u) for i, u in enumerate(urls)]
+
+
+def test_probes_of_one_host_share_its_connections(keepalive_server):
+    """20 endpoints of one host, 4 at a time: at most 4 connections, each reused by the next probe."""
+    server = keepalive_server()
+    results = probe_all(_on(server, 20), concurrency=4)
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    assert server.requests == 20
+    assert 1 <= server.connections <= 4, server.connections
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced(keepalive_server):
+    """The server drops every connection after one answer without announcing it: each probe that takes that idle
+    connection finds it gone and asks once more on a new one, and passes."""
+    server = keepalive_server(drop=True)
+    results = probe_all(_on(server, 10), concurrency=1)
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    assert [r.attempts for r in results] == [1] * 10
+    assert server.requests == 10 and server.connections == 10
+
+
+def test_a_slow_endpoint_holds_up_no_other(http_server):
+    """Two probes at a time; the first endpoint answers only once the other 10 have all been answered. If it held
+    up the queue, they would never be asked and it would time out instead of passing."""
+    fast = [(Endpoint(url=http_server.url(f"/{i}"), name=str(i), timeout_s=20), http_server.url(f"/{i}"))
+            for i in range(10)]
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            wait_for(lambda: len(http_server.behaviour.requests) >= 10, timeout=30, what="the 10 other probes")
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        slow = f"http://127.0.0.1:{server.server_address[1]}/slow"
+        results = probe_all([(Endpoint(url=slow, name="slow", timeout_s=60), slow)] + fast, concurrency=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    assert http_server.behaviour.max_in_flight == 1  # the other slot asked them one after another

@@ -23,7 +23,7 @@ class Maint(_Section):
     root: str = "."
     state_dir: Optional[str] = None
     command_timeout_s: float = Field(60, gt=0, le=3600)
-    health_concurrency: int = Field(32, ge=1, le=1024)   # health endpoints probed at once (sockets, threads)
+    health_concurrency: int = Field(256, ge=1, le=1024)  # health endpoints probed at once (sockets, threads)
     disk: Optional[Disk] = None
     logs: Optional[Logs] = None
     temp: Optional[Temp] = None

@@ -162,7 +162,7 @@ class Endpoint(_Section):
     headers: dict[str, str] = {}
     verify_tls: bool = True
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
     _warn = warn_band("warn_latency_ms")
 
     @field_validator("url")

@@ -19,8 +19,6 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-import requests
-
 from ..report.summary import outcome_text
 
 MARGIN_S = 0.5
@@ -80,6 +78,8 @@ def post(url: str, body: dict[str, Any], timeout_s: float, headers: Optional[dic
     send_headers = {"Content-Type": "application/json", "User-Agent": "opsproof-notify", **(headers or {})}
 
     def call() -> None:
+        import requests  # here: a run that posts nothing does not pay for importing it
+
         started = time.perf_counter()
         try:
             with requests.post(url, data=data, headers=send_headers, timeout=(timeout_s, timeout_s),

@@ -1,26 +1,29 @@
 """HTTP health endpoints: status, JSON subset, body substring and latency, probed concurrently.
 
-Each attempt is bounded by the endpoint's timeout_s as a whole (name lookup, connect, headers
-and body), not per socket read: it runs in a daemon thread the probe stops waiting for at the
-deadline, so a server that drips bytes can neither hold a probe past its limit nor keep the
-run from exiting.
+An attempt is bounded by timeout_s as a whole (lookup, connect, headers, body): each socket wait gets the time
+left, and the probe stops waiting for its daemon thread at the deadline (a name lookup cannot be interrupted).
+`probe_all` runs up to `concurrency` probes at once, one endpoint per worker, so a slow endpoint holds only its own
+slot; idle keep-alive connections are shared per host. Standard library only (`http.client`): nothing to import.
 """
 from __future__ import annotations
 
+import functools
+import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
-
-import requests
+from urllib.parse import urlsplit
 
 from ..config import Endpoint
 
 MARGIN_S = 1.0
 GRACE_S = 0.25  # how long past timeout_s an attempt may take to report its own timeout
 MAX_BODY = 1024 * 1024
+CHUNK = 65536
 
 
 @dataclass
@@ -40,7 +43,33 @@ class HealthResult:
 
 
 class _Deadline(Exception):
-    pass
+    """The attempt's time is up."""
+
+
+class Connections:
+    """Idle keep-alive connections per (scheme, host, port, verify): a probe takes one or opens its own."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple) -> Optional[http.client.HTTPConnection]:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give_back(self, key: tuple, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.setdefault(key, []).append(conn)
+
+    def __enter__(self) -> "Connections":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for conn in (c for conns in idle.values() for c in conns):
+            conn.close()
 
 
 def _subset_problems(expected: Any, actual: Any, where: str = "$") -> list[str]:
@@ -65,58 +94,114 @@ def _subset_problems(expected: Any, actual: Any, where: str = "$") -> list[str]:
 class _Attempt(threading.Thread):
     """One request in a daemon thread: the prober waits for it until the deadline, then abandons it."""
 
-    def __init__(self, endpoint: Endpoint, url: str) -> None:
+    def __init__(self, endpoint: Endpoint, url: str, pool: Connections) -> None:
         super().__init__(name="opsproof-health-attempt", daemon=True)
-        self.endpoint, self.url = endpoint, url
+        self.endpoint, self.url, self.pool = endpoint, url, pool
         self.result = HealthResult(name=endpoint.label, url=url)
-        self.response: Optional[requests.Response] = None
+        self.conn: Optional[http.client.HTTPConnection] = None
+        self.sock: Optional[socket.socket] = None
         self.exc: Optional[BaseException] = None
 
     def run(self) -> None:
         try:
-            _attempt(self.endpoint, self.url, self.result, self)
+            _attempt(self.endpoint, self.url, self.result, self, self.pool)
         except BaseException as exc:  # reported by the prober
             self.exc = exc
 
     def abort(self) -> None:
         """Best effort: shut the socket down so the abandoned thread ends now, not at the server's pace."""
-        raw = getattr(self.response, "raw", None)
-        # A keep-alive connection still holds its socket; after "Connection: close" only the response does.
-        sock = getattr(getattr(raw, "connection", None), "sock", None)
-        if sock is None:
-            sock = getattr(getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+        sock = self.sock or getattr(self.conn, "sock", None)
         try:
             sock.shutdown(socket.SHUT_RDWR)  # a closed socket object raises instead of touching a reused fd
         except Exception:
             pass
 
 
-def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: Optional[_Attempt] = None) -> None:
-    timeout = endpoint.timeout_s
-    deadline = time.monotonic() + timeout
-    started = time.perf_counter()
-    with requests.get(url, headers=endpoint.headers, timeout=(timeout, timeout), stream=True,
-                      verify=endpoint.verify_tls, allow_redirects=False) as resp:
-        if holder is not None:
-            holder.response = resp
-        body = bytearray()
-        cut = False
-        for chunk in resp.iter_content(65536):
-            body += chunk
-            if time.monotonic() > deadline:
-                raise _Deadline()
-            if len(body) > MAX_BODY:
-                cut, body = True, body[:MAX_BODY]
-                break
-        if time.monotonic() > deadline:
-            raise _Deadline()
-        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        result.status = resp.status_code
-        text = bytes(body).decode(resp.encoding or "utf-8", errors="replace")
+@functools.lru_cache(maxsize=None)
+def _context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per verification mode: the system's CA store is loaded once, not per connection."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+def _connection(scheme: str, host: str, port: Optional[int], verify: bool, timeout: float) -> http.client.HTTPConnection:
+    if scheme == "https":
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=_context(verify))
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Deadline()
+    return left
+
+
+def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: _Attempt, pool: Connections) -> None:
+    deadline = time.monotonic() + endpoint.timeout_s
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.hostname, parts.port, endpoint.verify_tls)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {"User-Agent": "opsproof-health", "Accept": "*/*", **endpoint.headers}
+    reused = pool.take(key)
+    for conn in ([reused] if reused else []) + [None]:
+        started = time.perf_counter()
+        conn = holder.conn = conn or _connection(parts.scheme, parts.hostname or "", parts.port, endpoint.verify_tls,
+                                                 _left(deadline))
+        try:
+            conn.timeout = _left(deadline)          # connect (a reused socket: the request's writes)
+            if conn.sock is not None:
+                conn.sock.settimeout(conn.timeout)
+            conn.request("GET", target, headers=headers)
+            sock = holder.sock = conn.sock          # getresponse() drops conn.sock when the server will close
+            sock.settimeout(_left(deadline))
+            resp = conn.getresponse()
+            body, cut = _read(sock, resp, deadline)
+            resp.close()                            # read to its end (or cut): the connection may ask again
+            break
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()
+            if conn is not reused:
+                raise
+            # the server had closed the idle connection: once more on a new one
+        except BaseException:
+            conn.close()
+            raise
+    result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    result.status = resp.status
+    if cut or resp.will_close:
+        conn.close()
+    else:
+        pool.give_back(key, conn)
+    charset = resp.msg.get_content_charset() or "utf-8"
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", errors="replace")
     result.body_excerpt = text[:300]
+    result.problems = _problems(endpoint, result.status, text, cut)
+
+
+def _read(sock: socket.socket, resp: http.client.HTTPResponse, deadline: float) -> tuple[bytes, bool]:
+    """The body, at most MAX_BODY bytes (and whether it was cut), every socket wait limited to the time left."""
+    body = bytearray()
+    while True:
+        sock.settimeout(_left(deadline))
+        chunk = b"" if resp.isclosed() else resp.read1(CHUNK)
+        _left(deadline)
+        if not chunk:
+            return bytes(body), False
+        body += chunk
+        if len(body) > MAX_BODY:
+            return bytes(body[:MAX_BODY]), True
+
+
+def _problems(endpoint: Endpoint, status: int, text: str, cut: bool) -> list[str]:
     problems = []
-    if result.status != endpoint.status:
-        problems.append(f"status {result.status}, expected {endpoint.status}")
+    if status != endpoint.status:
+        problems.append(f"status {status}, expected {endpoint.status}")
     too_big = f"body larger than {MAX_BODY // 1048576} MiB: not read in full"
     if endpoint.json_ is not None:
         try:
@@ -126,38 +211,26 @@ def _attempt(endpoint: Endpoint, url: str, result: HealthResult, holder: Optiona
     if endpoint.contains is not None and endpoint.contains not in text:
         problems.append(f"{too_big}, and its first {MAX_BODY // 1048576} MiB do not contain {endpoint.contains!r}"
                         if cut else f"body does not contain {endpoint.contains!r}")
-    result.problems = problems
+    return problems
 
 
-def probe(endpoint: Endpoint, url: Optional[str] = None) -> HealthResult:
-    """Probe one endpoint, retrying up to endpoint.retries times while it fails."""
+def probe(endpoint: Endpoint, url: Optional[str] = None, pool: Optional[Connections] = None) -> HealthResult:
+    """Probe one endpoint, retrying up to endpoint.retries times while it fails (on `pool`'s connections)."""
+    if pool is None:
+        with Connections() as own:
+            return probe(endpoint, url, own)
     url = url or endpoint.url
     result = HealthResult(name=endpoint.label, url=url)
     for attempt in range(endpoint.retries + 1):
-        result.attempts = attempt + 1
-        result.error, result.problems, result.status, result.latency_ms = None, [], None, None
-        result.body_excerpt = ""
-        worker = _Attempt(endpoint, url)
+        worker = _Attempt(endpoint, url, pool)
         worker.start()
         worker.join(endpoint.timeout_s + GRACE_S)
-        if worker.is_alive():  # asked first: once it has ended, everything it wrote is there to read
+        alive = worker.is_alive()  # asked first: once it has ended, everything it wrote is there to read
+        if alive:
             worker.abort()
-            exc: Optional[BaseException] = _Deadline()
-        else:
-            exc = worker.exc
-        if exc is None:
-            done = worker.result
-            result.status, result.latency_ms, result.body_excerpt, result.problems = (
-                done.status, done.latency_ms, done.body_excerpt, done.problems)
-        elif isinstance(exc, requests.RequestException):
-            # A read that times out mid-body surfaces as ConnectionError(ReadTimeoutError).
-            timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc)
-            result.error = (f"no complete answer within timeout_s = {endpoint.timeout_s:g} s" if timed_out
-                            else f"{type(exc).__name__}: {_reason(exc)}")
-        elif isinstance(exc, _Deadline):
-            result.error = f"no complete answer within timeout_s = {endpoint.timeout_s:g} s"
-        else:
-            result.error = f"{type(exc).__name__}: {_reason(exc)}"
+        exc = _Deadline() if alive else worker.exc
+        result = worker.result if exc is None else HealthResult(endpoint.label, url, error=_error(endpoint, exc))
+        result.attempts = attempt + 1
         if result.ok:
             break
         if attempt < endpoint.retries:
@@ -165,8 +238,18 @@ def probe(endpoint: Endpoint, url: Optional[str] = None) -> HealthResult:
     return result
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
+def _error(endpoint: Endpoint, exc: BaseException) -> str:
+    if isinstance(exc, (_Deadline, TimeoutError, socket.timeout)):
+        return f"no complete answer within timeout_s = {endpoint.timeout_s:g} s"
+    if isinstance(exc, ssl.SSLError):
+        return f"SSLError: {_reason(exc)}"
+    if isinstance(exc, (OSError, http.client.HTTPException)):  # refused, reset, no route, name unknown, bad status line
+        return f"ConnectionError: {_reason(exc)}"
+    return f"{type(exc).__name__}: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
     if "Too many open files" in text:
         return ("Too many open files: opsproof ran out of file descriptors (ulimit -n) — its own limit, not the "
                 "endpoint's; lower health_concurrency or raise the limit")
@@ -176,7 +259,7 @@ def _reason(exc: Exception) -> str:
     return text[:300]
 
 
-def probe_all(endpoints: list[tuple[Endpoint, str]], concurrency: int = 32) -> list[HealthResult]:
+def probe_all(endpoints: list[tuple[Endpoint, str]], concurrency: int = 256) -> list[HealthResult]:
     """Probe (endpoint, url) pairs, `concurrency` at a time; each answered within its own time budget.
 
     The run's budget fits the pool: one endpoint's worst case (timeouts, retries) times the rounds the pool
@@ -193,19 +276,21 @@ def probe_all(endpoints: list[tuple[Endpoint, str]], concurrency: int = 32) -> l
     todo = iter(range(len(endpoints)))
     lock = threading.Lock()
 
-    def work() -> None:
+    def work(pool: Connections) -> None:
         while True:
             with lock:
                 i = next(todo, None)
             if i is None or time.monotonic() + worst > deadline:
                 return
-            results[i] = probe(*endpoints[i])
+            results[i] = probe(*endpoints[i], pool=pool)
 
-    threads = [threading.Thread(target=work, name="opsproof-health", daemon=True) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    with Connections() as pool:
+        threads = [threading.Thread(target=work, args=(pool,), name="opsproof-health", daemon=True)
+                   for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
     out = []
     for i, (endpoint, url) in enumerate(endpoints):
         out.append(results[i] or HealthResult(
