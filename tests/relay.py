@@ -47,12 +47,12 @@ class CountingRelay:
                 data = src.recv(1 << 16)
                 if not data:
                     break
-                dst.sendall(data)
-                with self._lock:
+                with self._lock:  # counted before it is passed on: a reader that saw it sees it counted
                     if up:
                         self.to_server += len(data)
                     else:
                         self.to_client += len(data)
+                dst.sendall(data)
         except OSError:
             pass
         finally:
