@@ -43,7 +43,8 @@ class TarWalker:
         self.expected: Optional[dict[str, bytes]] = None
         self.manifest: dict = {}
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: Any) -> None:
+        """Take the next bytes of the stream (bytes or a memoryview; nothing of it is kept after the call)."""
         view = memoryview(chunk)
         pos, n = 0, len(chunk)
         while pos < n:
@@ -69,7 +70,7 @@ class TarWalker:
                 self.padding -= skip
                 continue
             if not self.header and n - pos >= 512:
-                block = chunk[pos:pos + 512]
+                block = bytes(view[pos:pos + 512])
                 pos += 512
             else:
                 take = min(512 - len(self.header), n - pos)
@@ -119,10 +120,9 @@ class TarWalker:
         if kind in FILE_TYPES:
             self.current = (key, kind)
             self._start(size, capture=key == MANIFEST, kind=kind, hashed=key != MANIFEST)
-        elif size and kind not in (tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE):
-            self._start(size, capture=False, kind=kind)
-        # A link's or a directory's size field is not followed by data: tar and tarfile (the restore drill's
-        # extraction) read the next block as a header, so skipping it here would leave a member unverified.
+        # Otherwise a link or a directory (member_problem refused every other type): its size field is not followed
+        # by data. tar and tarfile (the restore drill's extraction) read the next block as a header, so skipping
+        # it here would leave a member unverified.
 
     def _start(self, size: int, capture: bool, kind: bytes, hashed: bool = False) -> None:
         if capture and size > MANIFEST_MAX:
