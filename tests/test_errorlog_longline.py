@@ -1,0 +1,132 @@
+"""The error-log scan in process, at its edges: lines past MAX_LINE streamed in windows, the read buffer, the deadline.
+
+Small CHUNK, MAX_LINE, OVERLAP and EDGE (monkeypatched) put every cut of a long line's windows where the
+tests want it; each case is also what tests/test_hostile.py checks on a 50 MB line in a fresh process.
+These run in process, so mutation testing (scripts/mutation) sees them.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import opsproof.logs.errorlog as errorlog
+from opsproof.logs.errorlog import scan_file
+
+
+@pytest.fixture
+def small(monkeypatch) -> None:
+    """Reads of 64 bytes, lines over 100 bytes streamed, windows that keep 40 bytes, 8 bytes of edge."""
+    for name, value in (("CHUNK", 64), ("MAX_LINE", 100), ("OVERLAP", 40), ("EDGE", 8), ("SHOWN", 20),
+                        ("SLACK", 16)):
+        monkeypatch.setattr(errorlog, name, value)
+
+
+def _scan(tmp_path: Path, data: bytes, pattern: str = "ERROR", previous: dict | None = None, **kw):
+    path = tmp_path / "error.log"
+    path.write_bytes(data)
+    scan = scan_file(str(path), pattern, previous or {}, **kw)
+    assert scan.error is None, scan.error
+    return scan
+
+
+def test_a_match_at_the_end_of_a_long_line_counts_once_with_its_length(tmp_path, small):
+    data = b"INFO start\n" + b"x" * 1000 + b" ERROR y\nINFO after\n"
+    scan = _scan(tmp_path, data)
+    assert (scan.matches, scan.lines_read, scan.long_lines) == (1, 3, 1)
+    assert scan.sample == ["x" * 20 + "… [line of 1008 characters, cut]"]
+    assert scan.end_offset == scan.bytes_read == len(data)
+
+
+def test_a_long_line_that_matches_early_still_reports_its_whole_length(tmp_path, small):
+    scan = _scan(tmp_path, b"ERROR " + b"y" * 994 + b"\n" + b"ERROR short\n")
+    assert scan.sample == ["ERROR " + "y" * 14 + "… [line of 1000 characters, cut]", "ERROR short"]
+    assert (scan.matches, scan.long_lines, scan.lines_read) == (2, 1, 2)
+
+
+def test_several_long_lines_among_short_ones(tmp_path, small):
+    lines = [b"a" * 150, b"ERROR short", b"b" * 300 + b"ERROR", b"c" * 101, b"d" * 100, b"ERROR " + b"e" * 500]
+    scan = _scan(tmp_path, b"\n".join(lines) + b"\n")
+    assert (scan.lines_read, scan.long_lines, scan.matches) == (6, 4, 3)
+    assert scan.sample[0] == "ERROR short"
+
+
+def test_an_unfinished_long_line_waits_and_then_counts(tmp_path, small):
+    head = b"INFO ok\n" + b"z" * 700 + b" ERROR"
+    path = tmp_path / "error.log"
+    path.write_bytes(head)
+    first = scan_file(str(path), "ERROR", {})
+    assert (first.matches, first.lines_read, first.long_lines, first.end_offset) == (0, 1, 0, len(b"INFO ok\n"))
+    with open(path, "ab") as fh:
+        fh.write(b" done\n")
+    second = scan_file(str(path), "ERROR", {"inode": first.inode, "offset": first.end_offset})
+    assert (second.matches, second.lines_read, second.long_lines) == (1, 1, 1)
+    assert second.end_offset == len(head) + len(b" done\n")
+    assert second.sample == ["z" * 20 + f"… [line of {len(head) - 8 + 5} characters, cut]"]
+
+
+@pytest.mark.parametrize("pattern, where, expected", [
+    (r"^ERROR", "start", 1), (r"^ERROR", "middle", 0), (r"^ERROR", "end", 0),
+    (r"ERROR$", "end", 1), (r"ERROR$", "middle", 0), (r"ERROR$", "start", 0),
+    (r"\bERROR\b", "glued", 0), (r"\bERROR\b", "spaced", 1),
+])
+def test_anchors_and_word_edges_hold_wherever_the_windows_are_cut(tmp_path, small, pattern, where, expected):
+    """Every offset of the match within a 700-byte line: a cut never makes a line's edge (or a word's) of its own."""
+    for k in range(0, 240, 3):
+        body = b"y" * k
+        rest = b"y" * (700 - k)
+        line = {"start": b"ERROR" + body + rest, "middle": b"y" + body + b"ERROR" + rest,
+                "end": body + rest + b"ERROR", "glued": body + b"ERROR" + rest,
+                "spaced": body + b" ERROR " + rest}[where]
+        scan = _scan(tmp_path, line + b"\n", pattern)
+        assert (scan.matches, scan.long_lines) == (expected, 1), (pattern, where, k)
+
+
+def test_a_match_across_a_read_boundary_is_found(tmp_path, small):
+    for k in range(90, 300, 7):
+        scan = _scan(tmp_path, b"y" * k + b"ERROR split over a read\n", "ERROR split")
+        assert scan.matches == 1, k
+
+
+def test_a_long_line_without_a_match(tmp_path, small):
+    scan = _scan(tmp_path, b"y" * 5000 + b"\nERRO R\n")
+    assert (scan.matches, scan.lines_read, scan.long_lines, scan.sample) == (0, 2, 1, [])
+
+
+def test_a_line_longer_than_the_slack_grows_the_buffer_without_losing_a_byte(tmp_path, small):
+    """Lines of 17 to 99 bytes carried over a read: the buffer grows; every line is read once, none streamed."""
+    lines = [(b"ERROR " if i % 3 == 0 else b"INFO ") + bytes([97 + i % 26]) * (12 + i % 80) for i in range(88)]
+    scan = _scan(tmp_path, b"\n".join(lines) + b"\n", keep_lines=100)
+    assert (scan.lines_read, scan.long_lines, scan.matches) == (88, 0, 30)
+    assert scan.sample == [line.decode()[:20] + (f"… [line of {len(line)} characters, cut]" if len(line) > 20 else "")
+                           for line in lines if line.startswith(b"ERROR")]
+
+
+def test_the_sample_keeps_keep_lines_and_cuts_a_long_one_at_shown(tmp_path, monkeypatch):
+    monkeypatch.setattr(errorlog, "SHOWN", 10)
+    scan = _scan(tmp_path, b"ERROR 1234\nERROR 12345\nERROR 3\r\nERROR 4\n", keep_lines=3)
+    assert scan.matches == 4
+    assert scan.sample == ["ERROR 1234", "ERROR 1234… [line of 11 characters, cut]", "ERROR 3"]
+
+
+def test_a_scan_past_its_deadline_stops_with_an_error(tmp_path):
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\n" * 10)
+    scan = scan_file(str(path), "ERROR", {}, deadline=time.monotonic() - 1)
+    assert scan.error == f"cannot read {path}: stopped at offset 0 of 100: out of time (command_timeout_s)"
+    assert scan_file(str(path), "ERROR", {}, deadline=time.monotonic() + 60).matches == 10
+
+
+def test_an_empty_range_reads_nothing(tmp_path):
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\n")
+    st = path.stat()
+    scan = scan_file(str(path), "ERROR", {"inode": st.st_ino, "offset": st.st_size})
+    assert (scan.matches, scan.lines_read, scan.bytes_read, scan.start_offset, scan.end_offset) == (0, 0, 0, 10, 10)
+    assert scan.reference == "since the last run (offset 10)"
+
+
+def test_a_directory_is_not_a_log(tmp_path):
+    scan = scan_file(str(tmp_path), "ERROR", {})
+    assert scan.error == f"{tmp_path} is not a regular file"
