@@ -197,9 +197,10 @@ def test_latency_threshold_is_inclusive(tmp_path, target):
 
 
 def test_lines_split_across_reads_and_pieces_count_once(tmp_path, target, monkeypatch):
-    from opsproof.slo import accesslog
+    from opsproof.slo import accesslog, localread
 
     monkeypatch.setattr(buckets, "CHUNK", 997)                 # reads end mid-line, some lines span two reads
+    monkeypatch.setattr(localread, "CHUNK", 997)
     monkeypatch.setattr(accesslog, "PIECE", accesslog.SMALL + 4099)
     log = Log(tmp_path, target)
     long_agent = lines(1).replace('"t"', '"' + "A" * 3000 + '"')   # one line longer than a read

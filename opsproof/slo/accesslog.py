@@ -17,9 +17,8 @@ from typing import Optional
 import numpy as np
 
 from .fastpath import PAD, fast_combined
-from .lines import SAMPLES, LineParser, Tally, read_lines
+from .lines import LATENCY, SAMPLES, LineParser, Tally, read_lines
 
-LATENCY = 1000           # code = LATENCY + bin
 _CODES = 2048            # codes are below this (statuses < 1000, at most 1048 latency bins)
 SMALL = 64 * 1024        # below this a failing chunk is read line by line
 PIECE = 4 << 20          # the vectorised pass works on pieces this size (measured: 4 MB beats 16 MB by a third)
@@ -45,6 +44,22 @@ def reduce(minute: np.ndarray, status: np.ndarray, dur_us: np.ndarray, edges_us:
     codes = np.concatenate([status.astype(np.int64), LATENCY + latency_bins(dur_us[has], edges_us)])
     minutes = np.concatenate([minute, minute[has]])
     return merge(minutes, codes, np.ones(len(codes), np.int64))
+
+
+def combine(chunks: list[Chunk]) -> Chunk:
+    """One Chunk holding what `chunks` hold: counts summed, line accounting added, the first samples kept."""
+    out = Chunk()
+    parts = [c for c in chunks if len(c.minute)]
+    if parts:
+        out.minute, out.code, out.count = merge(*(np.concatenate([getattr(c, k) for c in parts])
+                                                  for k in ("minute", "code", "count")))
+    for c in chunks:
+        out.lines += c.lines
+        out.requests += c.requests
+        out.malformed += c.malformed
+        out.no_duration += c.no_duration
+        out.samples += c.samples[: max(0, SAMPLES - len(out.samples))]
+    return out
 
 
 _LUT: dict[bytes, np.ndarray] = {}

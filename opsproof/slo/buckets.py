@@ -16,15 +16,21 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
+import numpy as np
+
+from ..hosts import ship as shipped
 from ..hosts.target import Target, TargetError
 from ..logs import siblings
+from . import localread
 from .accesslog import Chunk, Parser
 from .aggregates import Aggregates, latency_edges
+from .reducer import Reduced, decode, gunzip
 
 STATE_VERSION = 2
 CHUNK = 4 << 20          # a local read: small enough to stay in the CPU's caches while it is parsed
 REMOTE_CHUNK = 16 << 20  # a read through `dd` on the target: fewer round trips
 HEAD = 1024
+HEAD_STEP = 4 << 10      # a compressed file's head is inflated from reads this size (1 KB of text needs less)
 QUARTER_S = 92 * 86400
 
 
@@ -69,8 +75,8 @@ def _candidates(target: Target, path: str, since_s: float) -> list[tuple[str, fl
     return sorted((f for f in found if f[0] == path or f[1] >= since_s), key=lambda f: (f[1], f[0] != path))
 
 
-def _raw(target: Target, path: str, start: int, end: int) -> Iterator[bytes]:
-    offset, size = start, CHUNK if target.is_local else REMOTE_CHUNK
+def _raw(target: Target, path: str, start: int, end: int, step: int = 0) -> Iterator[bytes]:
+    offset, size = start, step or (CHUNK if target.is_local else REMOTE_CHUNK)
     while offset < end:
         piece = target.read_range(path, offset, min(size, end - offset))
         if not piece:
@@ -79,33 +85,12 @@ def _raw(target: Target, path: str, start: int, end: int) -> Iterator[bytes]:
         yield piece
 
 
-def _gunzip(pieces: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompress a (possibly multi-member) gzip stream piece by piece; EOFError if it stops mid-member."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    fed = False
-    for piece in pieces:
-        while piece:
-            fed = True
-            out = inflater.decompress(piece)
-            if out:
-                yield out
-            piece = b""
-            if inflater.eof:
-                piece = inflater.unused_data
-                inflater, fed = zlib.decompressobj(zlib.MAX_WBITS | 16), False
-    tail = inflater.flush()
-    if tail:
-        yield tail
-    if fed and not inflater.eof:
-        raise EOFError("the gzip stream ends early (still being written?)")
-
-
 def _head(target: Target, path: str, size: int) -> bytes:
     if not path.endswith(".gz"):
         return target.read_range(path, 0, min(HEAD, size))
     out = b""
     try:
-        for piece in _gunzip(_raw(target, path, 0, min(size, 1 << 20))):
+        for piece in gunzip(_raw(target, path, 0, min(size, 1 << 20), HEAD_STEP)):
             out += piece
             if len(out) >= HEAD:
                 break
@@ -115,10 +100,21 @@ def _head(target: Target, path: str, size: int) -> bytes:
 
 
 def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
-          chunks: list[Chunk]) -> tuple[int, bool]:
-    """Parse `path` from uncompressed offset `start`; returns the new offset and whether the file is done."""
+          chunks: list[Chunk], ship: bool = False) -> tuple[int, bool]:
+    """Parse `path` from uncompressed offset `start`; returns the new offset and whether the file is done.
+
+    Where the data is: a remote target reduces its file itself (reducer.py, shipped) and sends counts back;
+    a local plain file is read by localread (a range per core); a local `.gz` is inflated as it streams.
+    """
     compressed = path.endswith(".gz")
-    stream = _gunzip(_raw(target, path, 0, size)) if compressed else _raw(target, path, start, size)
+    if not shipped.in_process(target, ship):
+        return _reduced_there(target, path, size, start, parser, seen, chunks)
+    if not compressed:
+        got, used = localread.read(path, start, size, parser)
+        chunks += [seen.take(c) for c in got]
+        seen.bytes_read += used
+        return start + used, False
+    stream = gunzip(_raw(target, path, 0, size)) if compressed else _raw(target, path, start, size)
     offset, skip, carry = (0, start, b"") if compressed else (start, 0, b"")
     for piece in stream:
         if skip:
@@ -154,9 +150,37 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
     return offset, False
 
 
+def _reduced_there(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
+                   chunks: list[Chunk]) -> tuple[int, bool]:
+    """The file reduced on the target (opsproof.slo.reducer, standard library only): only its counts travel.
+
+    A call that reaches command_timeout_s stops at a line boundary and the next one continues from there.
+    """
+    offset = start
+    while True:
+        args = {"path": path, "size": size, "start": offset, "settings": parser.line.settings(),
+                "edges_us": parser.edges_us.tolist()}
+        got = shipped.call(target, "opsproof.slo.reducer:reduce_file", args, target.timeout_s, Reduced, ship=True)
+        if got.error:
+            raise EOFError(got.error)
+        minute, code, count = (np.array(v, np.int64) for v in decode(got.counts))
+        chunks.append(seen.take(Chunk(minute, code, count, got.lines, got.requests, got.malformed, got.no_duration,
+                                      list(got.samples))))
+        seen.bytes_read += got.bytes_read
+        offset = got.offset
+        if got.finished:
+            return offset, path.endswith(".gz")
+        if not got.bytes_read:
+            raise TargetError(f"{target.name}: reading {path} made no progress within command_timeout_s "
+                              f"{target.timeout_s:g} s")
+
+
 def update(target: Target, path: str, settings: dict, thresholds_ms, previous: dict, now_s: float,
-           keep_s: float) -> tuple[Aggregates, LogRead, dict]:
-    """Bring the aggregates of `path` up to date; returns them, what was read, and the state to keep."""
+           keep_s: float, ship: bool = False) -> tuple[Aggregates, LogRead, dict]:
+    """Bring the aggregates of `path` up to date; returns them, what was read, and the state to keep.
+
+    `ship`: reduce on the target even when it is this host (how the tests prove the remote path here).
+    """
     seen = LogRead(path)
     edges = latency_edges(thresholds_ms)
     kept = Aggregates.from_state(previous) if previous.get("version") == STATE_VERSION else None
@@ -202,7 +226,7 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
                 start = 0                # smaller than what was read: rewritten from the start
             part, mine = LogRead(cand), []
             try:
-                offset, done = _read(target, cand, size, start, parser, part, mine)
+                offset, done = _read(target, cand, size, start, parser, part, mine, ship)
             except EOFError as exc:
                 seen.files.append(f"{cand}: skipped this run: {exc}")
                 continue

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Optional
 
 SAMPLES = 5              # malformed lines kept for the report
+LATENCY = 1000           # a count's code: an HTTP status (0-999), or LATENCY + the latency bin
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _COMBINED = re.compile(
     r'^\S+ \S+ .*?\[(?P<time>\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] ' + _QUOTED
@@ -90,6 +91,11 @@ class LineParser:
         self.duration_field, self.duration_unit = duration_field, duration_unit
         self._minutes: dict[str, Optional[int]] = {}    # "dd/Mon/yyyy:HH:MM +zzzz" -> minute: parsed once
         self.line: Callable[[str], Parsed] = self.combined_line if fmt == "combined" else self.json_line
+
+    def settings(self) -> dict:
+        """The arguments that make this parser again (on a target, say)."""
+        return {"fmt": self.fmt, "time_field": self.time_field, "status_field": self.status_field,
+                "duration_field": self.duration_field, "duration_unit": self.duration_unit}
 
     def combined_line(self, line: str) -> Parsed:
         m = _COMBINED.match(line)
