@@ -27,9 +27,9 @@ SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by an a
 ALIAS = "opsproof-target"
 
 
-def _free_port() -> int:
+def _free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((address, 0))
         return sock.getsockname()[1]
 
 
@@ -69,12 +69,14 @@ class SilentListener:
 
 
 class Sshd:
-    """`sshd -D -e` on a free loopback port, key-only login for the current user."""
+    """`sshd -D -e` on a free port of a loopback address (127.0.0.x: several on one machine), key-only login for
+    the current user."""
 
-    def __init__(self, directory: Path, connect_timeout: int = 5) -> None:
+    def __init__(self, directory: Path, connect_timeout: int = 5, address: str = "127.0.0.1") -> None:
         self.dir = Path(directory).absolute()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.address = address
+        self.port = _free_port(address)
         self.user = getpass.getuser()
         self.connect_timeout = connect_timeout
         self.host_key = self.dir / "host_ed25519"
@@ -87,7 +89,7 @@ class Sshd:
         self.control_dir = Path(tempfile.mkdtemp(prefix="opsproof-ssh-"))
         self.proc: Optional[subprocess.Popen] = None
         self._log_fh = None
-        self._entries: dict[str, tuple[str, int]] = {ALIAS: ("127.0.0.1", self.port)}
+        self._entries: dict[str, tuple[str, int]] = {ALIAS: (address, self.port)}
 
     # -- configuration ---------------------------------------------------------------------------
     def write_files(self) -> None:
@@ -100,7 +102,7 @@ class Sshd:
 
     def sshd_config_text(self, extra: str = "") -> str:
         return "\n".join([
-            "ListenAddress 127.0.0.1",
+            f"ListenAddress {self.address}",
             f"Port {self.port}",
             f"HostKey {self.host_key}",
             f"AuthorizedKeysFile {self.authorized_keys}",
@@ -169,7 +171,7 @@ class Sshd:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sshd exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.address, self.port), timeout=1):
                     pass
             except OSError as exc:
                 last = str(exc)
@@ -181,7 +183,7 @@ class Sshd:
             last = done.stderr.strip()
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"sshd on 127.0.0.1:{self.port} did not accept `ssh {ALIAS}` within {timeout} s: "
+        raise RuntimeError(f"sshd on {self.address}:{self.port} did not accept `ssh {ALIAS}` within {timeout} s: "
                            f"{last}\n{self.log.read_text()[-2000:]}")
 
     def ssh(self, command: str, alias: str = ALIAS, check: bool = True) -> subprocess.CompletedProcess:

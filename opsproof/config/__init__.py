@@ -9,13 +9,14 @@ sections; when: the window's rule, start and zone; model: Maint, the whole; open
 as objectives; loader: find, load, resolve. The package is a leaf: it imports nothing else of opsproof.
 """
 from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
-from .loader import find, load
+from .loader import find, for_groups, load
 from .model import Maint
 from .schedule import Attestations, Docs, Notify, Window
 from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate, Services, SmokeQuery,
                        Temp, logrotate_period)
 from .slo import Objective, Slo, SloSource
 
-__all__ = ["ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration", "find", "load", "Maint",
+__all__ = ["ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration", "find", "for_groups", "load",
+           "Maint",
            "Attestations", "Docs", "Notify", "Window", "Backups", "Database", "Disk", "Endpoint", "Logs", "Monitoring",
            "Restore", "Rotate", "Services", "SmokeQuery", "Temp", "Objective", "Slo", "SloSource", "logrotate_period"]

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 from pydantic import ValidationError
 
-from . import yamlsafe
+from . import fleet, yamlsafe
 from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
 from .openslo import resolved_slo
@@ -48,6 +49,25 @@ def load(path: Path, source: str = "") -> Maint:
     if not isinstance(data, dict):
         raise ConfigError(name, "", f"must be a mapping of sections, got {type(data).__name__}",
                           "start from the example maintenance.yaml")
+    maint = _build(name, path, hashlib.sha256(raw).hexdigest(), data)
+    groups = {group: fleet.validated(name, [group], data, [spec.overrides], partial(_build, name, path, maint.sha256))
+              for group, spec in (maint.hosts or {}).items()}
+    return maint.model_copy(update={"groups": groups, "settings": data})
+
+
+def for_groups(maint: Maint, names: list[str]) -> Maint:
+    """The config of a host in these `hosts:` groups (file order): the top level with their overrides in turn."""
+    if not names:
+        return maint
+    if len(names) == 1:
+        return maint.groups[names[0]]
+    assert maint.hosts is not None
+    build = partial(_build, maint.path, Path(maint.path), maint.sha256)
+    return fleet.validated(maint.path, names, maint.settings, [maint.hosts[n].overrides for n in names], build)
+
+
+def _build(name: str, path: Path, sha256: str, data: dict) -> Maint:
+    """Validate one set of settings and resolve its paths (root against the config file's folder)."""
     try:
         maint = Maint.model_validate(data)
     except ValidationError as exc:
@@ -59,7 +79,7 @@ def load(path: Path, source: str = "") -> Maint:
     updates: dict[str, Any] = {
         "root": str(root),
         "path": name,
-        "sha256": hashlib.sha256(raw).hexdigest(),
+        "sha256": sha256,
         "state_dir": str(Path(path.parent, maint.state_dir or ".opsproof").resolve()),
     }
     return _resolved(maint.model_copy(update=updates))

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from .base import _Section
 from .cadences import Cadences
+from .fleet import Group
 from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, waivers_within
 from .schedule import Attestations, Docs, Notify, Window
 from .security import ConfigAudit, Dependencies, Security
@@ -23,6 +24,7 @@ class Maint(_Section):
     root: str = "."
     state_dir: Optional[str] = None
     command_timeout_s: float = Field(60, gt=0, le=3600)
+    connect_timeout_s: float = Field(10, gt=0, le=600)   # SSH connection and banner: an unreachable host fails after it
     health_concurrency: int = Field(256, ge=1, le=1024)  # health endpoints probed at once (sockets, threads)
     disk: Optional[Disk] = None
     logs: Optional[Logs] = None
@@ -47,10 +49,13 @@ class Maint(_Section):
     max_waiver_days: int = Field(MAX_WAIVER_DAYS, ge=1)  # how far ahead a waiver may expire
     waivers: list[Waiver] = []                  # accepted failures: reported as waived, not passed, until they expire
     runbooks: dict[str, str] = {}               # check pattern (as waivers match) -> URL or path under root
+    hosts: Optional[dict[str, Group]] = None    # the fleet: groups of hosts and the sections they override (fleet.py)
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)
     sha256: str = Field("", exclude=True)
+    groups: dict[str, Any] = Field({}, exclude=True)     # each `hosts:` group's validated config (a Maint)
+    settings: dict[str, Any] = Field({}, exclude=True)   # the file's settings as written: groups merge onto them
 
     @field_validator("waivers")
     @classmethod

@@ -47,13 +47,19 @@ def _reason(exc: BaseException) -> str:
 class Target:
     """A testinfra host plus the command timeout from the config."""
 
-    def __init__(self, host: Any, timeout_s: float) -> None:
+    def __init__(self, host: Any, timeout_s: float, name: Optional[str] = None) -> None:
         self.host = host
         self.timeout_s = timeout_s
+        self._name = name
 
     @property
     def name(self) -> str:
-        return self.host.backend.get_pytest_id()
+        """The host's id in test ids, reports and state: testinfra's, with the port (or the fleet's id for it)."""
+        if self._name is None:
+            from .inventory import Entry, host_id
+
+            self._name = host_id(self.host, Entry(""))
+        return self._name
 
     @property
     def hostname(self) -> str:

@@ -1,0 +1,83 @@
+"""The fleet of one run: every host, the `hosts:` groups it takes overrides from, its config and its test id.
+
+Pure of pytest: fixtures/target.py asks `plan` once per process and parametrizes the checks with its members.
+Where the hosts come from, in order: `--hosts` (specs and `ansible://pattern`), else the hosts listed under the
+config's `hosts:` groups, else this machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from .inventory import ANSIBLE_PREFIX, Entry, InventoryError, connect, entries, host_id, read_inventory
+
+
+@dataclass(frozen=True, eq=False)
+class Member:
+    """One host of the run."""
+
+    id: str                   # its test id: host and port (`ssh://10.0.0.5:2222`, `ansible://web1@10.0.0.5:2222`)
+    entry: Entry
+    groups: tuple[str, ...]   # the `hosts:` groups whose overrides it took, in file order
+    maint: Any                # the config in effect on this host (the top level with those overrides)
+    host: Any                 # the testinfra host
+    overridden: dict[str, str] = field(default_factory=dict)   # section -> the group whose override it took
+
+    @property
+    def is_local(self) -> bool:
+        return getattr(self.host.backend, "NAME", "") == "local"
+
+    def describe(self) -> dict[str, Any]:
+        """What the report shows: which settings this host got, and from where."""
+        return {"id": self.id, "inventory_groups": list(self.entry.groups), "config_groups": list(self.groups),
+                "overridden": dict(self.overridden), "root": self.maint.root, "connect_timeout_s": self.maint.connect_timeout_s,
+                "command_timeout_s": self.maint.command_timeout_s, "config_sha256": self.maint.sha256}
+
+
+def specs(option_hosts: Optional[str], maint: Any) -> list[str]:
+    """The host specs of this run: --hosts, else every host listed under `hosts:`, else this machine ("")."""
+    if option_hosts:
+        return list(dict.fromkeys(s.strip() for s in option_hosts.split(",") if s.strip()))
+    listed = [spec for group in (maint.hosts or {}).values() for spec in group.hosts]
+    return list(dict.fromkeys(listed)) or [""]
+
+
+def needs_inventory(run_specs: list[str]) -> bool:
+    return any(spec.startswith(ANSIBLE_PREFIX) for spec in run_specs)
+
+
+def config_groups(entry: Entry, maint: Any) -> tuple[str, ...]:
+    """The `hosts:` groups an entry takes overrides from (file order): listed there, its inventory group, its name."""
+    out = []
+    for name, group in (maint.hosts or {}).items():
+        if name in entry.groups or name in (entry.name, entry.spec) or entry.spec in group.hosts \
+                or entry.name in group.hosts:
+            out.append(name)
+    return tuple(out)
+
+
+def plan(run_specs: list[str], maint: Any, configure: Callable[[Any, list[str]], Any],
+         inventory_file: Optional[str], inventory: Optional[dict], options: dict[str, Any]) -> list[Member]:
+    """Every member of the run, sorted by id. `configure(maint, groups)` is the config loader's for_groups;
+    InventoryError and the loader's ConfigError say what is wrong."""
+    members: dict[str, Member] = {}
+    for entry in entries(run_specs, inventory_file, inventory):
+        groups = config_groups(entry, maint)
+        config = configure(maint, list(groups))
+        if config is not maint:
+            config = config.model_copy(update={"state_dir": maint.state_dir})  # --state-dir holds for every host
+        host = connect(entry, inventory, config.connect_timeout_s, options)
+        overridden = {key: group for group in groups for key in maint.hosts[group].overrides}
+        member = Member(host_id(host, entry), entry, groups, config, host, overridden)
+        members.setdefault(member.id, member)
+    return [members[key] for key in sorted(members)]
+
+
+def load_inventory(run_specs: list[str], inventory_file: Optional[str], timeout_s: float) -> Optional[dict]:
+    """The inventory, read once, when a spec needs it (ansible://...); None otherwise."""
+    if not needs_inventory(run_specs):
+        return None
+    if not inventory_file:
+        wanted = next(s for s in run_specs if s.startswith(ANSIBLE_PREFIX))
+        raise InventoryError(f"{wanted} needs --ansible-inventory=FILE (the inventory that defines it)")
+    return read_inventory(inventory_file, timeout_s)

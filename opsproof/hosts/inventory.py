@@ -1,0 +1,145 @@
+"""The hosts of a run: `--hosts` specs, Ansible inventory groups (`ansible://group`), `hosts:` groups in the config.
+
+Built on testinfra rather than beside it. A plain spec goes through `testinfra.get_hosts`, exactly as testinfra's
+plugin builds it. An inventory is read once by Ansible itself (`ansible-inventory -i FILE --list`, under a
+timeout; testinfra would run it with none) and handed to testinfra's `AnsibleRunner`, whose own pattern
+matching expands `ansible://web`; each inventory host then becomes the connection testinfra's ansible backend
+would open for it (`get_ansible_host`: ansible_host, ansible_port, ansible_user, the key and ssh args), so its
+test id can carry the address and port. A connection type testinfra cannot open directly stays an
+`ansible://` host (Ansible runs its commands).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Optional
+
+ANSIBLE_PREFIX = "ansible://"
+INVENTORY_TIMEOUT_S = 60.0
+
+
+class InventoryError(Exception):
+    """The hosts cannot be known: no ansible-inventory, an unreadable inventory, a pattern matching nothing."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One host of the run before it is reached: what was written, and the inventory groups it belongs to."""
+
+    name: str                          # the spec as written, or the inventory host name
+    groups: tuple[str, ...] = ()       # its inventory groups, parents included
+    inventory: Optional[str] = None    # the inventory file an ansible:// pattern took it from
+    spec: str = ""                     # the spec or ansible:// pattern that brought it in
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
+    detail = [line for line in lines if "Failed to parse" in line or ".ini:" in line or ".yml:" in line
+              or ".yaml:" in line]
+    return " ".join((errors + detail)[:3])[:500] or "no message"
+
+
+def read_inventory(path: str, timeout_s: float = INVENTORY_TIMEOUT_S) -> dict[str, Any]:
+    """`ansible-inventory -i PATH --list` as JSON; InventoryError (one line) when it cannot be had."""
+    exe = shutil.which("ansible-inventory")
+    if exe is None:
+        raise InventoryError("--ansible-inventory needs Ansible's ansible-inventory, which is not installed "
+                             "(apt-get install ansible-core, or pip install ansible-core)")
+    if not os.path.isfile(path):
+        raise InventoryError(f"--ansible-inventory={path}: no such file")
+    env = dict(os.environ, ANSIBLE_VERBOSITY="0", ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
+               ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1", ANSIBLE_DEPRECATION_WARNINGS="0")
+    try:
+        done = subprocess.run([exe, "-i", path, "--list"], capture_output=True, text=True, timeout=timeout_s,
+                              env=env, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise InventoryError(f"ansible-inventory -i {path} --list did not finish within {timeout_s:g} s") from None
+    if done.returncode != 0:
+        raise InventoryError(f"ansible-inventory cannot read {path}: {_one_line(done.stderr)}")
+    try:
+        data = json.loads(done.stdout)
+    except ValueError as exc:
+        raise InventoryError(f"ansible-inventory -i {path} --list did not print JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InventoryError(f"ansible-inventory -i {path} --list printed a JSON {type(data).__name__}")
+    return data
+
+
+def runner(path: str, inventory: dict[str, Any]) -> Any:
+    """testinfra's AnsibleRunner for `path`, holding the inventory already read (it never runs the tool itself)."""
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    found = AnsibleRunner.get_runner(path)
+    found.__dict__["inventory"] = inventory   # functools.cached_property: the value it would have computed
+    return found
+
+
+def entries(specs: list[str], inventory_file: Optional[str], inventory: Optional[dict[str, Any]]) -> list[Entry]:
+    """Each spec as one entry, each `ansible://pattern` as the inventory hosts it matches (none is an error)."""
+    out: list[Entry] = []
+    for spec in specs:
+        if not spec.startswith(ANSIBLE_PREFIX):
+            out.append(Entry(spec, spec=spec))
+            continue
+        if inventory_file is None or inventory is None:
+            raise InventoryError(f"{spec} needs --ansible-inventory=FILE (the inventory that defines it)")
+        pattern = spec[len(ANSIBLE_PREFIX):].split("?", 1)[0] or "all"
+        ansible = runner(inventory_file, inventory)
+        names = ansible.get_hosts(pattern) if any(True for _ in _hosts_of(inventory, "all")) else []
+        if not names:
+            groups = sorted(g for g in inventory if g != "_meta")
+            raise InventoryError(f"{spec}: no group or host matches {pattern!r} in {inventory_file} "
+                                 f"(its groups: {', '.join(groups) or 'none'})")
+        for name in names:
+            groups = tuple(g for g in sorted(inventory) if g != "_meta" and name in _hosts_of(inventory, g))
+            out.append(Entry(name, groups, inventory_file, spec))
+    unique: dict[tuple[str, Optional[str]], Entry] = {}
+    for entry in out:
+        unique.setdefault((entry.name, entry.inventory), entry)
+    return list(unique.values())
+
+
+def _hosts_of(inventory: dict[str, Any], group: str) -> set[str]:
+    from testinfra.utils.ansible_runner import itergroup
+
+    return set(itergroup(inventory, group))
+
+
+def connect(entry: Entry, inventory: Optional[dict[str, Any]], timeout_s: float, options: dict[str, Any]) -> Any:
+    """The testinfra host for an entry; `timeout_s` is its connect timeout unless the spec sets its own."""
+    import testinfra
+    from testinfra.utils.ansible_runner import get_ansible_host
+
+    timeout = max(1, round(timeout_s))
+    if entry.inventory is None:
+        found = testinfra.get_hosts([entry.name or None], timeout=timeout, **options)
+        if len(found) != 1:
+            raise InventoryError(f"{entry.name}: names {len(found)} hosts; give one host per spec")
+        return found[0]
+    ansible = runner(entry.inventory, inventory or {})
+    host = None
+    if not options.get("force_ansible"):
+        host = get_ansible_host(ansible.ansible_config, ansible.inventory, entry.name,
+                                ssh_config=options.get("ssh_config"), ssh_identity_file=options.get("ssh_identity_file"))
+    if host is None:  # a connection testinfra cannot open itself: Ansible runs the commands
+        return testinfra.get_host(ANSIBLE_PREFIX + entry.name, ansible_inventory=entry.inventory,
+                                  force_ansible=True, ssh_config=options.get("ssh_config"))
+    if hasattr(host.backend, "timeout"):
+        host.backend.timeout = timeout   # get_ansible_host takes no timeout; ssh and paramiko read it per connection
+    return host
+
+
+def host_id(host: Any, entry: Entry) -> str:
+    """The host's test id: testinfra's with the port (two sshd on one address must differ); an inventory host's
+    name with the address and port it is reached at (`ansible://web1@10.0.0.5:2222`)."""
+    backend = host.backend
+    port = getattr(getattr(backend, "host", None), "port", None)
+    if entry.inventory is None or backend.NAME == "ansible":
+        base = backend.get_pytest_id()
+        return f"{base}:{port}" if port else base
+    address = "local" if backend.NAME == "local" else backend.get_hostname()
+    return f"{ANSIBLE_PREFIX}{entry.name}@{address}" + (f":{port}" if port else "")

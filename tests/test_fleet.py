@@ -1,0 +1,220 @@
+"""Fleets: hosts from an Ansible inventory (read by the real ansible-inventory), per-group settings, -n by host.
+
+Several real sshd on 127.0.0.x (tests/fleet.py), each its own HostKey, ListenAddress and port, all this machine:
+the example service's checks pass on every host that answers. One host is stopped and one frozen (SIGSTOP) before
+the run; they fail every check with their reason while the others pass, and the report's header names them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import config_error, require_tool
+from fleet import Fleet
+from sshd import Sshd
+
+WEB = ["web1", "web2", "web3", "web4"]
+STOPPED, FROZEN = "web3", "web4"
+CHECKS = ("test_disk_space", "test_disk_inodes", "test_no_new_errors", "test_backup_exists",
+          "test_newest_backup_is_fresh", "test_newest_archive_is_intact", "test_no_stale_temp_files")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory):
+    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen", "ansible-inventory")
+    hosts = Fleet(tmp_path_factory.mktemp("fleet"), [*WEB, "db1"]).start()
+    yield hosts
+    hosts.stop()
+
+
+def _by_id(suite) -> dict[str, dict]:
+    return {t["id"]: t for t in suite.summary()["tests"]}
+
+
+def _host_of(test_id: str, ids: list[str]) -> str:
+    return next(h for h in ids if test_id.endswith((f"[{h}]", f"-{h}]")))
+
+
+def _fleet_config(app, **extra) -> dict:
+    config = app.config(connect_timeout_s=3, command_timeout_s=20)
+    config["hosts"] = {
+        "web": {"overrides": {"disk": {"paths": ["/", "."], "max_used_percent": 99, "max_inodes_used_percent": 98}}},
+        "web2": {"overrides": {"disk": {"paths": ["."], "max_used_percent": 97, "max_inodes_used_percent": 96}}},
+        "db": {"overrides": {"root": "/srv/db-not-here"}},
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.mark.slow
+def test_inventory_group_over_workers(suite, example_app, fleet):
+    """`pytest -m daily --hosts=ansible://web --ansible-inventory=inventory.ini -n 4`: one report, one item per check
+    per host (ids with host and port), each host's group settings applied, the stopped and the frozen host failing
+    every check with their reason while the others pass, both named in the report's header."""
+    suite.config(_fleet_config(example_app))
+    fleet.inventory({"web": WEB, "db": ["db1"]}, suite.path / "inventory.ini")
+    fleet.stop_host(STOPPED)
+    fleet.freeze(FROZEN)
+    try:
+        result = suite.run("-m", "daily", "--hosts=ansible://web", "--ansible-inventory=inventory.ini", "-n", "4",
+                           f"--ssh-config={fleet.ssh_config}", timeout=280)
+    finally:
+        fleet.thaw()
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    assert "4 workers" in out, out[-3000:]
+    ids = {name: f"ansible://{name}@{fleet.hosts[name].address}:{fleet.hosts[name].port}" for name in WEB}
+    tests = _by_id(suite)
+    hosted = {i: t for i, t in tests.items() if any(i.endswith((f"[{h}]", f"-{h}]")) for h in ids.values())}
+    assert not any("db1" in i for i in tests), "db1 is not in the web group"
+    per_host = {name: {i for i in hosted if _host_of(i, list(ids.values())) == hid} for name, hid in ids.items()}
+    for name, items in per_host.items():
+        names = {i.split("::")[1].split("[")[0] for i in items}
+        assert set(CHECKS) <= names, (name, sorted(names))
+    # The checks are the same on every host, but for the paths each one's config lists (web2: only ".").
+    shapes = {name: sorted(i.replace(ids[name], "HOST") for i in items) for name, items in per_host.items()}
+    assert shapes["web1"] == shapes[STOPPED] == shapes[FROZEN], shapes
+    assert not any("test_disk_space[/-" in i for i in per_host["web2"]), sorted(per_host["web2"])
+    assert any("test_disk_space[/-" in i for i in per_host["web1"])
+    for name in ("web1", "web2"):
+        for test_id in per_host[name]:
+            assert tests[test_id]["outcome"] in ("passed", "skipped"), tests[test_id]
+            if tests[test_id]["outcome"] == "skipped":  # the loopback health URL (no use remotely); actions planned
+                assert re.search("loopback URL|plan only", tests[test_id]["message"]), tests[test_id]
+    limits = {name: {c["threshold"] for i in per_host[name] if "::test_disk_space[" in i
+                     for c in tests[i]["comparisons"] if c["key"] == "disk.max_used_percent"} for name in ("web1", "web2")}
+    assert limits == {"web1": {99}, "web2": {97}}, limits
+    reasons = {STOPPED: r"refused|Connection closed|kex_exchange", FROZEN: r"timed out|banner"}
+    for name, pattern in reasons.items():
+        for test_id in per_host[name]:
+            test = tests[test_id]
+            assert test["outcome"] in ("failed", "error"), test
+            assert "unreachable" in test["message"] and ids[name] in test["message"], test
+        assert re.search(pattern, " ".join(tests[i]["message"] for i in per_host[name])), name
+    summary = suite.summary()
+    assert sorted(summary["unreachable"]) == sorted([ids[STOPPED], ids[FROZEN]]), summary["unreachable"]
+    assert summary["hosts"] == ", ".join(sorted(ids.values()))
+    fleet_rows = {row["id"]: row for row in summary["fleet"]}
+    assert fleet_rows[ids["web1"]]["overridden"] == {"disk": "web"}
+    assert fleet_rows[ids["web2"]]["config_groups"] == ["web", "web2"]
+    assert fleet_rows[ids["web2"]]["overridden"] == {"disk": "web2"}
+    assert fleet_rows[ids["web1"]]["inventory_groups"] == ["all", "web"]
+    html = suite.html()
+    assert "Unreachable hosts (2)" in html and ids[STOPPED] in html and ids[FROZEN] in html
+    assert "disk (from web2)" in html
+    assert len(list(suite.reports.glob("*.json"))) == 1 and len(list(suite.reports.glob("*.html"))) == 1
+    assert len((suite.reports / "ledger.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_two_sshd_on_one_address_do_not_collide(suite, example_app, tmp_path, fleet):
+    """Two sshd on 127.0.0.1 (two ports): two hosts, two ids, two state folders, both passing."""
+    other = Sshd(tmp_path / "second").start()
+    first = fleet.hosts["db1"]
+    try:
+        # The fleet's ssh_config logs in to 127.0.0.*; the second sshd accepts the fleet's key too.
+        other.authorized_keys.write_text(first.authorized_keys.read_text())
+        suite.config(example_app.config())
+        specs = [f"ssh://{first.address}:{first.port}", f"ssh://127.0.0.1:{other.port}",
+                 f"ssh://{first.address}:{first.port}"]  # given twice: one host
+        result = suite.run("--hosts=" + ",".join(specs), f"--ssh-config={fleet.ssh_config}", "-k", "test_no_new_errors")
+    finally:
+        other.stop()
+    assert result.ret == 0, result.stdout.str()
+    assert sorted(_by_id(suite)) == sorted(f"checks/test_errorlog.py::test_no_new_errors[{s}]" for s in set(specs))
+    states = sorted(p.parent.name for p in (suite.path / ".opsproof").glob("*/errorlog.json"))
+    assert states == sorted(f"ssh_{s[6:].replace(':', '_')}" for s in set(specs)), states
+
+
+def test_groups_give_each_host_its_own_items(suite, tmp_path):
+    """At collection (no host is reached): a web group's two endpoints on web hosts only (the top level's `api`,
+    which the db host keeps, is another item), a db group's own root, one host's own override after its group's;
+    the run's hosts come from the `hosts:` section."""
+    root = tmp_path / "app"
+    root.mkdir()
+    suite.config({
+        "service": "shop", "root": str(root), "disk": {"paths": ["."]},
+        "health": [{"name": "api", "url": "http://{host}:8080/health"}],
+        "hosts": {
+            "web": {"hosts": ["ssh://10.9.9.1", "ssh://10.9.9.2:2222"],
+                    "overrides": {"health": [{"name": "api", "url": "http://{host}:9090/health"},
+                                             {"name": "shop", "url": "http://{host}/shop"}]}},
+            "db": {"hosts": ["ssh://10.9.9.3"],
+                   "overrides": {"root": "/srv/db", "backups": {"dir": "backups", "pattern": "daily_*.tar.gz"}}},
+            "ssh://10.9.9.2:2222": {"overrides": {"disk": {"paths": ["/", "."]}}},
+        },
+    })
+    result = suite.run("--collect-only", "-q", "-k", "test_disk_space or test_endpoint_healthy or test_backup_exists")
+    assert result.ret == 0, result.stdout.str()
+    items = {line for line in result.stdout.lines if "::" in line}
+    expected = {
+        "checks/test_disk.py::test_disk_space[" + p for p in
+        (f"{root}-ssh://10.9.9.1]", "/-ssh://10.9.9.2:2222]", f"{root}-ssh://10.9.9.2:2222]", "/srv/db-ssh://10.9.9.3]")
+    } | {
+        "checks/test_health.py::test_endpoint_healthy[" + p for p in
+        ("api-ssh://10.9.9.1]", "shop-ssh://10.9.9.1]", "api-ssh://10.9.9.2:2222]", "shop-ssh://10.9.9.2:2222]",
+         "api@db-ssh://10.9.9.3]")
+    } | {f"checks/test_backups.py::test_backup_exists[{h}]" for h in
+         ("ssh://10.9.9.1", "ssh://10.9.9.2:2222", "ssh://10.9.9.3")}
+    assert items == expected, sorted(items ^ expected)
+
+
+INVENTORY_ERRORS = {
+    "missing tool": ("ansible://web", "inventory.ini", {"PATH": "/nonexistent"}, "ansible-inventory.*not installed"),
+    "no such file": ("ansible://web", "missing.ini", {}, r"missing\.ini: no such file"),
+    "bad file": ("ansible://web", "bad.ini", {}, r"ansible-inventory cannot read .*bad\.ini: ERROR"),
+    "unknown group": ("ansible://nosuch", "inventory.ini", {}, r"ansible://nosuch: no group or host matches 'nosuch' "
+                                                              r"in inventory\.ini \(its groups: all, web\)"),
+    "no inventory": ("ansible://web", None, {}, r"ansible://web needs --ansible-inventory=FILE"),
+}
+
+
+@pytest.mark.parametrize("case", list(INVENTORY_ERRORS))
+def test_inventory_problems_stop_the_run(suite, example_app, case):
+    """No ansible-inventory, a missing or unreadable inventory, a group it lacks: exit 4 with one clear line."""
+    if case != "missing tool":
+        require_tool("ansible-inventory")
+    spec, inventory, env, pattern = INVENTORY_ERRORS[case]
+    suite.config(example_app.config())
+    (suite.path / "inventory.ini").write_text("[web]\nweb1 ansible_host=127.0.0.2\n")
+    (suite.path / "bad.ini").write_text("[web\nweb1 = = =\n")
+    args = [f"--hosts={spec}", "-m", "daily"] + ([f"--ansible-inventory={inventory}"] if inventory else [])
+    result = suite.run(*args, env=env)
+    assert result.ret == 4, result.stdout.str() + result.stderr.str()
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: hosts: "), result.stderr.str()
+    assert re.search(pattern, errors[0]), errors[0]
+    assert not list(suite.reports.glob("*.json")), "no run: nothing reported"
+
+
+def test_bad_override_names_file_group_and_key(suite, example_app, tmp_path):
+    """A group's override is validated with the top level's models: exit 4 naming the file, group and key."""
+    err = config_error(tmp_path, "hosts:\n  db:\n    overrides: {backups: {dir: backups}}")
+    assert (err.key, err.problem) == ("hosts.db.overrides.backups.pattern", "required key is missing"), err
+    err = config_error(tmp_path, "hosts:\n  web:\n    overrides: {window: {rrule: FREQ=DAILY}}")
+    assert err.key == "hosts.web.overrides" and "applies to the whole run" in err.problem, err
+    err = config_error(tmp_path, "hosts:\n  web:\n    overrides: {helth: []}")
+    assert (err.key, err.problem) == ("hosts.web.overrides.helth", "unknown key"), err
+    config = example_app.config()
+    config["hosts"] = {"db": {"hosts": ["local://"], "overrides": {"disk": {"paths": ["/"], "max_used_percent": 300}}}}
+    path = suite.config(config)
+    result = suite.run("-m", "daily")
+    assert result.ret == 4
+    assert re.search(rf"ERROR: bad maintenance config: {re.escape(str(path))}: hosts\.db\.overrides\.disk\."
+                     r"max_used_percent: ", result.stderr.str()), result.stderr.str()
+
+
+def test_group_secret_never_reaches_the_report(suite, example_app):
+    """A password in one group's override is masked like the top level's."""
+    config = example_app.config()
+    config["hosts"] = {"web": {"hosts": ["local://"], "overrides": {
+        "health": [{"name": "api", "url": f"http://user:s3cr3t-fleet@127.0.0.1:{example_app.port}/health"}]}}}
+    suite.config(config)
+    suite.run("-m", "daily", "-k", "test_endpoint_healthy")
+    text = json.dumps(suite.summary()) + suite.html()
+    assert "s3cr3t-fleet" not in text and "local" in suite.summary()["hosts"]
+    assert os.path.exists(suite.reports / "ledger.jsonl")
