@@ -231,6 +231,4 @@ def _inflate(path: str, lib: Any, emit: Any, stop: threading.Event, deadline: Op
     if d is not None:
         raise ArchiveError(f"truncated: the compressed stream ends before its end marker (gzip member {members}, "
                            f"{offset} bytes read; a partial copy or a cut transfer)")
-    if members == 0:
-        raise ArchiveError("not gzip data: the file holds only zero bytes")
     return members, total
