@@ -46,6 +46,13 @@ def reduce(minute: np.ndarray, status: np.ndarray, dur_us: np.ndarray, edges_us:
     return merge(minutes, codes, np.ones(len(codes), np.int64))
 
 
+def chunk_of(minute: list[int], code: list[int], count: list[int], lines: int, requests: int, malformed: int,
+             no_duration: int, samples: list[str]) -> Chunk:
+    """A Chunk from plain lists (what the reducer on a remote target sends back)."""
+    return Chunk(*(np.array(v, np.int64) for v in (minute, code, count)), lines, requests, malformed, no_duration,
+                 list(samples))
+
+
 def combine(chunks: list[Chunk]) -> Chunk:
     """One Chunk holding what `chunks` hold: counts summed, line accounting added, the first samples kept."""
     out = Chunk()
@@ -126,6 +133,8 @@ class Parser:
             out.requests = len(minute)
             out.no_duration = int(np.count_nonzero(dur < 0))
         return out
+
+    combine = staticmethod(combine)
 
     def _combined(self, buf: bytes, lo: int, hi: int, out: Chunk, parts: list) -> None:
         if hi - lo > SMALL:

@@ -16,13 +16,11 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
-import numpy as np
-
 from ..hosts import ship as shipped
 from ..hosts.target import Target, TargetError
 from ..logs import siblings
 from . import localread
-from .accesslog import Chunk, Parser
+from .accesslog import Chunk, Parser, chunk_of
 from .aggregates import Aggregates, latency_edges
 from .reducer import Reduced, decode, gunzip
 
@@ -163,9 +161,8 @@ def _reduced_there(target: Target, path: str, size: int, start: int, parser: Par
         got = shipped.call(target, "opsproof.slo.reducer:reduce_file", args, target.timeout_s, Reduced, ship=True)
         if got.error:
             raise EOFError(got.error)
-        minute, code, count = (np.array(v, np.int64) for v in decode(got.counts))
-        chunks.append(seen.take(Chunk(minute, code, count, got.lines, got.requests, got.malformed, got.no_duration,
-                                      list(got.samples))))
+        chunks.append(seen.take(chunk_of(*decode(got.counts), got.lines, got.requests, got.malformed,
+                                         got.no_duration, got.samples)))
         seen.bytes_read += got.bytes_read
         offset = got.offset
         if got.finished:

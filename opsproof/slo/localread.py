@@ -5,15 +5,14 @@ other range is parsed by a forked child that sends back only its per-minute coun
 at most) through a pipe. Threads would not do: the numpy pass is many short operations and keeps the
 GIL for most of its time (measured: two threads ran no faster than one). A child that fails for any
 reason is replaced by reading its range here, so the result never depends on the fork. Every range is
-read through one reused buffer (no fresh 4 MB object per read).
+read through one reused buffer (no fresh 4 MB object per read). The parser is accesslog.Parser (not
+imported here: this module needs only its `feed` and `combine`).
 """
 from __future__ import annotations
 
 import os
 import pickle
-from typing import Callable, Optional
-
-from .accesslog import Chunk, Parser, combine
+from typing import Any, Callable, Optional
 
 CHUNK = 4 << 20          # bytes read at a time: small enough to stay in the CPU's caches while parsed
 SPLIT_MIN = 48 << 20     # below this one process reads it all (a fork and a pipe cost more than they save)
@@ -50,12 +49,12 @@ def boundaries(path: str, start: int, end: int, parts: int) -> list[int]:
     return cuts + [end]
 
 
-def scan(path: str, lo: int, hi: int, parser: Parser) -> tuple[Chunk, int]:
+def scan(path: str, lo: int, hi: int, parser: Any) -> tuple[Any, int]:
     """The whole lines of path[lo:hi] parsed into one Chunk, and how many bytes they take (to the last newline)."""
     buf = bytearray(CHUNK)
     fill = used = 0
     offset = lo
-    chunks: list[Chunk] = []
+    chunks: list = []
     with open(path, "rb", buffering=0) as fh:
         fh.seek(lo)
         while offset < hi:
@@ -73,7 +72,7 @@ def scan(path: str, lo: int, hi: int, parser: Parser) -> tuple[Chunk, int]:
                 fill -= cut
             elif fill == len(buf):
                 buf.extend(bytes(len(buf)))                 # a line longer than the buffer
-    return combine(chunks), used
+    return parser.combine(chunks), used
 
 
 def _fork(work: Callable[[], object]) -> Optional[tuple[int, int]]:
@@ -121,7 +120,7 @@ def _reap(child: Optional[tuple[int, int]]) -> None:
         os.waitpid(child[0], 0)
 
 
-def read(path: str, start: int, end: int, parser: Parser) -> tuple[list[Chunk], int]:
+def read(path: str, start: int, end: int, parser: Any) -> tuple[list, int]:
     """Chunks (one per range, in file order) of the whole lines in path[start:end], and the bytes they take."""
     parts = workers() if end - start >= SPLIT_MIN else 1
     cuts = boundaries(path, start, end, parts) if parts > 1 else [start, end]
