@@ -17,6 +17,7 @@ PLUGINS = (
     "fixtures.config",
     "fixtures.run",
     "fixtures.evidence",
+    "fixtures.charts",
     "fixtures.judgement",
     "fixtures.report",
     "fixtures.ledger",

@@ -126,7 +126,7 @@ def _context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _connection(scheme: str, host: str, port: Optional[int], verify: bool, timeout: float) -> http.client.HTTPConnection:
+def _connection(scheme: str, host: str, port: Optional[int], verify: bool, timeout: float) -> Any:
     if scheme == "https":
         return http.client.HTTPSConnection(host, port, timeout=timeout, context=_context(verify))
     return http.client.HTTPConnection(host, port, timeout=timeout)

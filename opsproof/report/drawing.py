@@ -1,0 +1,62 @@
+"""Charts drawn by a helper process that imported matplotlib while the run was starting.
+
+Importing matplotlib (and numpy under it) costs about as much as a whole plain testinfra run, and drawing is
+pure (data in, PNG bytes out), so a run that may draw starts one helper process at once; it imports the
+plotting stack on the other core while this process loads the config, collects and runs the first checks.
+`draw("opsproof.slo.plots:budget_chart", series, title)` then hands the data over and waits for the PNG: the same
+function, the same bytes as drawing here. Without a helper (not started, or gone) it draws in this process.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Optional
+
+
+def _warm() -> None:
+    """Import the plotting stack once, in the helper, before the first chart is asked for."""
+    importlib.import_module(f"{__package__}.charts")  # matplotlib, the Agg canvas, numpy
+
+
+def _ready() -> bool:
+    return True
+
+
+def call(function: str, *args: Any) -> Any:
+    """`module:name`, imported and called with `args` (in whichever process runs it)."""
+    module, _, name = function.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+class Painter:
+    """One helper process for every chart of a run, or none (then charts are drawn in the caller's process)."""
+
+    def __init__(self) -> None:
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def start(self) -> None:
+        """Start the helper now: forked where the system can (it shares what this process imported, numpy among
+        them, and imports only matplotlib), spawned elsewhere. Call it before this process starts threads."""
+        if self._pool is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method), initializer=_warm)
+                self._pool.submit(_ready)  # the process starts (and imports) now, not at the first chart
+            except OSError:                # no process to spare: draw here
+                self._pool = None
+
+    def draw(self, function: str, *args: Any) -> bytes:
+        """The PNG `function(*args)` returns, drawn by the helper when there is one."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(call, function, *args).result()
+            except BrokenProcessPool:      # the helper died (killed, out of memory): draw here from now on
+                self.stop()
+        return call(function, *args)
+
+    def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
