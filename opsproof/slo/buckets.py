@@ -7,6 +7,10 @@ and the offset read so far, so the live file, its rotated `.1` (same inode or no
 compressed since, or a copy-truncated file are all continued where the last run stopped; a
 compressed file read to its end is never read again. Rotated files last written before the
 kept period are skipped. A trailing line without its newline waits for the next run.
+
+The heavy work happens where the log is: on a remote target the shipped reducer (reducer.py, standard
+library) turns each file into per-minute counts and only those travel; locally the numpy path reads a
+large plain file with every core (localread.py). Both count every line the same way (lines.py).
 """
 from __future__ import annotations
 
@@ -25,8 +29,7 @@ from .aggregates import Aggregates, latency_edges
 from .reducer import Reduced, decode, gunzip
 
 STATE_VERSION = 2
-CHUNK = 4 << 20          # a local read: small enough to stay in the CPU's caches while it is parsed
-REMOTE_CHUNK = 16 << 20  # a read through `dd` on the target: fewer round trips
+CHUNK = 4 << 20          # a local compressed read (plain files: localread.CHUNK)
 HEAD = 1024
 HEAD_STEP = 4 << 10      # a compressed file's head is inflated from reads this size (1 KB of text needs less)
 QUARTER_S = 92 * 86400
@@ -74,7 +77,7 @@ def _candidates(target: Target, path: str, since_s: float) -> list[tuple[str, fl
 
 
 def _raw(target: Target, path: str, start: int, end: int, step: int = 0) -> Iterator[bytes]:
-    offset, size = start, step or (CHUNK if target.is_local else REMOTE_CHUNK)
+    offset, size = start, step or CHUNK
     while offset < end:
         piece = target.read_range(path, offset, min(size, end - offset))
         if not piece:
@@ -112,9 +115,8 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
         chunks += [seen.take(c) for c in got]
         seen.bytes_read += used
         return start + used, False
-    stream = gunzip(_raw(target, path, 0, size)) if compressed else _raw(target, path, start, size)
-    offset, skip, carry = (0, start, b"") if compressed else (start, 0, b"")
-    for piece in stream:
+    offset, skip, carry = 0, start, b""
+    for piece in gunzip(_raw(target, path, 0, size)):
         if skip:
             dropped = min(skip, len(piece))
             skip -= dropped
@@ -139,13 +141,11 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
             seen.bytes_read += cut - begin
             offset += cut - begin
         carry = piece[cut:]
-    if compressed:               # immutable: its last line counts even without a newline
-        if carry:
-            chunks.append(seen.take(parser.feed(carry + b"\n")))
-            seen.bytes_read += len(carry)
-            offset += len(carry)
-        return offset, True
-    return offset, False
+    if carry:                    # immutable: its last line counts even without a newline
+        chunks.append(seen.take(parser.feed(carry + b"\n")))
+        seen.bytes_read += len(carry)
+        offset += len(carry)
+    return offset, True
 
 
 def _reduced_there(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
