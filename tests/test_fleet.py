@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,40 @@ from conftest import config_error, require_tool
 from fleet import Fleet
 from sshd import Sshd
 
-WEB = ["web1", "web2", "web3", "web4"]
-STOPPED, FROZEN = "web3", "web4"
+WEB = ["web1", "web2", "web3", "web4", "web5"]
+STOPPED, FROZEN, MID_RUN = "web3", "web4", "web5"
 CHECKS = ("test_disk_space", "test_disk_inodes", "test_no_new_errors", "test_backup_exists",
           "test_newest_backup_is_fresh", "test_newest_archive_is_intact", "test_no_stale_temp_files")
+
+
+# Loaded into the suite run: after the first check on one host, ask the test to stop that host's sshd, and wait
+# (bounded) until it has: the host's later checks meet a stopped host in the middle of the run.
+STOP_PLUGIN = """
+import os, time
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown" and report.nodeid.endswith(os.environ["OPSPROOF_TEST_STOP"] + "]"):
+        ask = os.path.join(os.environ["OPSPROOF_TEST_STOP_DIR"], "stop")
+        if not os.path.exists(ask):
+            open(ask, "w").close()
+            deadline = time.monotonic() + 60
+            while not os.path.exists(ask + "ped") and time.monotonic() < deadline:
+                time.sleep(0.05)
+"""
+
+
+def _stop_when_asked(fleet: Fleet, name: str, folder: Path) -> threading.Thread:
+    def watch() -> None:
+        deadline = time.monotonic() + 280
+        while not (folder / "stop").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if (folder / "stop").exists():
+            fleet.stop_host(name)
+            (folder / "stopped").touch()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +91,17 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
     fleet.inventory({"web": WEB, "db": ["db1"]}, suite.path / "inventory.ini")
     fleet.stop_host(STOPPED)
     fleet.freeze(FROZEN)
+    mid = fleet.hosts[MID_RUN]
+    (suite.path / "_opsproof_stop.py").write_text(STOP_PLUGIN)
+    watcher = _stop_when_asked(fleet, MID_RUN, suite.path)
+    env = {"OPSPROOF_TEST_STOP": f"ansible://{MID_RUN}@{mid.address}:{mid.port}", "OPSPROOF_TEST_STOP_DIR": str(suite.path)}
     try:
         result = suite.run("-m", "daily", "--hosts=ansible://web", "--ansible-inventory=inventory.ini", "-n", "4",
-                           f"--ssh-config={fleet.ssh_config}", timeout=280)
+                           f"--ssh-config={fleet.ssh_config}", "-v", "-p", "_opsproof_stop", timeout=280, env=env)
     finally:
         fleet.thaw()
+        watcher.join(1)
+    assert (suite.path / "stopped").exists(), "the host to stop mid-run was never asked for"
     out = result.stdout.str()
     assert result.ret == 1, out
     assert "4 workers" in out, out[-3000:]
@@ -77,7 +115,7 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
         assert set(CHECKS) <= names, (name, sorted(names))
     # The checks are the same on every host, but for the paths each one's config lists (web2: only ".").
     shapes = {name: sorted(i.replace(ids[name], "HOST") for i in items) for name, items in per_host.items()}
-    assert shapes["web1"] == shapes[STOPPED] == shapes[FROZEN], shapes
+    assert shapes["web1"] == shapes[STOPPED] == shapes[FROZEN] == shapes[MID_RUN], shapes
     assert not any("test_disk_space[/-" in i for i in per_host["web2"]), sorted(per_host["web2"])
     assert any("test_disk_space[/-" in i for i in per_host["web1"])
     for name in ("web1", "web2"):
@@ -95,16 +133,31 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
             assert test["outcome"] in ("failed", "error"), test
             assert "unreachable" in test["message"] and ids[name] in test["message"], test
         assert re.search(pattern, " ".join(tests[i]["message"] for i in per_host[name])), name
+    # Stopped mid-run: what ran before passed; from the stop on, every check fails as unreachable, none passes.
+    ordered = [i for i in tests if i in per_host[MID_RUN]]   # the summary keeps the order they ran in
+    outcomes = [tests[i]["outcome"] for i in ordered]
+    assert outcomes[0] in ("passed", "skipped") and ("failed" in outcomes or "error" in outcomes), outcomes
+    first_down = next(n for n, o in enumerate(outcomes) if o in ("failed", "error"))
+    assert all(o in ("failed", "error") for o in outcomes[first_down:]), list(zip(ordered, outcomes))
+    assert all("unreachable" in tests[i]["message"] for i in ordered[first_down:]), ordered[first_down:]
     summary = suite.summary()
-    assert sorted(summary["unreachable"]) == sorted([ids[STOPPED], ids[FROZEN]]), summary["unreachable"]
+    assert sorted(summary["unreachable"]) == sorted([ids[STOPPED], ids[FROZEN], ids[MID_RUN]]), summary["unreachable"]
     assert summary["hosts"] == ", ".join(sorted(ids.values()))
     fleet_rows = {row["id"]: row for row in summary["fleet"]}
     assert fleet_rows[ids["web1"]]["overridden"] == {"disk": "web"}
     assert fleet_rows[ids["web2"]]["config_groups"] == ["web", "web2"]
     assert fleet_rows[ids["web2"]]["overridden"] == {"disk": "web2"}
     assert fleet_rows[ids["web1"]]["inventory_groups"] == ["all", "web"]
+    # Spread by host: every item of one host ran on one worker, and the hosts did not all share one.
+    workers = {}
+    for line in result.stdout.lines:
+        found = re.match(r"\[(gw\d+)\] .*?(PASSED|FAILED|ERROR|SKIPPED) (\S+::\S+)", line)
+        if found and found.group(3) in hosted:
+            workers.setdefault(_host_of(found.group(3), list(ids.values())), set()).add(found.group(1))
+    assert sorted(workers) == sorted(ids.values()) and all(len(w) == 1 for w in workers.values()), workers
+    assert len(set().union(*workers.values())) > 1, workers
     html = suite.html()
-    assert "Unreachable hosts (2)" in html and ids[STOPPED] in html and ids[FROZEN] in html
+    assert "Unreachable hosts (3)" in html and ids[STOPPED] in html and ids[FROZEN] in html
     assert "disk (from web2)" in html
     assert len(list(suite.reports.glob("*.json"))) == 1 and len(list(suite.reports.glob("*.html"))) == 1
     assert len((suite.reports / "ledger.jsonl").read_text().splitlines()) == 1
