@@ -22,6 +22,17 @@ _MINUTE_MASK[28:] = 0
 _MASK2, _MASK3 = _MINUTE_MASK.view(np.uint64)[2], _MINUTE_MASK.view(np.uint64)[3]
 
 
+# The status word ' ddd ': bytes 0 and 4 are spaces, 1-3 have a '3' high nibble and a low nibble of at most 9
+# (adding 6 to it carries into bit 4 exactly when it is above 9; no carry crosses a byte).
+_STATUS_MASK, _STATUS_SHAPE = np.uint64(0xFF_F0_F0_F0_FF), np.uint64(0x20_30_30_30_20)
+_LOW_NIBBLES, _PLUS_6, _CARRIES = np.uint64(0x0F_0F_0F_00), np.uint64(0x06_06_06_00), np.uint64(0x10_10_10_00)
+
+
+def _words(a: np.ndarray) -> np.ndarray:
+    """Every 8-byte little-endian word of `a` by its starting byte (a view: word i is a[i:i+8])."""
+    return np.ndarray((len(a) - 7,), np.dtype("<u8"), a, 0, (1,))
+
+
 def fast_combined(a: np.ndarray, n_bytes: int, scratch: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(minute, status, duration µs or -1) for every line of a[:n_bytes] (whole lines, with at least _PAD
     more bytes after them in `a`), or None unless every line validates. `scratch`: n_bytes booleans."""
@@ -34,7 +45,7 @@ def fast_combined(a: np.ndarray, n_bytes: int, scratch: np.ndarray) -> Optional[
     q0, q1, q5 = quotes[:, 0], quotes[:, 1], quotes[:, 5]
     windows = np.lib.stride_tricks.sliding_window_view
     tw = windows(a, 32)[q0 - 29]          # '[' + time + ']' + ' "' + 2 bytes
-    sw = windows(a, 5)[q1 + 1]            # ' ddd '
+    sw = _words(a)[q1 + 1]                # ' ddd ' and 3 more bytes, as one little-endian word
     tail = windows(a, _TAIL)[q5 + 1]      # ' 0.123' [more fields] '\n'
     is_nl = tail == 10
     nl = q5 + 1 + is_nl.argmax(axis=1)
@@ -45,11 +56,11 @@ def fast_combined(a: np.ndarray, n_bytes: int, scratch: np.ndarray) -> Optional[
     digit = lambda col: (col - 48) <= 9  # noqa: E731 - uint8 wraps below '0'
     ok = ((tw[:, 0] == 91) & (tw[:, 27] == 93) & (tw[:, 28] == 32) & (tw[:, 3] == 47) & (tw[:, 7] == 47)
           & (tw[:, 12] == 58) & (tw[:, 15] == 58) & (tw[:, 18] == 58) & (tw[:, 21] == 32)
-          & digit(tw[:, 19]) & digit(tw[:, 20]) & (sw[:, 0] == 32) & (sw[:, 4] == 32)
-          & digit(sw[:, 1]) & digit(sw[:, 2]) & digit(sw[:, 3]))
+          & digit(tw[:, 19]) & digit(tw[:, 20]) & ((sw & _STATUS_MASK) == _STATUS_SHAPE)
+          & (((sw & _LOW_NIBBLES) + _PLUS_6) & _CARRIES == 0))
     if not ok.all():
         return None
-    status = sw[:, 1].astype(np.int64) * 100 + sw[:, 2].astype(np.int64) * 10 + sw[:, 3] - 48 * 111
+    status = (((sw >> 8) & 15) * 100 + ((sw >> 16) & 15) * 10 + ((sw >> 24) & 15)).astype(np.int64)
     # The minute: parsed once per run of equal "[dd/Mon/yyyy:HH:MM .. +zzzz]" windows.
     words = tw.view(np.uint64)            # 4 words: bytes 0-7, 8-15 all time; 16-23 and 24-31 masked
     w2, w3 = words[:, 2] & _MASK2, words[:, 3] & _MASK3
