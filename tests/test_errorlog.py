@@ -161,17 +161,18 @@ def test_chunk_and_long_line_boundaries(log, monkeypatch):
 
     monkeypatch.setattr(errorlog, "CHUNK", 7)
     monkeypatch.setattr(errorlog, "MAX_LINE", 16)
+    monkeypatch.setattr(errorlog, "SHOWN", 4)  # a long line's sample comes from its first piece: MAX_LINE >= SHOWN * 4
     text = ("ERROR a\nINFO b\nERROR this line is far longer than sixteen bytes\nINFO " + "y" * 40 + " ERROR beyond the cap\n"
             "ERROR c\nERROR partial")
     log.write(text)
     scan = log.scan()
     assert scan.lines_read == 5
-    assert scan.sample == ["ERROR a", "ERROR this line is far longer than sixteen bytes",
-                           "INFO " + "y" * 40 + " ERROR beyond the cap", "ERROR c"]
+    assert scan.sample == ["ERRO… [line of 7 characters, cut]", "ERRO… [line of 48 characters, cut]",
+                           "INFO… [line of 66 characters, cut]", "ERRO… [line of 7 characters, cut]"]
     assert scan.long_lines == 2 and scan.matches == 4
     assert scan.end_offset == len(text) - len("ERROR partial")
     log.write(" now done\n")
-    assert log.scan().sample == ["ERROR partial now done"]
+    assert log.scan().sample == ["ERRO… [line of 22 characters, cut]"]
 
 
 def test_missing_file_is_an_error_and_keeps_the_reference(local, tmp_path):

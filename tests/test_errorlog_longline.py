@@ -69,16 +69,17 @@ def test_an_unfinished_long_line_waits_and_then_counts(tmp_path, small):
 @pytest.mark.parametrize("pattern, where, expected", [
     (r"^ERROR", "start", 1), (r"^ERROR", "middle", 0), (r"^ERROR", "end", 0),
     (r"ERROR$", "end", 1), (r"ERROR$", "middle", 0), (r"ERROR$", "start", 0),
-    (r"\bERROR\b", "glued", 0), (r"\bERROR\b", "spaced", 1),
+    (r"\bERROR\b", "glued", 0), (r"\bERROR\b", "spaced", 1), (r"\bERROR\b", "left", 0), (r"\bERROR\b", "right", 0),
 ])
 def test_anchors_and_word_edges_hold_wherever_the_windows_are_cut(tmp_path, small, pattern, where, expected):
     """Every offset of the match within a 700-byte line: a cut never makes a line's edge (or a word's) of its own."""
-    for k in range(0, 240, 3):
+    for k in range(0, 240):
         body = b"y" * k
         rest = b"y" * (700 - k)
         line = {"start": b"ERROR" + body + rest, "middle": b"y" + body + b"ERROR" + rest,
                 "end": body + rest + b"ERROR", "glued": body + b"ERROR" + rest,
-                "spaced": body + b" ERROR " + rest}[where]
+                "spaced": body + b" ERROR " + rest, "left": b"y" + body + b"ERROR " + rest,
+                "right": body + b" ERRORy" + rest}[where]
         scan = _scan(tmp_path, line + b"\n", pattern)
         assert (scan.matches, scan.long_lines) == (expected, 1), (pattern, where, k)
 
@@ -130,3 +131,35 @@ def test_an_empty_range_reads_nothing(tmp_path):
 def test_a_directory_is_not_a_log(tmp_path):
     scan = scan_file(str(tmp_path), "ERROR", {})
     assert scan.error == f"{tmp_path} is not a regular file"
+
+
+def test_a_shorter_match_just_after_a_rejected_one_is_found(tmp_path, small):
+    """`Xa.{40}Z` running past a window's edge is left to the next window; `aQ` one byte later counts here."""
+    for k in range(60, 400):
+        scan = _scan(tmp_path, b"y" * k + b"XaQ" + b"y" * 39 + b"Z" + b"y" * (600 - k) + b"\n", r"Xa.{40}Z|aQ")
+        assert scan.matches == 1, k
+
+
+def test_invalid_utf8_in_a_long_line_is_replaced_not_fatal(tmp_path, small):
+    """Undecodable bytes, and a character cut by a window's edge: replaced, the match still found and shown."""
+    for k in range(100, 200):
+        data = b"\xff" + "é".encode() * k + b"\xc3 ERROR \xe2\x82" + b"z" * 300 + b"\n"
+        scan = _scan(tmp_path, data)
+        assert scan.matches == 1, k
+        assert scan.sample[0].startswith("\ufffdé"), scan.sample
+
+
+def test_the_sample_strips_a_carriage_return_only(tmp_path):
+    scan = _scan(tmp_path, b"ERROR X\r\nERROR Y\n\rERROR \r\r\n")
+    assert scan.sample == ["ERROR X", "ERROR Y", "\rERROR "]
+
+
+def test_an_empty_block_does_not_choose_the_rare_bytes():
+    """The literal finder picks its rare bytes from the first block that has lines, not from an empty one."""
+    matcher = errorlog._Matcher("ERROR", errorlog.ErrorScan("x", "ERROR"), 5)
+    data = b"info line\n" * 500 + b"an ERROR\n"
+    matcher.block(data, 10, 10)
+    assert matcher.literals.anchors is None and matcher.scan.lines_read == 0
+    matcher.block(data, 0, len(data))
+    assert matcher.literals.anchors is not None and matcher.literals.anchors != [None]
+    assert (matcher.scan.lines_read, matcher.scan.matches) == (501, 1)

@@ -86,11 +86,11 @@ class _Matcher:
         if self.literals is not None:  # only lines holding a literal can match: decode and search those alone
             lines = self.literals.lines(data, start, end)  # start -> end of each candidate line
             for begin in sorted(lines):
-                line = data[begin:lines[begin]].decode("utf-8", errors="replace")
+                line = data[begin:lines[begin]].decode(errors="replace")
                 if self.regex.search(line):
                     self._hit(line)
             return
-        text = data[start:end].decode("utf-8", errors="replace")
+        text = data[start:end].decode(errors="replace")
         if self.finder is None:
             for line in text.split("\n")[:-1]:
                 if self.regex.search(line):
@@ -117,26 +117,21 @@ class _LongLine:
         self.head, self.tail, self.hit, self.length = b"", b"", False, 0
 
     def feed(self, piece: bytes, last: bool) -> None:
-        if len(self.head) < SHOWN * 4:
-            self.head += piece[:SHOWN * 4 - len(self.head)]
+        self.head = self.head or piece[:SHOWN * 4]      # the first piece is longer than MAX_LINE: enough to show
         at_start = self.length == len(self.tail)        # the window still begins where the line begins
         self.length += len(piece)
         if self.hit:
             return
         window = self.tail + piece
-        body = window.decode("utf-8", errors="replace")
-        # A NUL at a cut keeps ^, $ and \b from taking it for the line's edge; a match this near a cut is
-        # judged in the window (before or after) that holds it with its context.
-        lead, trail = ("" if at_start else "\0"), ("" if last else "\0")
-        probe = lead + body + trail
-        low = 0 if at_start else len(lead) + EDGE
-        high = len(probe) if last else len(lead) + len(body) - EDGE
-        pos = 0
+        body = window.decode(errors="replace")
+        # A match within EDGE of a cut is judged in the window (before or after) that holds it with its context, so
+        # a cut never passes for the line's edge (^, $, \b); search from EDGE on sees the text before it (`pos`).
+        pos, high = (0 if at_start else EDGE), (len(body) if last else len(body) - EDGE)
         while not self.hit:
-            found = self.matcher.regex.search(probe, pos)
+            found = self.matcher.regex.search(body, pos)
             if not found:
                 break
-            self.hit = low <= found.start() and found.end() <= high
+            self.hit = found.end() <= high
             pos = found.start() + 1
         self.tail = window[-OVERLAP:]
 
@@ -144,7 +139,7 @@ class _LongLine:
         self.matcher.scan.lines_read += 1
         self.matcher.scan.long_lines += 1
         if self.hit:
-            self.matcher._hit(self.head.decode("utf-8", errors="replace"), self.length)
+            self.matcher._hit(self.head.decode(errors="replace"), self.length)
 
 
 def _scan(path: str, start: int, end: int, matcher: _Matcher, deadline: Optional[float]) -> int:
@@ -195,11 +190,9 @@ def _scan(path: str, start: int, end: int, matcher: _Matcher, deadline: Optional
 
 def _rotated_sibling(path: str, inode: int) -> tuple[Optional[Rotated], list[Rotated]]:
     """The uncompressed rotated file that still has the old inode (if any), and the rotated files."""
-    directory, name = os.path.split(path)
+    directory = os.path.dirname(path)
     try:
-        with os.scandir(directory or ".") as entries:
-            found = siblings.select(path, [os.path.join(directory, e.name) for e in entries
-                                           if e.name.startswith(name) and e.is_file(follow_symlinks=False)])
+        found = siblings.select(path, [os.path.join(directory, name) for name in os.listdir(directory or ".")])
     except OSError:
         return None, []
     for cand in found:

@@ -1,0 +1,155 @@
+"""The error-log scan across rotations, in process: which files it reads, and the reference it says it used.
+
+logrotate's numbering (NAME.1 newest), dateext names, compressed copies, a relative path, and the deadline
+reaching the rotated files too. Exact reference strings: the evidence an auditor reads.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from opsproof.logs.errorlog import scan_file
+
+
+class Log:
+    def __init__(self, path: Path) -> None:
+        self.path, self.state = path, {}
+
+    def write(self, text: str, suffix: str = "") -> None:
+        with open(f"{self.path}{suffix}", "a") as fh:
+            fh.write(text)
+
+    def rotate(self, *renames: tuple[str, str]) -> None:
+        for old, new in renames:
+            os.rename(f"{self.path}{old}", f"{self.path}{new}")
+
+    def scan(self, **kw):
+        scan = scan_file(str(self.path), "ERROR", self.state, **kw)
+        if scan.error is None:
+            self.state = {"inode": scan.inode, "offset": scan.end_offset}
+        return scan
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Log:
+    return Log(tmp_path / "error.log")
+
+
+def test_rename_rotation_reference(log):
+    log.write("INFO scanned\n")
+    offset = log.scan().end_offset
+    log.write("ERROR tail\n")
+    log.rotate(("", ".1"))
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert scan.reference == f"file was rotated: read from the start of the new file, and {log.path}.1 from offset {offset}"
+    assert (scan.matches, scan.rotated_from, scan.start_offset) == (2, f"{log.path}.1", 0)
+
+
+def test_three_rotations_read_every_file_in_between(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    for n in (1, 2):
+        log.write(f"ERROR file {n}\n")
+        log.rotate(*[(f".{k}", f".{k + 1}") for k in range(n - 1, 0, -1)], ("", ".1"))
+    log.write("ERROR file 3\n")
+    log.rotate((".2", ".3"), (".1", ".2"), ("", ".1"))
+    log.write("ERROR file 4\n")
+    scan = log.scan()
+    assert scan.sample == ["ERROR file 1", "ERROR file 2", "ERROR file 3", "ERROR file 4"]
+    assert scan.reference == (f"file was rotated: read from the start of the new file, and {log.path}.3 from offset 13, "
+                              f"and all of {log.path}.2, and all of {log.path}.1")
+
+
+def test_a_compressed_or_missing_newer_rotation_is_named_in_the_reference(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.write("ERROR tail\n")
+    log.rotate(("", ".2"))
+    with gzip.open(f"{log.path}.1.gz", "wt") as fh:
+        fh.write("ERROR compressed\n" * 50)
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert scan.reference == (f"file was rotated: read from the start of the new file, and {log.path}.2 from offset 13; "
+                              f"{log.path}.1.gz not read (compressed or gone)")
+    assert scan.matches == 2
+    log.write("INFO next\n")
+    log.rotate((".2", ".3"), ("", ".2"))
+    os.remove(f"{log.path}.1.gz")
+    log.write("ERROR newest\n")
+    scan = log.scan()
+    assert scan.reference.endswith(f"{log.path}.2 from offset {len('ERROR new')+1}; {log.path}.1 not read (compressed or "
+                                   "gone)"), scan.reference
+    assert scan.sample == ["ERROR newest"]
+
+
+def test_a_dateext_rotation_reads_no_numbered_file(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.write("ERROR tail\n")
+    log.rotate(("", "-20260101"))
+    log.write("ERROR stray numbered copy\n", ".1")
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert scan.reference == (f"file was rotated: read from the start of the new file, and {log.path}-20260101 from "
+                              "offset 13")
+    assert scan.sample == ["ERROR tail", "ERROR new"]
+
+
+def test_the_old_file_gone_is_said(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.rotate(("", ".1.gz"))
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert scan.reference == ("file was rotated: read from the start of the new file; the old file is gone or "
+                              "compressed: lines it got after the last run are not counted")
+    assert (scan.matches, scan.rotated_from) == (1, None)
+
+
+def test_a_relative_path_finds_its_rotated_sibling(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    log = Log(Path("error.log"))
+    log.write("INFO scanned\n")
+    log.scan()
+    log.write("ERROR tail\n")
+    log.rotate(("", ".1"))
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert (scan.rotated_from, scan.matches) == ("error.log.1", 2)
+
+
+def test_a_listing_that_fails_reads_the_new_file_and_says_so(log, monkeypatch):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.rotate(("", ".1"))
+    log.write("ERROR new\n")
+    monkeypatch.setattr(os, "listdir", lambda _d: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    scan = log.scan()
+    assert scan.error is None and scan.matches == 1
+    assert scan.reference.endswith("the old file is gone or compressed: lines it got after the last run are not counted")
+
+
+def test_the_deadline_reaches_the_rotated_file(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.write("ERROR tail\n" * 3)
+    log.rotate(("", ".1"))
+    log.write("ERROR new\n")
+    scan = log.scan(deadline=time.monotonic() - 1)
+    assert scan.error == f"cannot read {log.path}: stopped at offset 13 of 46: out of time (command_timeout_s)"
+
+
+def test_the_deadline_reaches_a_newer_rotation(log):
+    log.write("INFO scanned\n")
+    log.scan()
+    log.rotate(("", ".1"))
+    log.write("ERROR second file, longer\n")
+    log.rotate((".1", ".2"), ("", ".1"))
+    log.write("ERROR new\n")
+    scan = log.scan(deadline=time.monotonic() - 1)   # the old file has nothing new: its read does not start
+    assert scan.error == f"cannot read {log.path}: stopped at offset 0 of 26: out of time (command_timeout_s)"
