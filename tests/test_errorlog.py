@@ -225,6 +225,7 @@ print(json.dumps({"matches": scan.matches, "bytes_read": scan.bytes_read, "error
 """
 
 
+@pytest.mark.slow  # a fresh interpreter: mutation runs (tests/mutation_select.py) leave it out, it cannot see a mutant
 def test_large_log_is_scanned_in_bounded_memory(tmp_path, record_property):
     """A fresh interpreter scans a 209 MiB log: its peak RSS grows by a small fraction of the file size."""
     path, small = tmp_path / "big.log", tmp_path / "small.log"
