@@ -189,3 +189,13 @@ def test_over_ssh_only_counts_travel_and_they_match_a_local_read(sshd, tmp_path,
     assert np.array_equal(again[0].count, update(local, log, there[2])[0].count)
     print(f"\n{backend}: {logs} bytes of logs; first run received {before['received']} bytes and sent "
           f"{before['sent']}; the re-run received {moved['received'] - before['received']}")
+
+
+def test_a_remote_target_without_python3_is_an_error_not_a_pass(sshd, tmp_path, monkeypatch):
+    log = tmp_path / "access.log"
+    log.write_text(combined(20, 3))
+    monkeypatch.setattr(shipped, "PYTHON", "opsproof-no-such-python3")
+    remote = Target(testinfra.get_host(f"ssh://{ALIAS}", ssh_config=str(sshd.ssh_config)), 30)
+    agg, read, kept = buckets.update(remote, str(log), SETTINGS, [300], {"kept": 1}, time.time(), KEEP)
+    assert read.error and "opsproof-no-such-python3 is not installed" in read.error, read.error
+    assert kept == {"kept": 1} and len(agg.minute) == 0
