@@ -96,7 +96,7 @@ def same(a, b) -> None:
 
 def test_the_reducer_ships_alone_and_needs_only_the_standard_library():
     assert shipped.modules("opsproof.slo.reducer") == ["opsproof", "opsproof.slo", "opsproof.slo.lines",
-                                                       "opsproof.slo.reducer"]
+                                                       "opsproof.slo.localread", "opsproof.slo.reducer"]
 
 
 def test_shipped_reducer_agrees_exactly_with_the_numpy_path(tmp_path, local, monkeypatch):
@@ -129,9 +129,13 @@ def test_an_incomplete_gzip_is_skipped_there_as_here(tmp_path, local):
     assert any("skipped this run" in f for f in there[1].files)
 
 
-def test_a_call_stopped_by_its_deadline_is_continued_from_its_offset(tmp_path, monkeypatch):
-    """Each call past its deadline reads one block and says where it stopped; the calls add up to one full read."""
+@pytest.mark.parametrize("cores", [1, 3])
+def test_a_call_stopped_by_its_deadline_is_continued_from_its_offset(tmp_path, monkeypatch, cores):
+    """Each call past its deadline reads a block (per range) and says where it stopped; the calls add up to one
+    full read, which is the same cut into ranges reduced by forked children."""
     monkeypatch.setattr(reducer, "BLOCK", 8 * 1024)
+    monkeypatch.setattr(reducer, "SPLIT_MIN", 1)
+    monkeypatch.setattr(reducer, "workers", lambda: cores)
     for name in ("access.log", "access.log.1.gz"):
         path = tmp_path / name
         text = combined(3000, 8).encode()
@@ -139,6 +143,9 @@ def test_a_call_stopped_by_its_deadline_is_continued_from_its_offset(tmp_path, m
         edges = latency_edges([300]).tolist()
         args = {"path": str(path), "size": path.stat().st_size, "settings": {"fmt": "combined"}, "edges_us": edges}
         whole = reducer.reduce_file(start=0, **args)
+        monkeypatch.setattr(reducer, "workers", lambda: 1)
+        assert whole == reducer.reduce_file(start=0, **args)
+        monkeypatch.setattr(reducer, "workers", lambda: cores)
         offset, calls, counts, requests = 0, 0, {}, 0
         while True:
             part = reducer.reduce_file(start=offset, deadline=0.0, **args)

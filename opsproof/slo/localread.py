@@ -1,4 +1,5 @@
 """Reading a local, uncompressed access log at the machine's limit: line-aligned ranges parsed side by side.
+Standard library only (the parser comes from the caller): the shipped reducer uses `in_ranges` too.
 
 A large read is cut at line boundaries into one range per core. This process parses the first; each
 other range is parsed by a forked child that sends back only its per-minute counts (a few hundred KB
@@ -120,22 +121,31 @@ def _reap(child: Optional[tuple[int, int]]) -> None:
         os.waitpid(child[0], 0)
 
 
+def in_ranges(ranges: list[tuple[int, int]], work: Callable[[int, int], Any]) -> list:
+    """work(lo, hi) for every range, in order: the first here, the others in forked children at the same time.
+
+    A child that cannot start or fails is replaced by doing its range here: the result never depends on the fork.
+    """
+    children = [_fork(lambda lo=lo, hi=hi: work(lo, hi)) for lo, hi in ranges[1:]]
+    pending = list(children)
+    try:
+        results = [work(*ranges[0])]
+        for (lo, hi), child in zip(ranges[1:], children):
+            pending.remove(child)
+            got = _collect(child)
+            results.append(got if got is not None else work(lo, hi))
+    finally:
+        for child in pending:
+            _reap(child)
+    return results
+
+
 def read(path: str, start: int, end: int, parser: Any) -> tuple[list, int]:
     """Chunks (one per range, in file order) of the whole lines in path[start:end], and the bytes they take."""
     parts = workers() if end - start >= SPLIT_MIN else 1
     cuts = boundaries(path, start, end, parts) if parts > 1 else [start, end]
     ranges = list(zip(cuts, cuts[1:]))
-    children = [_fork(lambda lo=lo, hi=hi: scan(path, lo, hi, parser)) for lo, hi in ranges[1:]]
-    pending = list(children)
-    try:
-        results = [scan(path, *ranges[0], parser)]
-        for (lo, hi), child in zip(ranges[1:], children):
-            pending.remove(child)
-            got = _collect(child)
-            results.append(got if got is not None else scan(path, lo, hi, parser))   # type: ignore[arg-type]
-    finally:
-        for child in pending:
-            _reap(child)
+    results = in_ranges(ranges, lambda lo, hi: scan(path, lo, hi, parser))
     out, used = [], 0
     for (lo, hi), (chunk, taken) in zip(ranges, results):
         out.append(chunk)

@@ -20,7 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
-from .lines import LATENCY, LineParser, Tally, read_lines
+from .lines import LATENCY, SAMPLES, LineParser, Tally, read_lines
+from .localread import SPLIT_MIN, boundaries, in_ranges, workers
 
 BLOCK = 1 << 20          # bytes read (and, for .gz, inflated) at a time
 
@@ -93,9 +94,9 @@ def decode(text: str) -> tuple[list[int], list[int], list[int]]:
     return minutes, flat[1::3], flat[2::3]
 
 
-def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list[int],
-                deadline: Optional[float] = None) -> Reduced:
-    """Per-minute counts of `path` from uncompressed offset `start` (a `.gz` name is inflated)."""
+def _reduce(path: str, start: int, end: int, settings: dict, edges_us: list[int],
+            deadline: Optional[float]) -> tuple[Reduced, Counter]:
+    """One range's Reduced (counts not yet encoded) and its Counter of (minute, code) -> requests."""
     parser = LineParser(**settings)
     counts: Counter = Counter()
     out = Reduced(offset=start)
@@ -110,7 +111,7 @@ def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list
         out.requests += 1
 
     compressed = path.endswith(".gz")
-    stream = gunzip(_blocks(path, 0, size)) if compressed else _blocks(path, start, size)
+    stream = gunzip(_blocks(path, 0, end)) if compressed else _blocks(path, start, end)
     skip, carry = (start, b"") if compressed else (0, b"")
     try:
         for piece in stream:
@@ -135,5 +136,30 @@ def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list
     except EOFError as exc:
         out.error = str(exc)
     out.lines, out.malformed, out.samples = tally.lines, tally.malformed, tally.samples
+    return out, counts
+
+
+def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list[int],
+                deadline: Optional[float] = None) -> Reduced:
+    """Per-minute counts of `path` from uncompressed offset `start` (a `.gz` name is inflated).
+
+    A large plain file is cut at line boundaries into one range per core, the others reduced by forked
+    children (localread's helpers); what is kept is the ranges read whole, in order, up to the first that
+    stopped early (the next call goes on from there).
+    """
+    parts = workers() if not path.endswith(".gz") and size - start >= SPLIT_MIN else 1
+    cuts = boundaries(path, start, size, parts) if parts > 1 else [start, size]
+    ranges = list(zip(cuts, cuts[1:]))
+    results = in_ranges(ranges, lambda lo, hi: _reduce(path, lo, hi, settings, edges_us, deadline))
+    out, counts = results[0]
+    for (lo, hi), (part, more) in zip(ranges, results):
+        if part is not out:
+            counts.update(more)
+            for name in ("bytes_read", "lines", "requests", "malformed", "no_duration"):
+                setattr(out, name, getattr(out, name) + getattr(part, name))
+            out.samples += part.samples[: max(0, SAMPLES - len(out.samples))]
+            out.offset, out.finished = part.offset, part.finished
+        if not out.finished or out.offset != hi:
+            break
     out.counts = encode(counts)
     return out
