@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 SAMPLES = 5              # malformed lines kept for the report
 LATENCY = 1000           # a count's code: an HTTP status (0-999), or LATENCY + the latency bin
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'      # "(?:[^"\\]|\\.)*" unrolled: the same strings, fewer steps
 _COMBINED = re.compile(
     r'^\S+ \S+ .*?\[(?P<time>\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] ' + _QUOTED
     + r' (?P<status>\d{3}) \S+(?: ' + _QUOTED + ' ' + _QUOTED + r')?(?P<rest>.*)$')
@@ -45,6 +45,9 @@ def nginx_minute(w: bytes) -> Optional[int]:
 
 
 def duration_us(value: Any, unit: str) -> Optional[int]:
+    if unit == "s" and isinstance(value, str) and len(value) == 5 and value[1] == "." and value.isascii() \
+            and value[0].isdigit() and value[2:].isdigit():      # nginx's "d.ddd", exactly as float() rounds it
+        return int(value[0]) * 1_000_000 + int(value[2:]) * 1000
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
