@@ -327,9 +327,101 @@ def test_memory_stays_bounded_on_a_highly_compressible_archive(tmp_path: Path):
     assert measured["peak_mib"] - measured["base_mib"] < 32, measured
 
 
-def test_a_deadline_stops_the_verification_with_a_reason(good: Path):
-    result = verify(str(good), deadline=0.0)  # already past
-    assert not result.ok and "timed out" in result.reason
+@pytest.mark.parametrize("inflater", INFLATERS)
+def test_a_deadline_stops_the_verification_with_a_reason(tmp_path: Path, good: Path, inflater: str):
+    """zlib looks at the clock before each read; igzip's reader is stopped by the walker after its first buffer."""
+    inflated = len(gzip.decompress(good.read_bytes()))         # less than one CHUNK: the reader's first buffer
+    expected = {"zlib": "verification timed out at compressed byte 0",
+                "isal": f"verification timed out after {inflated} inflated bytes"}
+    assert verify(str(good), deadline=0.0, inflater=inflater).reason == expected[inflater]   # already past
+    (tmp_path / "plain.tar.gz").write_bytes(b"not gzip" * 100)    # the reason for a failed read obeys it too
+    assert verify(str(tmp_path / "plain.tar.gz"), deadline=0.0, inflater=inflater).reason == \
+        "verification timed out at compressed byte 0"
+
+
+def _members_and_garbage(read_size: int) -> tuple[bytes, int, bytes]:
+    """Two gzip members, zero padding between them that ends on a read boundary (and is not empty)."""
+    raw = tar_bytes({"app.db": DUMP})
+    m1, m2 = gzip.compress(raw[:len(raw) // 2], mtime=0), gzip.compress(raw[len(raw) // 2:], mtime=0)
+    pad = -len(m1) % read_size or read_size
+    return m1 + bytes(pad), len(m1) + pad, m2
+
+
+@pytest.mark.parametrize("inflater", INFLATERS)
+@pytest.mark.parametrize("read_size, chunk", [(256 << 10, 1 << 20), (4096, 1000)])
+def test_a_reason_names_the_gzip_member_and_where(tmp_path: Path, monkeypatch, inflater: str, read_size, chunk):
+    """The compressed offset counts every member, the padding and each read; the same words for both inflaters."""
+    monkeypatch.setattr(archive, "READ_SIZE", read_size)
+    monkeypatch.setattr(archive, "CHUNK", chunk)
+    first, second_at, m2 = _members_and_garbage(read_size)
+    path = tmp_path / "bad.tar.gz"
+    path.write_bytes(first + m2[:10] + b"\x07" + bytes(20))      # member 2: a deflate block of the reserved type
+    assert failed(path, inflater=inflater) == (f"corrupt compressed data near byte {second_at} (gzip member 2): "
+                                               "Error -3 while decompressing data: invalid block type")
+    garbage = b"Xgarbage after the stream"
+    path.write_bytes(first + m2 + bytes(3) + garbage)
+    assert failed(path, inflater=inflater) == (f"not gzip data after gzip member 2, at byte {second_at + len(m2) + 3} "
+                                               f"(starts with {garbage[:8].hex()}): trailing garbage")
+    path.write_bytes(first + m2[:-1] + bytes([m2[-1] ^ 1]))      # ISIZE, the trailer's length, off by 2**24
+    reason = failed(path, inflater=inflater)
+    assert reason.startswith("gzip length check failed: the data is corrupted (gzip member 2, near compressed byte ")
+    if read_size > len(first + m2):                               # read whole: member 2 inflated in one call
+        assert reason.endswith(f"byte {second_at})")
+
+
+def _big_archive(path: Path, random_mib: int = 4, zeros_mib: int = 32) -> bytes:
+    files = {"random.bin": os.urandom(random_mib << 20), "zeros.bin": bytes(zeros_mib << 20)}
+    raw = tar_bytes(files, manifest=manifest_for(files, dump="random.bin"))
+    path.write_bytes(zlib.compress(raw, 6, wbits=31))
+    return raw
+
+
+@pytest.mark.parametrize("inflater", INFLATERS)
+def test_memory_stays_bounded_in_process(tmp_path: Path, monkeypatch, inflater: str):
+    """4 MiB that do not compress and 32 MiB of zeros (1000:1): a read and a chunk at a time, never a file whole."""
+    import tracemalloc
+
+    path = tmp_path / "big.tar.gz"
+    raw = _big_archive(path)
+    monkeypatch.setattr(archive, "READ_SIZE", 64 << 10)
+    monkeypatch.setattr(archive, "CHUNK", 64 << 10)
+    tracemalloc.start()
+    try:
+        result = verify(str(path), inflater=inflater)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.ok and result.uncompressed == len(raw), result.reason
+    assert peak < 3 << 20, peak          # about ten 64 KiB pieces in flight; the file is 4 MiB, the zeros 32 MiB
+
+
+@pytest.mark.parametrize("inflater", INFLATERS)
+def test_a_failure_at_the_start_of_a_long_stream_stops_the_reader(tmp_path: Path, monkeypatch, inflater: str):
+    """The walker fails on the first header while the reader waits on a full queue: it must notice and end."""
+    import threading
+
+    monkeypatch.setattr(archive, "CHUNK", 4096)
+    path = tmp_path / "bad.tar.gz"
+    path.write_bytes(zlib.compress(b"X" * 512 + bytes(8 << 20), 1, wbits=31))
+    assert failed(path, inflater=inflater).startswith("damaged tar header at tar byte 0: ")
+    assert not [t for t in threading.enumerate() if t.name == "opsproof-inflate"]
+
+
+@pytest.mark.parametrize("inflater", INFLATERS)
+def test_a_walker_slower_than_the_reader_loses_nothing(good: Path, monkeypatch, inflater: str):
+    """While the walker is busy (a loaded machine), the reader waits on a full queue or for a buffer: no piece dropped."""
+    import time
+
+    class Slow(archive.TarWalker):
+        def feed(self, chunk) -> None:
+            if not self.offset:
+                time.sleep(0.6)               # longer than the reader's wait between looks at `stop`
+            super().feed(chunk)
+
+    monkeypatch.setattr(archive, "TarWalker", Slow)
+    monkeypatch.setattr(archive, "CHUNK", 4096)
+    result = verify(str(good), inflater=inflater)
+    assert result.ok and result.uncompressed == len(gzip.decompress(good.read_bytes())), result.reason
 
 
 @pytest.mark.parametrize("inflater", INFLATERS)
@@ -346,6 +438,7 @@ def test_any_read_and_chunk_size_reads_the_same_stream(tmp_path: Path, monkeypat
     monkeypatch.setattr(archive, "CHUNK", chunk)
     result = verify(str(good), inflater=inflater)
     assert result.ok and result.gzip_members == MEMBERS[inflater](2) and result.files_checked == 1, result.reason
+    assert result.uncompressed == len(raw)
     good.write_bytes(good.read_bytes()[:-11])  # the zero padding and the last 4 bytes (ISIZE) cut
     failed(good, "truncated", inflater=inflater)
 

@@ -8,10 +8,11 @@ end-of-archive marker; MANIFEST.json's SHA-256 and size of each member, both way
 Two threads: one reads and inflates, one walks the tar stream (opsproof.backups.tarstream) and hashes;
 both release the GIL, so the two cores work at once. With python-isal, igzip's gzip reader inflates
 straight into a few reused buffers (no new object per chunk: allocating them cost a third of the inflate
-time in page faults) and checks each member's CRC-32 and length; should it fail, zlib's decompressobj
-reads the file again to say what and where, as it reads every archive when isal is absent. Memory is a
-bounded queue of inflated chunks, whatever the archive's size. Standard library only (isal optional):
-this module also runs on a remote target, shipped by opsproof.hosts.ship.
+time in page faults) and checks each member's CRC-32 and length; should it fail, zlib reads the file
+again to say what and where, so a reason reads the same whichever inflater found it. Without isal, zlib
+reads every archive. Memory is a bounded queue of inflated chunks, whatever the archive's size.
+Standard library only (isal optional): this module also runs on a remote target, shipped by
+opsproof.hosts.ship.
 """
 from __future__ import annotations
 
@@ -29,15 +30,15 @@ from .tarstream import TarWalker
 
 __all__ = ["MANIFEST", "ArchiveError", "Verification", "inflater_name", "member_problem", "verify"]
 
-try:  # ISA-L's inflate is 2-3x zlib's; same API.
+try:  # ISA-L's inflate is 2-3x zlib's.
     from isal import isal_zlib as _isal
-except ImportError:  # pragma: no cover - depends on the host
-    _isal = None
+    _READER = _isal._GzipReader   # igzip's gzip reader: inflates into a buffer it is given
+except (ImportError, AttributeError):  # pragma: no cover - depends on the host
+    _isal = _READER = None
 
 READ_SIZE = 256 << 10        # compressed bytes per read: one inflate call each at ordinary ratios
 CHUNK = 1 << 20              # inflated bytes per queue item, at most (a 1000:1 stream is cut into these)
 QUEUE_ITEMS = 4              # so a few MiB of inflated data in flight, whatever the archive's size
-_READER = getattr(_isal, "_GzipReader", None)   # igzip's reader: inflates into a buffer it is given
 _DONE = object()
 
 
@@ -48,7 +49,7 @@ class Verification:
     reason: Optional[str] = None
     size: int = 0                    # compressed bytes on disk
     uncompressed: int = 0            # bytes of the tar stream read
-    gzip_members: Optional[int] = None  # counted when zlib's decompressobj read the stream; igzip's reader does not say
+    gzip_members: Optional[int] = None  # counted when zlib read the stream; igzip's reader does not say
     members: int = 0                 # tar members (files, directories, links)
     files_checked: int = 0           # regular files whose SHA-256 and size matched MANIFEST
     engine: Optional[str] = None
@@ -62,8 +63,8 @@ class Verification:
 
 def inflater_name(prefer: Optional[str] = None) -> str:
     if prefer in ("zlib", "isal"):
-        return prefer if prefer == "zlib" or _isal else "zlib"
-    return "isal" if _isal else "zlib"
+        return prefer if prefer == "zlib" or _READER else "zlib"
+    return "isal" if _READER else "zlib"
 
 
 def verify(path: str, deadline: Optional[float] = None, inflater: Optional[str] = None) -> Verification:
@@ -109,14 +110,13 @@ def _pipeline(path: str, walker: "TarWalker", deadline: Optional[float], name: s
 
     def produce() -> None:
         try:
-            if name == "isal" and _READER is not None:
+            if name == "isal":
                 for _ in range(QUEUE_ITEMS + 1):
                     spare.put(bytearray(CHUNK))
                 result["counts"] = _read(path, lambda item: wait(chunks.put, item), lambda: wait(spare.get),
                                          stop, deadline)
             else:
-                result["counts"] = _inflate(path, _isal if name == "isal" else zlib,
-                                            lambda item: wait(chunks.put, item), stop, deadline)
+                result["counts"] = _inflate(path, lambda item: wait(chunks.put, item), stop, deadline)
             wait(chunks.put, _DONE)
         except BaseException as exc:  # handed to the consumer, raised there
             wait(chunks.put, exc)
@@ -153,8 +153,8 @@ def _read(path: str, emit: Any, take: Any, stop: threading.Event, deadline: Opti
             try:
                 n = reader.readinto(buf)
             except (EOFError, OverflowError, gzip.BadGzipFile, _isal.error) as exc:  # OverflowError: header > READ_SIZE
-                # The reason, with its gzip member and offset, as a decompressobj finds it.
-                _inflate(path, _isal, lambda item: None, stop, deadline)
+                # The reason, with its gzip member and offset, in the words zlib's decompressobj finds it.
+                _inflate(path, lambda item: None, stop, deadline)
                 raise ArchiveError(f"corrupt compressed data: {exc}") from None
             if not n:
                 break
@@ -165,7 +165,6 @@ def _read(path: str, emit: Any, take: Any, stop: threading.Event, deadline: Opti
 
 _ZLIB_REASONS = {
     "incorrect data check": "CRC-32 mismatch: the compressed data is corrupted",
-    "incorrect checksum": "CRC-32 mismatch: the compressed data is corrupted",
     "incorrect length check": "gzip length check failed: the data is corrupted",
 }
 
@@ -178,8 +177,8 @@ def _explain(exc: Exception, offset: int, member: int) -> str:
     return f"corrupt compressed data near byte {offset} (gzip member {member}): {text}"
 
 
-def _inflate(path: str, lib: Any, emit: Any, stop: threading.Event, deadline: Optional[float]) -> tuple[int, int]:
-    """Inflate every gzip member to the end of the file, checking each CRC-32 and length."""
+def _inflate(path: str, emit: Any, stop: threading.Event, deadline: Optional[float]) -> tuple[int, int]:
+    """zlib inflates every gzip member to the end of the file, checking each CRC-32 and length."""
     members, total, offset = 0, 0, 0
     d = None                 # the current member's decompressor; None between members
     carry = b""              # bytes read but not yet given to a decompressor
@@ -207,12 +206,12 @@ def _inflate(path: str, lib: Any, emit: Any, stop: threading.Event, deadline: Op
                         where = "at the start" if not members else f"after gzip member {members}, at byte {offset}"
                         raise ArchiveError(f"not gzip data {where} (starts with {data[:8].hex()})"
                                            + (": trailing garbage" if members else ""))
-                    d = lib.decompressobj(31)
+                    d = zlib.decompressobj(31)
                     members += 1
                 before = len(data)
                 try:
                     out = d.decompress(data, CHUNK)
-                except Exception as exc:  # zlib.error / isal IsalError
+                except zlib.error as exc:
                     raise ArchiveError(_explain(exc, offset, members)) from None
                 if out:
                     total += len(out)
@@ -224,8 +223,8 @@ def _inflate(path: str, lib: Any, emit: Any, stop: threading.Event, deadline: Op
                     continue
                 data = d.unconsumed_tail
                 offset += before - len(data)
-                if not data and len(out) < CHUNK:
-                    break  # input used up and no output held back: read on
+                if not data:  # input used up: read on (output held back comes with the next call: a trailer follows)
+                    break
         if stop.is_set():
             return members, total
     if d is not None:
