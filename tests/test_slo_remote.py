@@ -25,6 +25,7 @@ SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status"
 JSON = {"format": "json", "time_field": "ts", "status_field": "http.status", "duration_field": "took_ms",
         "duration_unit": "ms"}
 KEEP = 93 * 86400
+NOW = time.time()        # one "now" for every run a test compares: the kept period's edges are the same
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +70,10 @@ def json_lines(n: int, seed: int) -> str:
 
 
 def rotated(folder: Path, seed: int) -> Path:
-    """access.log, access.log.1 and a complete access.log.2.gz with lines of the last three hours."""
+    """access.log, access.log.1 and a complete access.log.2.gz with lines of the last three hours, and
+    access.log.3.gz over the last 120 days: minutes past the kept period dropped, those past a week summed."""
     log = folder / "access.log"
+    (folder / "access.log.3.gz").write_bytes(gzip.compress(combined(3000, seed + 4, ago_s=120 * 86400).encode()))
     (folder / "access.log.2.gz").write_bytes(gzip.compress(combined(3000, seed + 2).encode())
                                              + gzip.compress(combined(500, seed + 3).encode()))   # two members
     (folder / "access.log.1").write_text(combined(4000, seed + 1))
@@ -79,7 +82,7 @@ def rotated(folder: Path, seed: int) -> Path:
 
 
 def update(target: Target, log: Path, state: dict, settings=SETTINGS, ship: bool = False):
-    agg, read, kept = buckets.update(target, str(log), settings, [300, 120], state, time.time(), KEEP, ship=ship)
+    agg, read, kept = buckets.update(target, str(log), settings, [300, 120], state, NOW, KEEP, ship=ship)
     assert read.error is None, read.error
     return agg, read, kept
 
@@ -206,3 +209,19 @@ def test_a_remote_target_without_python3_is_an_error_not_a_pass(sshd, tmp_path, 
     agg, read, kept = buckets.update(remote, str(log), SETTINGS, [300], {"kept": 1}, time.time(), KEEP)
     assert read.error and "opsproof-no-such-python3 is not installed" in read.error, read.error
     assert kept == {"kept": 1} and len(agg.minute) == 0
+
+
+def test_the_target_compacts_as_the_aggregates_do(tmp_path):
+    """Sent back: no minute before the kept period, hours before the last week; the numbers are unchanged."""
+    path = tmp_path / "access.log"
+    path.write_text(combined(6000, 21, ago_s=120 * 86400))
+    now_min = int(time.time() // 60)
+    keep_from, hours_before = now_min - KEEP // 60, now_min - 8 * 1440
+    args = {"path": str(path), "size": path.stat().st_size, "start": 0, "settings": {"fmt": "combined"},
+            "edges_us": latency_edges([300]).tolist()}
+    full = list(zip(*reducer.decode(reducer.reduce_file(**args).counts)))
+    kept = list(zip(*reducer.decode(reducer.reduce_file(keep_from=keep_from, hours_before=hours_before,
+                                                         **args).counts)))
+    assert len(kept) < 0.8 * len(full)
+    assert all(m >= keep_from and (m >= hours_before or m % 60 == 0 or m - m % 60 < keep_from) for m, _, _ in kept)
+    assert sum(n for m, _, n in kept) == sum(n for m, _, n in full if m >= keep_from)

@@ -25,7 +25,7 @@ from ..hosts.target import Target, TargetError
 from ..logs import siblings
 from . import localread
 from .accesslog import Chunk, Parser, chunk_of
-from .aggregates import Aggregates, latency_edges
+from .aggregates import FINE_S, Aggregates, latency_edges
 from .reducer import Reduced, decode, gunzip
 
 STATE_VERSION = 2
@@ -101,7 +101,7 @@ def _head(target: Target, path: str, size: int) -> bytes:
 
 
 def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
-          chunks: list[Chunk], ship: bool = False) -> tuple[int, bool]:
+          chunks: list[Chunk], ship: bool = False, span: Optional[tuple[int, int]] = None) -> tuple[int, bool]:
     """Parse `path` from uncompressed offset `start`; returns the new offset and whether the file is done.
 
     Where the data is: a remote target reduces its file itself (reducer.py, shipped) and sends counts back;
@@ -109,7 +109,7 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
     """
     compressed = path.endswith(".gz")
     if not shipped.in_process(target, ship):
-        return _reduced_there(target, path, size, start, parser, seen, chunks)
+        return _reduced_there(target, path, size, start, parser, seen, chunks, span)
     if not compressed:
         got, used = localread.read(path, start, size, parser)
         chunks += [seen.take(c) for c in got]
@@ -149,7 +149,7 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
 
 
 def _reduced_there(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
-                   chunks: list[Chunk]) -> tuple[int, bool]:
+                   chunks: list[Chunk], span: Optional[tuple[int, int]] = None) -> tuple[int, bool]:
     """The file reduced on the target (opsproof.slo.reducer, standard library only): only its counts travel.
 
     A call that reaches command_timeout_s stops at a line boundary and the next one continues from there.
@@ -157,7 +157,7 @@ def _reduced_there(target: Target, path: str, size: int, start: int, parser: Par
     offset = start
     while True:
         args = {"path": path, "size": size, "start": offset, "settings": parser.line.settings(),
-                "edges_us": parser.edges_us.tolist()}
+                "edges_us": parser.edges_us.tolist(), **dict(zip(("keep_from", "hours_before"), span or ()))}
         got = shipped.call(target, "opsproof.slo.reducer:reduce_file", args, target.timeout_s, Reduced, ship=True)
         if got.error:
             raise EOFError(got.error)
@@ -193,6 +193,8 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
         seen.reference = "since the last run"
     parser = Parser(settings.get("format", "combined"), agg.edges_us,
                     **{k: v for k, v in settings.items() if k != "format"})
+    now_min = int(now_s // 60)
+    span = (now_min - int(keep_s // 60), now_min - FINE_S // 60)   # what agg.compact keeps, and keeps per minute
     chunks: list[Chunk] = []
     new_files: list[dict] = []
     used: set[str] = set()
@@ -223,7 +225,7 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
                 start = 0                # smaller than what was read: rewritten from the start
             part, mine = LogRead(cand), []
             try:
-                offset, done = _read(target, cand, size, start, parser, part, mine, ship)
+                offset, done = _read(target, cand, size, start, parser, part, mine, ship, span)
             except EOFError as exc:
                 seen.files.append(f"{cand}: skipped this run: {exc}")
                 continue

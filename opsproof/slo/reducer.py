@@ -139,13 +139,27 @@ def _reduce(path: str, start: int, end: int, settings: dict, edges_us: list[int]
     return out, counts
 
 
+def _compact(counts: Counter, keep_from: Optional[int], hours_before: Optional[int]) -> Counter:
+    """As Aggregates.compact does it: minutes before `keep_from` dropped, before `hours_before` summed per hour."""
+    if keep_from is None or hours_before is None:
+        return counts
+    out: Counter = Counter()
+    for (minute, code), n in counts.items():
+        hour = minute - minute % 60
+        if minute >= keep_from:          # the hour holding keep_from stays in minutes: the aggregates sum it
+            out[(hour if minute < hours_before and hour >= keep_from else minute, code)] += n
+    return out
+
+
 def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list[int],
-                deadline: Optional[float] = None) -> Reduced:
+                deadline: Optional[float] = None, keep_from: Optional[int] = None,
+                hours_before: Optional[int] = None) -> Reduced:
     """Per-minute counts of `path` from uncompressed offset `start` (a `.gz` name is inflated).
 
     A large plain file is cut at line boundaries into one range per core, the others reduced by forked
     children (localread's helpers); what is kept is the ranges read whole, in order, up to the first that
-    stopped early (the next call goes on from there).
+    stopped early (the next call goes on from there). With `keep_from` and `hours_before` (minutes) the counts
+    are compacted here as the aggregates will be, so a month of log sends back a week of minutes and hours.
     """
     parts = workers() if not path.endswith(".gz") and size - start >= SPLIT_MIN else 1
     cuts = boundaries(path, start, size, parts) if parts > 1 else [start, size]
@@ -161,5 +175,5 @@ def reduce_file(path: str, size: int, start: int, settings: dict, edges_us: list
             out.offset, out.finished = part.offset, part.finished
         if not out.finished or out.offset != hi:
             break
-    out.counts = encode(counts)
+    out.counts = encode(_compact(counts, keep_from, hours_before))
     return out
