@@ -82,9 +82,12 @@ def check(root: yaml.Node) -> None:
                           f"({len(expanded)} written)", "write the values out, or share smaller blocks")
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where PyYAML has it: the same nodes
+
+
 def load(raw: bytes) -> Any:
     """One YAML document, checked as above, as plain Python values; yaml.YAMLError when it is not YAML at all."""
-    loader = yaml.SafeLoader(raw)
+    loader = _LOADER(raw)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -97,7 +100,7 @@ def load(raw: bytes) -> Any:
 
 def load_all(raw: bytes) -> list[Any]:
     """Every document of a YAML stream, each checked as in load()."""
-    loader = yaml.SafeLoader(raw)
+    loader = _LOADER(raw)
     out = []
     try:
         while loader.check_node():

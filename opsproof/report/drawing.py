@@ -3,16 +3,17 @@
 Importing matplotlib (and numpy under it) costs about as much as a whole plain testinfra run, and drawing is
 pure (data in, PNG bytes out), so a run that may draw starts one helper process at once; it imports the
 plotting stack on the other core while this process loads the config, collects and runs the first checks.
-`draw("opsproof.slo.plots:budget_chart", series, title)` then hands the data over and waits for the PNG: the same
-function, the same bytes as drawing here. Without a helper (not started, or gone) it draws in this process.
+`draw("opsproof.slo.plots:budget_chart", series, title)` then hands the data over and returns a future of the PNG
+(the same function, the same bytes as drawing here), so the run goes on while the helper draws. Without a helper
+(not started, or gone) it draws in this process and returns the bytes.
 """
 from __future__ import annotations
 
 import importlib
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 
 def _warm() -> None:
@@ -47,12 +48,12 @@ class Painter:
             except OSError:                # no process to spare: draw here
                 self._pool = None
 
-    def draw(self, function: str, *args: Any) -> bytes:
-        """The PNG `function(*args)` returns, drawn by the helper when there is one."""
+    def draw(self, function: str, *args: Any) -> Union[bytes, Future]:
+        """The PNG `function(*args)` returns: a future of it when the helper draws it, else the bytes drawn here."""
         if self._pool is not None:
             try:
-                return self._pool.submit(call, function, *args).result()
-            except BrokenProcessPool:      # the helper died (killed, out of memory): draw here from now on
+                return self._pool.submit(call, function, *args)
+            except (BrokenProcessPool, RuntimeError):  # the helper died (killed, out of memory): draw here from now on
                 self.stop()
         return call(function, *args)
 

@@ -106,10 +106,11 @@ class Evidence:
     config: Any = None                           # the configuration in effect: thresholds are read from it
     records: list[tuple[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
-    images: list[tuple[str, bytes]] = field(default_factory=list)
+    images: list[tuple[str, Any]] = field(default_factory=list)   # (title, PNG bytes or a future of them)
 
-    def image(self, png: bytes, title: str) -> None:
-        """Attach a PNG picture (a chart) to the report, inline in the self-contained HTML."""
+    def image(self, png: Any, title: str) -> None:
+        """Attach a PNG picture (a chart) to the report, inline in the self-contained HTML: its bytes, or a future
+        of them (a chart still being drawn by the run's helper, opsproof/report/drawing.py)."""
         self.images.append((title, png))
 
     def record(self, value: Any, label: Optional[str] = None) -> Any:

@@ -34,6 +34,9 @@ _PATTERNS = [
 ]
 
 
+_SECRET_KEY = re.compile(rf"(?:{_SECRET_NAMES})", re.I)
+
+
 class Redactor:
     """Replaces secret shapes and known secret values in text and in nested records."""
 
@@ -44,8 +47,9 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.known:
             value = value.replace(secret, MASK)
-        for pattern, repl in _PATTERNS:
-            value = pattern.sub(repl, value)
+        if ":" in value or "=" in value:  # every pattern needs one (://, key=, header:): most values have neither
+            for pattern, repl in _PATTERNS:
+                value = pattern.sub(repl, value)
         return value
 
     def data(self, value: Any) -> Any:
@@ -57,7 +61,7 @@ class Redactor:
             out = {}
             for k, v in value.items():
                 key = str(k)
-                if re.fullmatch(rf"(?:{_SECRET_NAMES})", key, re.I) and v not in (None, ""):
+                if _SECRET_KEY.fullmatch(key) and v not in (None, ""):
                     out[key] = MASK
                 else:
                     out[key] = self.data(v)
