@@ -54,6 +54,10 @@ class Redactor:
 
     def data(self, value: Any) -> Any:
         """A JSON-ready copy of value (dataclasses, dicts, lists, scalars) with secrets masked."""
+        if isinstance(value, str):  # the commonest first: records are mostly text and numbers
+            return self.text(value)
+        if isinstance(value, (int, float, bool)) or value is None:
+            return value
         if is_dataclass(value) and not isinstance(value, type):
             # Through the dict branch: a field named like a secret (password, token) is masked as a key would be.
             return self.data({f.name: getattr(value, f.name) for f in fields(value)})
@@ -68,10 +72,6 @@ class Redactor:
             return out
         if isinstance(value, (list, tuple, set, frozenset)):
             return [self.data(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, (int, float, bool)) or value is None:
-            return value
         return self.text(str(value))
 
 
