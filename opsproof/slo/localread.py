@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from typing import Any, Callable, Optional
 
 CHUNK = 4 << 20          # bytes read at a time: small enough to stay in the CPU's caches while parsed
@@ -83,7 +84,9 @@ def _fork(work: Callable[[], object]) -> Optional[tuple[int, int]]:
     except OSError:
         return None
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():     # 3.12+ warns about fork with threads after forking: never an error here
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
     except OSError:
         os.close(r)
         os.close(w)
