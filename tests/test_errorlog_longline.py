@@ -73,7 +73,7 @@ def test_an_unfinished_long_line_waits_and_then_counts(tmp_path, small):
 ])
 def test_anchors_and_word_edges_hold_wherever_the_windows_are_cut(tmp_path, small, pattern, where, expected):
     """Every offset of the match within a 700-byte line: a cut never makes a line's edge (or a word's) of its own."""
-    for k in range(0, 240):
+    for k in range(0, 200):  # pieces of 64 bytes: windows start at 88 + 64 j, every alignment is covered
         body = b"y" * k
         rest = b"y" * (700 - k)
         line = {"start": b"ERROR" + body + rest, "middle": b"y" + body + b"ERROR" + rest,
@@ -135,14 +135,14 @@ def test_a_directory_is_not_a_log(tmp_path):
 
 def test_a_shorter_match_just_after_a_rejected_one_is_found(tmp_path, small):
     """`Xa.{40}Z` running past a window's edge is left to the next window; `aQ` one byte later counts here."""
-    for k in range(60, 400):
+    for k in range(60, 200):
         scan = _scan(tmp_path, b"y" * k + b"XaQ" + b"y" * 39 + b"Z" + b"y" * (600 - k) + b"\n", r"Xa.{40}Z|aQ")
         assert scan.matches == 1, k
 
 
 def test_invalid_utf8_in_a_long_line_is_replaced_not_fatal(tmp_path, small):
     """Undecodable bytes, and a character cut by a window's edge: replaced, the match still found and shown."""
-    for k in range(100, 200):
+    for k in range(100, 140):
         data = b"\xff" + "é".encode() * k + b"\xc3 ERROR \xe2\x82" + b"z" * 300 + b"\n"
         scan = _scan(tmp_path, data)
         assert scan.matches == 1, k
