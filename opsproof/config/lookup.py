@@ -16,15 +16,34 @@ class KeyPathError(LookupError):
     """The key path names nothing in the configuration: a defect in the check that asked for it."""
 
 
+_NONE = object()
+_INDEX: dict[int, tuple[Any, dict[Any, Any]]] = {}   # id(list) -> (the list, kept so its id is not reused; index)
+
+
+def _named(items: Any) -> dict[Any, Any]:
+    """name or label -> the first item with it: built once per list of the (immutable) config, for lists of hundreds
+    of endpoints looked up once per item. Rebuilt when the list's length changed."""
+    kept = _INDEX.get(id(items))
+    if kept is None or kept[0] is not items or kept[1].get(_NONE) != len(items):
+        index: dict[Any, Any] = {_NONE: len(items)}
+        for item in items:
+            for key in (getattr(item, "name", None), getattr(item, "label", None)):
+                index.setdefault(key, item)
+        if len(_INDEX) >= 64:  # a process that loads many configs (the suite's own tests) keeps only the latest
+            _INDEX.clear()
+        kept = _INDEX[id(items)] = (items, index)
+    return kept[1]
+
+
 def _select(value: Any, selector: str, path: str) -> Any:
     if isinstance(value, dict):
         if selector in value:
             return value[selector]
         raise KeyPathError(f"{path}: no key {selector!r} (have {sorted(value)})")
     if isinstance(value, (list, tuple)):
-        for item in value:
-            if selector in (getattr(item, "name", None), getattr(item, "label", None)):
-                return item
+        found = _named(value).get(selector, _NONE)
+        if found is not _NONE:
+            return found
         if selector.isdigit() and int(selector) < len(value):
             return value[int(selector)]
         raise KeyPathError(f"{path}: no item named {selector!r}")
