@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 import zlib
 from pathlib import Path
 from typing import Callable, Optional
@@ -395,11 +396,21 @@ def test_memory_stays_bounded_in_process(tmp_path: Path, monkeypatch, inflater: 
     assert peak < 3 << 20, peak          # about ten 64 KiB pieces in flight; the file is 4 MiB, the zeros 32 MiB
 
 
+class _SlowWalker(archive.TarWalker):
+    """A walker busy for a while on its first piece (a loaded machine): the reader fills the queue meanwhile."""
+
+    def feed(self, chunk) -> None:
+        if not self.offset:
+            time.sleep(0.6)               # longer than the reader's wait between looks at `stop`
+        super().feed(chunk)
+
+
 @pytest.mark.parametrize("inflater", INFLATERS)
 def test_a_failure_at_the_start_of_a_long_stream_stops_the_reader(tmp_path: Path, monkeypatch, inflater: str):
     """The walker fails on the first header while the reader waits on a full queue: it must notice and end."""
     import threading
 
+    monkeypatch.setattr(archive, "TarWalker", _SlowWalker)
     monkeypatch.setattr(archive, "CHUNK", 4096)
     path = tmp_path / "bad.tar.gz"
     path.write_bytes(zlib.compress(b"X" * 512 + bytes(8 << 20), 1, wbits=31))
@@ -409,16 +420,8 @@ def test_a_failure_at_the_start_of_a_long_stream_stops_the_reader(tmp_path: Path
 
 @pytest.mark.parametrize("inflater", INFLATERS)
 def test_a_walker_slower_than_the_reader_loses_nothing(good: Path, monkeypatch, inflater: str):
-    """While the walker is busy (a loaded machine), the reader waits on a full queue or for a buffer: no piece dropped."""
-    import time
-
-    class Slow(archive.TarWalker):
-        def feed(self, chunk) -> None:
-            if not self.offset:
-                time.sleep(0.6)               # longer than the reader's wait between looks at `stop`
-            super().feed(chunk)
-
-    monkeypatch.setattr(archive, "TarWalker", Slow)
+    """While the walker is busy, the reader waits on a full queue or for a buffer: no piece is dropped."""
+    monkeypatch.setattr(archive, "TarWalker", _SlowWalker)
     monkeypatch.setattr(archive, "CHUNK", 4096)
     result = verify(str(good), inflater=inflater)
     assert result.ok and result.uncompressed == len(gzip.decompress(good.read_bytes())), result.reason
