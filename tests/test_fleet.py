@@ -94,7 +94,8 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
     mid = fleet.hosts[MID_RUN]
     (suite.path / "_opsproof_stop.py").write_text(STOP_PLUGIN)
     watcher = _stop_when_asked(fleet, MID_RUN, suite.path)
-    env = {"OPSPROOF_TEST_STOP": f"ansible://{MID_RUN}@{mid.address}:{mid.port}", "OPSPROOF_TEST_STOP_DIR": str(suite.path)}
+    env = {"OPSPROOF_TEST_STOP": f"ansible://{MID_RUN}@{mid.address}:{mid.port}",
+           "OPSPROOF_TEST_STOP_DIR": str(suite.path)}
     try:
         result = suite.run("-m", "daily", "--hosts=ansible://web", "--ansible-inventory=inventory.ini", "-n", "4",
                            f"--ssh-config={fleet.ssh_config}", "-v", "-p", "_opsproof_stop", timeout=280, env=env)
@@ -124,7 +125,8 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
             if tests[test_id]["outcome"] == "skipped":  # the loopback health URL (no use remotely); actions planned
                 assert re.search("loopback URL|plan only", tests[test_id]["message"]), tests[test_id]
     limits = {name: {c["threshold"] for i in per_host[name] if "::test_disk_space[" in i
-                     for c in tests[i]["comparisons"] if c["key"] == "disk.max_used_percent"} for name in ("web1", "web2")}
+                     for c in tests[i]["comparisons"] if c["key"] == "disk.max_used_percent"}
+              for name in ("web1", "web2")}
     assert limits == {"web1": {99}, "web2": {97}}, limits
     reasons = {STOPPED: r"refused|Connection closed|kex_exchange", FROZEN: r"timed out|banner"}
     for name, pattern in reasons.items():
@@ -147,6 +149,7 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
     assert fleet_rows[ids["web1"]]["overridden"] == {"disk": "web"}
     assert fleet_rows[ids["web2"]]["config_groups"] == ["web", "web2"]
     assert fleet_rows[ids["web2"]]["overridden"] == {"disk": "web2"}
+    assert fleet_rows[ids["web2"]]["settings"]["disk"]["max_used_percent"] == 97
     assert fleet_rows[ids["web1"]]["inventory_groups"] == ["all", "web"]
     # Spread by host: every item of one host ran on one worker, and the hosts did not all share one.
     workers = {}

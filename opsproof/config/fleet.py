@@ -69,5 +69,6 @@ def validated(file: str, groups: list[str], data: dict[str, Any], overrides: lis
         top = exc.key.split(".")[0].split("[")[0]
         named = [g for g, o in zip(groups, overrides) if top in o] or groups  # the group whose override is at fault
         key = f"hosts.{named[-1]}.overrides" + (f".{exc.key}" if exc.key else "")
-        also = f" (on a host that also takes {', '.join(g for g in groups if g != named[-1])})" if len(groups) > 1 else ""
+        others = ", ".join(g for g in groups if g != named[-1])
+        also = f" (on a host that also takes {others})" if others else ""
         raise ConfigError(file, key, exc.problem + also, exc.hint) from None

@@ -22,6 +22,7 @@ class Member:
     maint: Any                # the config in effect on this host (the top level with those overrides)
     host: Any                 # the testinfra host
     overridden: dict[str, str] = field(default_factory=dict)   # section -> the group whose override it took
+    settings: dict[str, Any] = field(default_factory=dict)     # section -> the override as written
 
     @property
     def is_local(self) -> bool:
@@ -30,7 +31,8 @@ class Member:
     def describe(self) -> dict[str, Any]:
         """What the report shows: which settings this host got, and from where."""
         return {"id": self.id, "inventory_groups": list(self.entry.groups), "config_groups": list(self.groups),
-                "overridden": dict(self.overridden), "root": self.maint.root, "connect_timeout_s": self.maint.connect_timeout_s,
+                "overridden": dict(self.overridden), "settings": dict(self.settings), "root": self.maint.root,
+                "connect_timeout_s": self.maint.connect_timeout_s,
                 "command_timeout_s": self.maint.command_timeout_s, "config_sha256": self.maint.sha256}
 
 
@@ -68,7 +70,8 @@ def plan(run_specs: list[str], maint: Any, configure: Callable[[Any, list[str]],
             config = config.model_copy(update={"state_dir": maint.state_dir})  # --state-dir holds for every host
         host = connect(entry, inventory, config.connect_timeout_s, options)
         overridden = {key: group for group in groups for key in maint.hosts[group].overrides}
-        member = Member(host_id(host, entry), entry, groups, config, host, overridden)
+        settings = {key: maint.hosts[group].overrides[key] for key, group in overridden.items()}
+        member = Member(host_id(host, entry), entry, groups, config, host, overridden, settings)
         members.setdefault(member.id, member)
     return [members[key] for key in sorted(members)]
 

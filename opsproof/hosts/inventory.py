@@ -124,7 +124,8 @@ def connect(entry: Entry, inventory: Optional[dict[str, Any]], timeout_s: float,
     host = None
     if not options.get("force_ansible"):
         host = get_ansible_host(ansible.ansible_config, ansible.inventory, entry.name,
-                                ssh_config=options.get("ssh_config"), ssh_identity_file=options.get("ssh_identity_file"))
+                                ssh_config=options.get("ssh_config"),
+                                ssh_identity_file=options.get("ssh_identity_file"))
     if host is None:  # a connection testinfra cannot open itself: Ansible runs the commands
         return testinfra.get_host(ANSIBLE_PREFIX + entry.name, ansible_inventory=entry.inventory,
                                   force_ansible=True, ssh_config=options.get("ssh_config"))
