@@ -10,10 +10,10 @@ plotting stack on the other core while this process loads the config, collects a
 from __future__ import annotations
 
 import importlib
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def _warm() -> None:
@@ -35,11 +35,14 @@ class Painter:
     """One helper process for every chart of a run, or none (then charts are drawn in the caller's process)."""
 
     def __init__(self) -> None:
-        self._pool: Optional[ProcessPoolExecutor] = None
+        self._pool: Optional[Any] = None   # a ProcessPoolExecutor of one process
 
     def start(self) -> None:
         """Start the helper now: forked where the system can (it shares what this process imported, numpy among
         them, and imports only matplotlib), spawned elsewhere. Call it before this process starts threads."""
+        import multiprocessing  # here: a run that draws nothing does not import the process machinery
+        from concurrent.futures import ProcessPoolExecutor
+
         if self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             try:
@@ -51,6 +54,8 @@ class Painter:
     def draw(self, function: str, *args: Any) -> Union[bytes, Future]:
         """The PNG `function(*args)` returns: a future of it when the helper draws it, else the bytes drawn here."""
         if self._pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 return self._pool.submit(call, function, *args)
             except (BrokenProcessPool, RuntimeError):  # the helper died (killed, out of memory): draw here from now on
