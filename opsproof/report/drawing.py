@@ -48,8 +48,8 @@ class Painter:
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method), initializer=_warm)
                 self._pool.submit(_ready)  # the process starts (and imports) now, not at the first chart
-            except OSError:                # no process to spare: draw here
-                self._pool = None
+            except Exception:  # no process to spare, or a fork refused (a warning made an error): draw here
+                self.stop()
 
     def draw(self, function: str, *args: Any) -> Union[bytes, Future]:
         """The PNG `function(*args)` returns: a future of it when the helper draws it, else the bytes drawn here."""
