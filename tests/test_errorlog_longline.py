@@ -7,6 +7,7 @@ These run in process, so mutation testing (scripts/mutation) sees them.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,23 @@ def test_an_empty_block_does_not_choose_the_rare_bytes():
     matcher.block(data, 0, len(data))
     assert matcher.literals.anchors is not None and matcher.literals.anchors != [None]
     assert (matcher.scan.lines_read, matcher.scan.matches) == (501, 1)
+
+
+def test_the_scan_stops_at_the_size_it_was_given(tmp_path):
+    """Lines appended after the stat wait for the next run: the read ends at the stat's size, complete lines only."""
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\nERROR two\nERROR 3\n")  # the last line: appended after the stat
+    scan = errorlog.ErrorScan(str(path), "ERROR")
+    matcher = errorlog._Matcher("ERROR", scan, 5)
+    assert errorlog._scan(str(path), 0, 15, matcher, None) == 10   # "ERROR two" is cut at 15: not complete
+    assert (scan.matches, scan.lines_read, scan.bytes_read) == (1, 1, 10)
+    assert errorlog._scan(str(path), 10, 20, matcher, None) == 20
+    assert (scan.matches, scan.sample) == (2, ["ERROR one", "ERROR two"])
+
+
+def test_a_scan_warns_about_nothing(tmp_path):
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\n" * 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scan_file(str(path), "ERROR", {}).matches == 100
