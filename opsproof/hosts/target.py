@@ -47,10 +47,14 @@ def _reason(exc: BaseException) -> str:
 class Target:
     """A testinfra host plus the command timeout from the config."""
 
-    def __init__(self, host: Any, timeout_s: float, name: Optional[str] = None) -> None:
+    def __init__(self, host: Any, timeout_s: float, name: Optional[str] = None,
+                 down: Optional[dict[str, str]] = None) -> None:
         self.host = host
         self.timeout_s = timeout_s
         self._name = name
+        # Shared by a run's targets: host id -> why it was found unreachable. A host found unreachable once is
+        # not asked again (a frozen one would cost every later command its full timeout).
+        self.down = down if down is not None else {}
 
     @property
     def name(self) -> str:
@@ -73,21 +77,28 @@ class Target:
         """Run `command` (a format string quoted like testinfra's) under `timeout` on the target."""
         quoted = command % tuple(shlex.quote(str(a)) for a in args)
         wrapped = f"timeout -k {KILL_GRACE_S:g} {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
+        if self.name in self.down:
+            raise TargetError(f"{self.down[self.name]} (first seen earlier in this run; not retried)")
         try:
             result = self._call(wrapped)
-        except TargetError:
-            raise
+        except TargetError as exc:
+            raise self._unreachable(str(exc)) from None
         except Exception as exc:  # backends raise their own errors for a dead connection
             if self.is_local:
                 raise TargetError(f"{self.name}: cannot run a command: {_reason(exc)}") from exc
-            raise TargetError(f"{self.name}: unreachable: {_reason(exc)}") from exc
+            raise self._unreachable(f"{self.name}: unreachable: {_reason(exc)}") from exc
         if result.rc == 124 or result.rc == 137:
             raise TargetError(f"{self.name}: `{quoted}` timed out after {self.timeout_s:g} s (command_timeout_s)")
         if result.rc == 255 and not self.is_local:
-            raise TargetError(f"{self.name}: unreachable: {result.stderr.strip() or 'ssh exited 255'}")
+            raise self._unreachable(f"{self.name}: unreachable: {result.stderr.strip() or 'ssh exited 255'}")
         if check and result.rc != 0:
             raise TargetError(f"{self.name}: `{quoted}` exited {result.rc}: {result.stderr.strip()[:500]}")
         return result
+
+    def _unreachable(self, reason: str) -> TargetError:
+        """The error for a host that did not answer, remembered so that no later command waits for it again."""
+        self.down.setdefault(self.name, reason)
+        return TargetError(reason)
 
     def _call(self, wrapped: str):
         """host.run, abandoned when a remote backend hangs past every timeout that should have ended it.
