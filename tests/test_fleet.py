@@ -274,3 +274,32 @@ def test_group_secret_never_reaches_the_report(suite, example_app):
     text = json.dumps(suite.summary()) + suite.html()
     assert "s3cr3t-fleet" not in text and "local" in suite.summary()["hosts"]
     assert os.path.exists(suite.reports / "ledger.jsonl")
+
+
+def test_a_host_gone_mid_run_is_not_asked_again(tmp_path):
+    """A command that finds the host gone marks it unreachable for every target of the run sharing the record:
+    the next command fails at once with the first reason, without contacting it."""
+    import testinfra
+
+    from opsproof.hosts.target import Target, TargetError
+
+    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
+    server = Sshd(tmp_path / "sshd", connect_timeout=3).start()
+    server.add_host(server.address, server.address, server.port)  # its options for the address itself
+    down: dict[str, str] = {}
+    try:
+        spec = f"ssh://{server.address}:{server.port}"
+        first = Target(testinfra.get_host(spec, ssh_config=str(server.ssh_config)), 10, down=down)
+        first.ping()
+        assert first.name == spec and not down
+    finally:
+        server.stop()
+    with pytest.raises(TargetError) as gone:
+        first.run("echo still-there")
+    assert "unreachable" in str(gone.value) and down == {spec: str(gone.value)}, (gone.value, down)
+    accepted = server.log.read_text().count("Accepted publickey")
+    later = Target(testinfra.get_host(spec, ssh_config=str(server.ssh_config)), 10, down=down)
+    with pytest.raises(TargetError) as again:
+        later.run("echo anyone")
+    assert str(again.value) == f"{down[spec]} (first seen earlier in this run; not retried)"
+    assert server.log.read_text().count("Accepted publickey") == accepted
