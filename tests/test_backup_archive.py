@@ -80,13 +80,53 @@ def failed(path: Path, *needles: str, inflater: Optional[str] = None) -> str:
 
 @pytest.mark.parametrize("inflater", INFLATERS)
 def test_a_good_archive_passes_with_its_manifest_facts(good: Path, inflater: str):
+    started = time.monotonic()
     result = verify(str(good), inflater=inflater)
+    assert_time_spent(result.seconds, time.monotonic() - started)
     assert result.ok, result.reason
     assert (result.inflater, result.gzip_members, result.members, result.files_checked) == \
         (inflater, MEMBERS[inflater](1), 2, 1)
     assert result.uncompressed > len(DUMP) and result.size == good.stat().st_size
     assert (result.engine, result.dump, result.tables, result.created_at) == ("sqlite", "app.db", {"orders": 3},
                                                                                "2026-11-26T02:00:00Z")
+
+
+def test_without_isal_zlib_reads_every_archive(good: Path, monkeypatch):
+    """isal is optional (a remote target may lack it): asking for it then gets zlib, which counts the members."""
+    monkeypatch.setattr(archive, "_READER", None)
+    assert [archive.inflater_name(p) for p in (None, "zlib", "isal", "other")] == ["zlib"] * 4
+    result = verify(str(good), inflater="isal")
+    assert result.ok and (result.inflater, result.gzip_members) == ("zlib", 1), result
+    monkeypatch.undo()
+    assert [archive.inflater_name(p) for p in (None, "zlib", "isal", "other")] == ["isal", "zlib", "isal", "isal"]
+
+
+def assert_time_spent(seconds: float, around: float) -> None:
+    """The time a verification reports: in seconds, to the millisecond, within the time around the call."""
+    assert isinstance(seconds, float) and seconds == round(seconds, 3) and 0 <= seconds <= around + 0.001, seconds
+
+
+@pytest.mark.parametrize("inflater", INFLATERS)
+def test_a_failed_verification_carries_what_was_read(tmp_path: Path, inflater: str):
+    """The evidence of a failure: the path, its size, how far the stream was read, the inflater, the time spent."""
+    def record(path: Path, reason: str, **counts):
+        started = time.monotonic()
+        result = verify(str(path), inflater=inflater)
+        assert_time_spent(result.seconds, time.monotonic() - started)
+        assert result == archive.Verification(str(path), False, reason, inflater=inflater, seconds=result.seconds,
+                                              **counts)
+
+    record(tmp_path / "missing.tar.gz", f"cannot read {tmp_path / 'missing.tar.gz'}: No such file or directory")
+    (tmp_path / "empty.tar.gz").write_bytes(b"")
+    record(tmp_path / "empty.tar.gz", "empty file (0 bytes): not a gzip stream")
+    (tmp_path / "dir.tar.gz").mkdir()
+    record(tmp_path / "dir.tar.gz", f"cannot read {tmp_path / 'dir.tar.gz'}: Is a directory",
+           size=(tmp_path / "dir.tar.gz").stat().st_size)
+    raw = tar_bytes({"app.db": DUMP})
+    end = raw.find(b"app.db\x00") + 512 + len(DUMP)              # the dump's header, then its data
+    cut = write_gz(tmp_path / "cut.tar.gz", raw[:end - 4096])
+    record(cut, "tar stream ends inside member 'app.db' (4096 bytes missing)", size=cut.stat().st_size,
+           uncompressed=end - 4096, members=2)
 
 
 def test_manifest_last_and_long_names_in_both_tar_formats_pass(tmp_path: Path):

@@ -62,9 +62,8 @@ class Verification:
 
 
 def inflater_name(prefer: Optional[str] = None) -> str:
-    if prefer in ("zlib", "isal"):
-        return prefer if prefer == "zlib" or _READER else "zlib"
-    return "isal" if _READER else "zlib"
+    """"zlib" when asked for, or when isal (with its gzip reader) is not installed; "isal" otherwise."""
+    return "zlib" if prefer == "zlib" or _READER is None else "isal"
 
 
 def verify(path: str, deadline: Optional[float] = None, inflater: Optional[str] = None) -> Verification:
