@@ -7,6 +7,7 @@ These run in process, so mutation testing (scripts/mutation) sees them.
 from __future__ import annotations
 
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -184,3 +185,44 @@ def test_a_scan_warns_about_nothing(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert scan_file(str(path), "ERROR", {}).matches == 100
+
+
+def test_a_file_shorter_than_its_stat_ends_the_read_at_its_end(tmp_path):
+    """Truncated between the stat and the read: what is there is read, and the offset is where it ends."""
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\nINFO two\n")
+    scan = errorlog.ErrorScan(str(path), "ERROR")
+    assert errorlog._scan(str(path), 0, 1000, errorlog._Matcher("ERROR", scan, 5), None) == 19
+    assert (scan.matches, scan.lines_read, scan.bytes_read) == (1, 2, 19)
+
+
+def test_empty_lines_where_a_read_begins(tmp_path, small):
+    """A read that starts with a newline (an empty line) ends the line before it; it is never taken for a long one."""
+    scan = _scan(tmp_path, b"\nERROR a\n")
+    assert (scan.lines_read, scan.matches, scan.end_offset) == (2, 1, 9)
+    scan = _scan(tmp_path, b"x" * 63 + b"\n" + b"\n" + b"ERROR b\n" * 20)  # the second read starts with "\n"
+    assert (scan.lines_read, scan.matches, scan.long_lines) == (22, 20, 0)
+
+
+def test_reads_larger_than_the_line_cap(tmp_path, monkeypatch):
+    """With reads longer than MAX_LINE, a read that begins with an empty line holds no long line."""
+    monkeypatch.setattr(errorlog, "CHUNK", 256)
+    monkeypatch.setattr(errorlog, "MAX_LINE", 100)
+    scan = _scan(tmp_path, b"\n" + b"ERROR x\n" * 40 + b"y" * 300 + b" ERROR\n")
+    assert (scan.lines_read, scan.matches, scan.long_lines) == (42, 41, 1)
+
+
+def test_a_line_without_its_newline_is_streamed_once_past_the_cap(tmp_path, small):
+    """Memory: a 300 KB line not yet ended is held as windows, not whole (MAX_LINE + a read at most)."""
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR warm up\n")
+    scan_file(str(path), "ERROR", {})
+    path.write_bytes(b"INFO start\n" + b"x" * 300_000 + b" ERROR")
+    tracemalloc.start()
+    try:
+        scan = scan_file(str(path), "ERROR", {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (scan.matches, scan.lines_read, scan.end_offset) == (0, 1, 11)
+    assert peak < 50_000, f"peak allocation {peak} bytes for a 300 KB line"
