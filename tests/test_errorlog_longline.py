@@ -226,3 +226,9 @@ def test_a_line_without_its_newline_is_streamed_once_past_the_cap(tmp_path, smal
         tracemalloc.stop()
     assert (scan.matches, scan.lines_read, scan.end_offset) == (0, 1, 11)
     assert peak < 50_000, f"peak allocation {peak} bytes for a 300 KB line"
+
+
+def test_the_evidence_names_the_file_and_pattern_and_keeps_20_lines_by_default(tmp_path):
+    scan = _scan(tmp_path, b"".join(b"ERROR %d\n" % i for i in range(25)), "ERR(OR)")
+    assert (scan.path, scan.pattern, scan.matches) == (str(tmp_path / "error.log"), "ERR(OR)", 25)
+    assert scan.sample == [f"ERROR {i}" for i in range(20)]

@@ -48,6 +48,7 @@ def test_rename_rotation_reference(log):
     scan = log.scan()
     assert scan.reference == f"file was rotated: read from the start of the new file, and {log.path}.1 from offset {offset}"
     assert (scan.matches, scan.rotated_from, scan.start_offset) == (2, f"{log.path}.1", 0)
+    assert scan.bytes_read == len("ERROR tail\n") + len("ERROR new\n"), "the old file's rest and the new file"
 
 
 def test_three_rotations_read_every_file_in_between(log):
