@@ -256,12 +256,13 @@ class _KeepAlive(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         body = b'{"status": "ok"}'
+        with self.server.lock:  # type: ignore[attr-defined]
+            self.server.requests += 1  # type: ignore[attr-defined]  (counted before the client can have its answer)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.server.requests += 1  # type: ignore[attr-defined]
         self.close_connection = self.server.drop  # type: ignore[attr-defined]
 
 
