@@ -232,3 +232,17 @@ def test_the_evidence_names_the_file_and_pattern_and_keeps_20_lines_by_default(t
     scan = _scan(tmp_path, b"".join(b"ERROR %d\n" % i for i in range(25)), "ERR(OR)")
     assert (scan.path, scan.pattern, scan.matches) == (str(tmp_path / "error.log"), "ERR(OR)", 25)
     assert scan.sample == [f"ERROR {i}" for i in range(20)]
+
+
+def test_a_log_that_cannot_be_stat_says_why(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    assert scan_file(str(tmp_path / "nope.log"), "ERROR", {}).error == f"cannot read {tmp_path / 'nope.log'}: no such file"
+    below = tmp_path / "file" / "error.log"
+    assert scan_file(str(below), "ERROR", {}).error == f"cannot read {below}: Not a directory"
+
+
+def test_a_reference_without_an_offset_reads_from_the_start(tmp_path):
+    path = tmp_path / "error.log"
+    path.write_bytes(b"ERROR one\n")
+    scan = scan_file(str(path), "ERROR", {"inode": path.stat().st_ino})
+    assert (scan.start_offset, scan.matches, scan.reference) == (0, 1, "since the last run (offset 0)")

@@ -67,7 +67,7 @@ class _Matcher:
         self.finder = None if _CONTEXT_SENSITIVE.search(pattern) else re.compile(pattern, self.regex.flags | re.M)
         # Faster still: literals one of which every matching line holds, found with bytes.find (as grep does).
         literals = required_literals(pattern)
-        self.literals = Finder([lit.encode("utf-8") for lit in literals]) if literals else None
+        self.literals = Finder([lit.encode() for lit in literals]) if literals else None
         self.scan, self.keep = scan, keep
 
     def _hit(self, line: str, length: Optional[int] = None) -> None:
