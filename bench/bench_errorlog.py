@@ -131,7 +131,7 @@ def remote_row(size_mb: float, pattern: str, folder: Optional[str]) -> Row:
     import testinfra
 
     from opsproof.hosts.target import Target
-    from opsproof.logs.errorlog import scan_errors
+    from opsproof.logs.scan import scan_errors
     from relay import CountingRelay
     from sshd import Sshd
 
