@@ -79,11 +79,17 @@ def failed(path: Path, *needles: str, inflater: Optional[str] = None) -> str:
 
 
 @pytest.mark.parametrize("inflater", INFLATERS)
-def test_a_good_archive_passes_with_its_manifest_facts(good: Path, inflater: str):
+def test_a_good_archive_passes_with_its_manifest_facts(good: Path, inflater: str, monkeypatch):
     started = time.monotonic()
     result = verify(str(good), inflater=inflater)
     assert_time_spent(result.seconds, time.monotonic() - started)
     assert result.ok, result.reason
+    monkeypatch.setattr(archive, "time", _Clock())
+    assert verify(str(good), inflater=inflater) == archive.Verification(
+        str(good), True, None, size=good.stat().st_size, uncompressed=result.uncompressed,
+        gzip_members=MEMBERS[inflater](1), members=2, files_checked=1, engine="sqlite",
+        created_at="2026-11-26T02:00:00Z", source="data/app.db", dump="app.db", tables={"orders": 3},
+        inflater=inflater, seconds=0.25)
     assert (result.inflater, result.gzip_members, result.members, result.files_checked) == \
         (inflater, MEMBERS[inflater](1), 2, 1)
     assert result.uncompressed > len(DUMP) and result.size == good.stat().st_size
@@ -101,6 +107,17 @@ def test_without_isal_zlib_reads_every_archive(good: Path, monkeypatch):
     assert [archive.inflater_name(p) for p in (None, "zlib", "isal", "other")] == ["isal", "zlib", "isal", "isal"]
 
 
+class _Clock:
+    """archive's `time` for a test: each look at the clock is a quarter of a second later."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
 def assert_time_spent(seconds: float, around: float) -> None:
     """The time a verification reports: in seconds, to the millisecond, within the time around the call."""
     assert isinstance(seconds, float) and seconds == round(seconds, 3) and 0 <= seconds <= around + 0.001, seconds
@@ -113,8 +130,10 @@ def test_a_failed_verification_carries_what_was_read(tmp_path: Path, inflater: s
         started = time.monotonic()
         result = verify(str(path), inflater=inflater)
         assert_time_spent(result.seconds, time.monotonic() - started)
-        assert result == archive.Verification(str(path), False, reason, inflater=inflater, seconds=result.seconds,
-                                              **counts)
+        with pytest.MonkeyPatch.context() as clock:
+            clock.setattr(archive, "time", _Clock())      # no deadline: read at the start and at the end only
+            assert verify(str(path), inflater=inflater) == \
+                archive.Verification(str(path), False, reason, inflater=inflater, seconds=0.25, **counts)
 
     record(tmp_path / "missing.tar.gz", f"cannot read {tmp_path / 'missing.tar.gz'}: No such file or directory")
     (tmp_path / "empty.tar.gz").write_bytes(b"")
