@@ -344,8 +344,9 @@ print(json.dumps({"ok": r.ok, "reason": r.reason, "members": r.members, "seconds
 
 
 @pytest.mark.slow
-def test_100000_tiny_members_verify_in_bounded_time_and_memory(tmp_path: Path):
-    """A fresh process (VmHWM is its own): pass with MANIFEST first; fail naming the member it does not list."""
+def test_100000_tiny_members_verify_in_bounded_memory(tmp_path: Path):
+    """A fresh process (VmHWM is its own): pass with MANIFEST first; fail naming the member it does not list.
+    No speed claim: the run's only time limit is the subprocess timeout, which catches a walk gone quadratic."""
     n = 100_000
     good = tmp_path / "many.tar.gz"
     good.write_bytes(_many(n, manifest_first=True))
@@ -356,7 +357,6 @@ def test_100000_tiny_members_verify_in_bounded_time_and_memory(tmp_path: Path):
         assert out.returncode == 0, out.stderr
         measured = json.loads(out.stdout)
         assert measured["ok"] is ok, measured
-        assert measured["seconds"] < 60, measured       # an upper bound, not a speed claim (2 shared cores)
         # Measured here: ~59 MiB with MANIFEST first (the backup action's order), ~77 MiB with it last.
         assert measured["peak_mib"] < 100, measured
         if not ok:
