@@ -152,13 +152,21 @@ class _Handler(BaseHTTPRequestHandler):
             b.max_in_flight = max(b.max_in_flight, b.in_flight)
             b.lock.notify_all()
             b.lock.wait_for(lambda: b.max_in_flight >= b.gather, timeout=30)
-        try:
-            self._answer(b)
-        finally:
-            with b.lock:
-                b.in_flight -= 1
+        counted = [True]
 
-    def _answer(self, b: "Behaviour") -> None:
+        def leave() -> None:
+            # Out of flight just before the last write: once that byte is out the client may send its next request
+            # before this thread runs again, and counting it then would see one more in flight than there is.
+            if counted[0]:
+                counted[0] = False
+                with b.lock:
+                    b.in_flight -= 1
+        try:
+            self._answer(b, leave)
+        finally:
+            leave()
+
+    def _answer(self, b: "Behaviour", leave) -> None:
         if b.hang:
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -177,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(b.body)))
         self.end_headers()
+        leave()
         self.wfile.write(b.body)
 
 

@@ -17,6 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .target import plain_id
+
 ANSIBLE_PREFIX = "ansible://"
 INVENTORY_TIMEOUT_S = 60.0
 
@@ -138,9 +140,8 @@ def host_id(host: Any, entry: Entry) -> str:
     """The host's test id: testinfra's with the port (two sshd on one address must differ); an inventory host's
     name with the address and port it is reached at (`ansible://web1@10.0.0.5:2222`)."""
     backend = host.backend
-    port = getattr(getattr(backend, "host", None), "port", None)
     if entry.inventory is None or backend.NAME == "ansible":
-        base = backend.get_pytest_id()
-        return f"{base}:{port}" if port else base
+        return plain_id(host)
+    port = getattr(getattr(backend, "host", None), "port", None)
     address = "local" if backend.NAME == "local" else backend.get_hostname()
     return f"{ANSIBLE_PREFIX}{entry.name}@{address}" + (f":{port}" if port else "")

@@ -32,6 +32,13 @@ class FileStat:
     error: Optional[str] = None
 
 
+def plain_id(host: Any) -> str:
+    """testinfra's id for a host with the port added: two sshd on one address must not collide."""
+    port = getattr(getattr(host.backend, "host", None), "port", None)
+    base = host.backend.get_pytest_id()
+    return f"{base}:{port}" if port else base
+
+
 def _reason(exc: BaseException) -> str:
     """One line saying why a backend failed (testinfra's ssh backend raises RuntimeError(CommandResult))."""
     result = exc.args[0] if exc.args else None
@@ -60,9 +67,7 @@ class Target:
     def name(self) -> str:
         """The host's id in test ids, reports and state: testinfra's, with the port (or the fleet's id for it)."""
         if self._name is None:
-            from .inventory import Entry, host_id
-
-            self._name = host_id(self.host, Entry(""))
+            self._name = plain_id(self.host)
         return self._name
 
     @property
