@@ -37,6 +37,7 @@ def run_one(name: str, size_mb: int, folder: Optional[str]) -> tuple[list[Row], 
     try:
         spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + ".py"))
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module      # as `import` would: a dataclass in it looks its module up there
         spec.loader.exec_module(module)
         if not hasattr(module, "rows"):
             return [], "no rows(size_mb, folder) function"
