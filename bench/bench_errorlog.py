@@ -31,7 +31,7 @@ from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import MB, Row, measure, on_generated, scratch  # noqa: E402
+from common import MB, Row, measure, print_rows, scratch  # noqa: E402
 
 PATTERN = "ERROR|CRITICAL|FATAL"
 REMOTE_MB = 1024
@@ -188,11 +188,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         found = local_rows(args.file, args.pattern, args.repeat, append=False)
     else:
         found = rows(args.size_mb, args.dir, args.repeat, args.remote_mb, args.pattern)
-    for row in found:
-        print(f"  {row.work:45s} {row.ours_s:9.4f}  {row.peer}: {row.peer_s:.4f}  ratio {row.ratio:.4f} "
-              f"(goal {row.goal})  {row.note}")
-    if args.json:
-        print(json.dumps([row.as_dict() for row in found]))
+    print_rows(found, args.json)
     return 0
 
 

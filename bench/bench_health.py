@@ -12,7 +12,6 @@ endpoint, one after another, in one bash loop. Ratio: ours / peer (the goal is 0
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bench_startup import OURS, PYTEST, ROOT, clean_venv, pytest_seconds, run_env  # noqa: E402
-from common import Row, measure  # noqa: E402
+from common import Row, measure, print_rows  # noqa: E402
 
 BODY = b'{"status": "ok"}'
 
@@ -97,10 +96,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     found = rows(int(args.size_mb), endpoints=args.endpoints, delay_ms=args.delay_ms, repeat=args.repeat,
                  suite=os.path.abspath(args.suite))
-    for row in found:
-        print(f"{row.work}: {row.ours_s:.2f} s vs {row.peer}: {row.peer_s:.2f} s = {row.ratio:.3f}x ({row.note})")
-    if args.json:
-        print(json.dumps([row.as_dict() for row in found]))
+    print_rows(found, args.json)
     return 0
 
 

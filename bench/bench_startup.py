@@ -16,7 +16,6 @@ caches are written (a warm-up run first), as in a user's venv. Fastest of --repe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import socket
@@ -31,7 +30,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import Row, measure  # noqa: E402
+from common import Row, measure, print_rows  # noqa: E402
 
 # The README's command: the `pytest` script beside this interpreter (the checkout is not on sys.path then).
 _SCRIPT = os.path.join(os.path.dirname(sys.executable), "pytest")
@@ -147,10 +146,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as one JSON line at the end")
     args = parser.parse_args(argv)
     found = rows(int(args.size_mb), repeat=args.repeat, suite=os.path.abspath(args.suite))
-    for row in found:
-        print(f"{row.work}: {row.ours_s:.2f} s vs {row.peer}: {row.peer_s:.2f} s = {row.ratio:.2f}x ({row.note})")
-    if args.json:
-        print(json.dumps([row.as_dict() for row in found]))
+    print_rows(found, args.json)
     return 0
 
 

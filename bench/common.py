@@ -96,6 +96,15 @@ class Row:
         return {**asdict(self), "ratio": self.ratio}
 
 
+def print_rows(found: list[Row], as_json: bool) -> None:
+    """A benchmark script's own output: one line per row, and the rows as one JSON line with --json."""
+    for row in found:
+        print(f"{row.work}: {row.ours_s:.4g} s vs {row.peer}: {row.peer_s:.4g} s = {row.ratio:.3g}x"
+              f" (goal {row.goal or '-'}; {row.note})")
+    if as_json:
+        print(json.dumps([row.as_dict() for row in found]))
+
+
 def on_generated(name: str, folder: str | None, make: Callable[[str], None], bench: Callable[[str, str], Any],
                  as_json: bool) -> int:
     """Generate `name` in a scratch folder with `make(path)`, run `bench(path, folder)`, remove it all, report."""

@@ -207,6 +207,16 @@ class HTTPServerFixture:
         self.server.server_close()
 
 
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory):
+    """A real sshd on a free loopback port for this test module (its own host key and client config: tests/sshd.py)."""
+    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
+    from sshd import Sshd
+    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def http_server():
     """A real HTTP server on 127.0.0.1 whose answers the test controls (status, body, delay, hang)."""

@@ -10,9 +10,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
-from conftest import require_tool
 from opsproof.backups.take import take_backup
 
 PATTERN = "daily_*.tar.gz"
@@ -187,15 +184,6 @@ def test_the_shipped_path_takes_verifies_and_restores(suite, example_app):
     result = suite.run(*ALL, env={"OPSPROOF_SHIP": "1"})
     assert result.ret == 0, result.stdout.str()
     _all_pass_in_one_run(suite, example_app, "local", 1)
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory):
-    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
-    from sshd import Sshd
-    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
-    yield server
-    server.stop()
 
 
 def test_over_ssh_the_backup_verification_and_drill_run_on_the_remote_host(suite, example_app, sshd):

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import testinfra
 
-from conftest import require_tool
 from opsproof.hosts import ship as shipped
 from opsproof.hosts.target import Target
 from opsproof.slo import buckets, reducer
 from opsproof.slo.aggregates import latency_edges
-from sshd import ALIAS, Sshd
+from sshd import ALIAS
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
             "duration_unit": "s"}
@@ -26,14 +25,6 @@ JSON = {"format": "json", "time_field": "ts", "status_field": "http.status", "du
         "duration_unit": "ms"}
 KEEP = 93 * 86400
 NOW = time.time()        # one "now" for every run a test compares: the kept period's edges are the same
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory):
-    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
-    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
