@@ -1,5 +1,5 @@
 """Charts drawn by the run's helper process (opsproof/report/drawing.py, fixtures/charts.py): the same PNGs in the
-report whether drawn there or here, filled in before the ledger takes the report's digest, and a chart that cannot
+report whether drawn there or here, in the report before the ledger takes its digest, and a chart that cannot
 be drawn fails the check that asked for it."""
 from __future__ import annotations
 
@@ -38,14 +38,19 @@ def test_a_chart_that_could_not_be_drawn_fails_the_phase_that_asked_for_it():
     future: Future = Future()
     future.set_exception(ValueError("no data"))
     report = SimpleNamespace(outcome="passed", longrepr=None, nodeid="checks/x.py::test_x")
-    assert encoded(SimpleNamespace(stash={}), report, "budget", future) == ""
+    assert encoded(report, "budget", future) == ""
     assert report.outcome == "failed" and report.longrepr == "the chart 'budget' could not be drawn: ValueError: no data"
     drawn = SimpleNamespace(outcome="passed", longrepr=None, nodeid="checks/x.py::test_x")
-    assert encoded(SimpleNamespace(stash={}), drawn, "sizes", b"\x89PNG") == base64.b64encode(b"\x89PNG").decode()
+    assert encoded(drawn, "sizes", b"\x89PNG") == base64.b64encode(b"\x89PNG").decode()
     assert drawn.outcome == "passed"
+    earlier = SimpleNamespace(outcome="failed", longrepr="teardown: boom", nodeid="checks/x.py::test_x")
+    failing: Future = Future()
+    failing.set_exception(ValueError("no data"))
+    assert encoded(earlier, "budget", failing) == ""
+    assert earlier.longrepr == "teardown: boom\nthe chart 'budget' could not be drawn: ValueError: no data"
 
 
-def test_charts_drawn_after_their_tests_are_in_the_report_the_ledger_hashed(suite, tmp_path):
+def test_charts_drawn_by_the_helper_are_in_the_report_the_ledger_hashed(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "access.log").write_text(log_lines(300))
     suite.config(config(tmp_path, AVAILABILITY, FAST))
@@ -55,7 +60,7 @@ def test_charts_drawn_after_their_tests_are_in_the_report_the_ledger_hashed(suit
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]*)", html)
     assert len(images) >= 3, len(images)                        # two budget charts and the week's chart
     for data in images:
-        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n", data[:40]   # a PNG, no stand-in left
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n", data[:40]   # a PNG, never an empty image
     line = json.loads((suite.reports / "ledger.jsonl").read_text().splitlines()[-1])
     digests = {f["name"]: f["sha256"] for f in line["files"]}
     report = max(suite.reports.glob("*.html"), key=lambda p: p.stat().st_mtime)
