@@ -24,6 +24,7 @@ PLUGINS = (
     "fixtures.cadence",
     "fixtures.selection",
     "fixtures.target",
+    "fixtures.fleet",     # the fleet across processes: unreachable hosts in the header, -n by host
     "fixtures.actions",
     "fixtures.approval",
     "fixtures.disk",

@@ -226,13 +226,14 @@ INVENTORY_ERRORS = {
     "unknown group": ("ansible://nosuch", "inventory.ini", {}, r"ansible://nosuch: no group or host matches 'nosuch' "
                                                               r"in inventory\.ini \(its groups: all, web\)"),
     "no inventory": ("ansible://web", None, {}, r"ansible://web needs --ansible-inventory=FILE"),
+    "no host": (",", None, {}, r"--hosts=',' names no host"),
 }
 
 
 @pytest.mark.parametrize("case", list(INVENTORY_ERRORS))
 def test_inventory_problems_stop_the_run(suite, example_app, case):
     """No ansible-inventory, a missing or unreadable inventory, a group it lacks: exit 4 with one clear line."""
-    if case != "missing tool":
+    if case not in ("missing tool", "no host"):
         require_tool("ansible-inventory")
     spec, inventory, env, pattern = INVENTORY_ERRORS[case]
     suite.config(example_app.config())
@@ -270,7 +271,9 @@ def test_group_secret_never_reaches_the_report(suite, example_app):
     config["hosts"] = {"web": {"hosts": ["local://"], "overrides": {
         "health": [{"name": "api", "url": f"http://user:s3cr3t-fleet@127.0.0.1:{example_app.port}/health"}]}}}
     suite.config(config)
-    suite.run("-m", "daily", "-k", "test_endpoint_healthy")
+    result = suite.run("-m", "daily", "-k", "test_endpoint_healthy")
+    assert result.ret == 0, result.stdout.str()
+    assert [o for t, o in suite.outcomes().items() if "api" in t] == ["passed"], suite.outcomes()  # the override ran
     text = json.dumps(suite.summary()) + suite.html()
     assert "s3cr3t-fleet" not in text and "local" in suite.summary()["hosts"]
     assert os.path.exists(suite.reports / "ledger.jsonl")

@@ -38,8 +38,11 @@ class Member:
 
 def specs(option_hosts: Optional[str], maint: Any) -> list[str]:
     """The host specs of this run: --hosts, else every host listed under `hosts:`, else this machine ("")."""
-    if option_hosts:
-        return list(dict.fromkeys(s.strip() for s in option_hosts.split(",") if s.strip()))
+    if option_hosts is not None:
+        named = list(dict.fromkeys(s.strip() for s in option_hosts.split(",") if s.strip()))
+        if not named:   # a run that checks no host must not pass
+            raise InventoryError(f"--hosts={option_hosts!r} names no host: give one or more, comma-separated")
+        return named
     listed = [spec for group in (maint.hosts or {}).values() for spec in group.hosts]
     return list(dict.fromkeys(listed)) or [""]
 

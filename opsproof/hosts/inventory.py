@@ -20,7 +20,6 @@ from typing import Any, Optional
 from .target import plain_id
 
 ANSIBLE_PREFIX = "ansible://"
-INVENTORY_TIMEOUT_S = 60.0
 
 
 class InventoryError(Exception):
@@ -45,7 +44,7 @@ def _one_line(stderr: str) -> str:
     return " ".join((errors + detail)[:3])[:500] or "no message"
 
 
-def read_inventory(path: str, timeout_s: float = INVENTORY_TIMEOUT_S) -> dict[str, Any]:
+def read_inventory(path: str, timeout_s: float) -> dict[str, Any]:
     """`ansible-inventory -i PATH --list` as JSON; InventoryError (one line) when it cannot be had."""
     exe = shutil.which("ansible-inventory")
     if exe is None:
