@@ -54,27 +54,6 @@ def measure(argv: list[str], repeat: int = 1, env: Optional[dict] = None, cwd: O
     return Measured(best, peak, status, out)
 
 
-def measure_pipeline(argvs: list[list[str]], repeat: int = 1) -> Measured:
-    """A shell pipeline of `argvs` (quoted), timed as one; peak RSS is the largest stage's."""
-    import shlex
-    stages = " | ".join(" ".join(shlex.quote(a) for a in (([GNU_TIME, "-a", "-f", "%M", "-o", "{stats}"]
-                                                            if os.path.exists(GNU_TIME) else []) + argv))
-                        for argv in argvs)
-    best, peak, status, out = float("inf"), None, 0, ""
-    for _ in range(repeat):
-        with tempfile.NamedTemporaryFile("r") as stats:
-            t0 = time.perf_counter()
-            done = subprocess.run(["bash", "-c", "set -o pipefail; " + stages.replace("{stats}", stats.name)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - t0)
-            status = status or done.returncode
-            out = done.stdout.decode(errors="replace")
-            for line in stats.read().split():
-                if line.isdigit():
-                    peak = max(peak or 0.0, int(line) / 1024)
-    return Measured(best, peak, status, out)
-
-
 @dataclass
 class Row:
     """One line of `bench/run.py`'s table: our time against the peer's on the same input in the same run."""
