@@ -72,16 +72,46 @@ def test_second_run_reads_only_new_bytes(log):
     assert (third.matches, third.bytes_read) == (0, 0)
 
 
-def test_trailing_partial_line_waits_until_completed(log):
-    log.write("INFO ok\nERROR half a li")
+def test_a_match_in_an_unterminated_last_line_counts_at_once_and_once(log):
+    """A crashed writer never writes its last newline: the match counts in this run, and never a second time."""
+    log.write("INFO ok\nFATAL process crash")
     first = log.scan()
-    assert first.matches == 0 and first.end_offset == len("INFO ok\n")
+    assert (first.matches, first.unterminated, first.end_offset) == (1, True, len("INFO ok\n"))
+    assert first.sample == ["FATAL process crash [last line, no newline yet: the writer may have crashed]"]
     again = log.scan()
-    assert again.matches == 0, "an incomplete line must not be counted on any run before its newline"
-    log.write("ne, now complete\n")
+    assert (again.matches, again.unterminated) == (0, False), "the same unfinished line, counted again"
+    log.write("ed\nINFO restarted\n")
     done = log.scan()
-    assert done.matches == 1 and done.sample == ["ERROR half a line, now complete"]
-    assert log.scan().matches == 0, "counted once"
+    assert (done.matches, done.lines_read) == (0, 2), "the line, finished later, counted a second time"
+    log.write("ERROR half a li")
+    assert log.scan().matches == 1
+    log.write("ne\n")
+    assert log.scan().matches == 0
+
+
+def test_an_unterminated_line_that_does_not_match_waits_for_its_newline(log):
+    log.write("INFO ok\nERR")
+    assert log.scan().matches == 0
+    log.write("OR complete now\n")
+    done = log.scan()
+    assert done.matches == 1 and done.sample == ["ERROR complete now"]
+
+
+def test_an_unterminated_match_fails_the_check_in_the_same_run(suite, tmp_path):
+    """`printf 'FATAL process crashed' >> error.log` fails the daily check at once (it passed forever before)."""
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / "error.log"
+    log.write_text("INFO up\n")
+    suite.config({"service": "crash", "root": str(tmp_path), "logs": {"error_log": "logs/error.log",
+                                                                      "since": "last_run"}})
+    assert suite.run("-m", "daily", CHECK).ret == 0
+    with open(log, "a") as fh:
+        fh.write("FATAL process crashed")
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    assert suite.run("-m", "daily", CHECK).ret == 0, "since: last_run counted it once"
+    with open(log, "a") as fh:
+        fh.write(" at 03:12\nINFO restarted\n")
+    assert suite.run("-m", "daily", CHECK).ret == 0, "the finished line was counted a second time"
 
 
 def test_truncation_is_detected_and_read_from_the_start(log):
@@ -93,6 +123,8 @@ def test_truncation_is_detected_and_read_from_the_start(log):
     assert "truncated" in scan.reference
     assert scan.matches == 1 and scan.sample == ["ERROR after truncation"]
     assert scan.start_offset == 0
+    assert scan.unread == [f"could not read what {log.path} got after the last run (past byte 590): no file here "
+                           "holds it any more (it was deleted, or truncated in place with no copy kept)"]
 
 
 def test_rotation_by_rename_counts_old_tail_and_new_file_once(log):
@@ -126,11 +158,11 @@ def test_two_rotations_between_scans_read_the_intermediate_file(log):
 def test_rotated_file_gone_is_said_in_the_reference(log):
     log.write("INFO scanned\n")
     log.scan()
-    os.rename(log.path, f"{log.path}.1.gz")  # compressed at once: no sibling keeps the old inode readable
+    os.rename(log.path, f"{log.path}.1.gz")  # named as compressed, but not gzip: its rest cannot be read
     log.write("ERROR new\n")
     scan = log.scan()
     assert scan.matches == 1
-    assert "not counted" in scan.reference
+    assert len(scan.unread) == 1 and f"{log.path}.1.gz could not be read: Not a gzipped file" in scan.unread[0]
 
 
 @pytest.mark.parametrize("pattern, expected", [
@@ -158,21 +190,23 @@ def test_chunk_and_long_line_boundaries(log, monkeypatch):
     """Tiny chunks and line cap: every line counted once, a line past the cap streamed whole (a match anywhere in
     it counts, as grep's would), offsets exact."""
     import opsproof.logs.errorlog as errorlog
+    import opsproof.logs.matching as matching
 
     monkeypatch.setattr(errorlog, "CHUNK", 7)
     monkeypatch.setattr(errorlog, "MAX_LINE", 16)
-    monkeypatch.setattr(errorlog, "SHOWN", 4)  # a long line's sample comes from its first piece: MAX_LINE >= SHOWN * 4
+    monkeypatch.setattr(matching, "SHOWN", 4)  # a long line's sample comes from its first piece: MAX_LINE >= SHOWN * 4
     text = ("ERROR a\nINFO b\nERROR this line is far longer than sixteen bytes\nINFO " + "y" * 40 + " ERROR beyond the cap\n"
             "ERROR c\nERROR partial")
     log.write(text)
     scan = log.scan()
     assert scan.lines_read == 5
     assert scan.sample == ["ERRO… [line of 7 characters, cut]", "ERRO… [line of 48 characters, cut]",
-                           "INFO… [line of 66 characters, cut]", "ERRO… [line of 7 characters, cut]"]
-    assert scan.long_lines == 2 and scan.matches == 4
+                           "INFO… [line of 66 characters, cut]", "ERRO… [line of 7 characters, cut]",
+                           "ERRO… [line of 13 characters, cut] [last line, no newline yet: the writer may have crashed]"]
+    assert scan.long_lines == 2 and scan.matches == 5
     assert scan.end_offset == len(text) - len("ERROR partial")
-    log.write(" now done\n")
-    assert log.scan().sample == ["ERRO… [line of 22 characters, cut]"]
+    log.write(" now done\nERROR finally\n")
+    assert log.scan().sample == ["ERRO… [line of 13 characters, cut]"]
 
 
 def test_missing_file_is_an_error_and_keeps_the_reference(local, tmp_path):

@@ -14,15 +14,24 @@ from pathlib import Path
 import pytest
 
 import opsproof.logs.errorlog as errorlog
+import opsproof.logs.matching as matching
 from opsproof.logs.errorlog import scan_file
 
 
 @pytest.fixture
 def small(monkeypatch) -> None:
     """Reads of 64 bytes, lines over 100 bytes streamed, windows that keep 40 bytes, 8 bytes of edge."""
-    for name, value in (("CHUNK", 64), ("MAX_LINE", 100), ("OVERLAP", 40), ("EDGE", 8), ("SHOWN", 20),
-                        ("SLACK", 16)):
+    for name, value in (("CHUNK", 64), ("MAX_LINE", 100), ("SLACK", 16)):
         monkeypatch.setattr(errorlog, name, value)
+    for name, value in (("OVERLAP", 40), ("EDGE", 8), ("SHOWN", 20)):
+        monkeypatch.setattr(matching, name, value)
+
+
+def _range(path: Path, start: int, end: int, matcher) -> int:
+    """errorlog._scan over [start, end) of a plain file."""
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        return errorlog._scan(fh, start, end, matcher, None)
 
 
 def _scan(tmp_path: Path, data: bytes, pattern: str = "ERROR", previous: dict | None = None, **kw):
@@ -59,13 +68,18 @@ def test_an_unfinished_long_line_waits_and_then_counts(tmp_path, small):
     path = tmp_path / "error.log"
     path.write_bytes(head)
     first = scan_file(str(path), "ERROR", {})
-    assert (first.matches, first.lines_read, first.long_lines, first.end_offset) == (0, 1, 0, len(b"INFO ok\n"))
+    assert (first.matches, first.lines_read, first.long_lines, first.end_offset) == (1, 1, 0, len(b"INFO ok\n"))
+    assert first.unterminated and first.resume["partial_counted"], "a match in the unfinished line counts at once"
+    assert first.sample == ["z" * 20 + f"… [line of {len(head) - 8} characters, cut]" + errorlog._UNTERMINATED]
     with open(path, "ab") as fh:
-        fh.write(b" done\n")
-    second = scan_file(str(path), "ERROR", {"inode": first.inode, "offset": first.end_offset})
-    assert (second.matches, second.lines_read, second.long_lines) == (1, 1, 1)
-    assert second.end_offset == len(head) + len(b" done\n")
-    assert second.sample == ["z" * 20 + f"… [line of {len(head) - 8 + 5} characters, cut]"]
+        fh.write(b" done\nERROR next\n")
+    second = scan_file(str(path), "ERROR", first.resume)
+    assert (second.matches, second.lines_read, second.long_lines) == (1, 2, 1), "the finished line is not counted twice"
+    assert second.end_offset == len(head) + len(b" done\nERROR next\n")
+    assert second.sample == ["ERROR next"]
+    again = scan_file(str(path), "ERROR", {"inode": first.inode, "offset": first.end_offset})
+    assert (again.matches, again.sample[0]) == (2, "z" * 20 + f"… [line of {len(head) - 8 + 5} characters, cut]"), \
+        "a reference that did not count it (the last run failed) counts it whole"
 
 
 @pytest.mark.parametrize("pattern, where, expected", [
@@ -107,7 +121,7 @@ def test_a_line_longer_than_the_slack_grows_the_buffer_without_losing_a_byte(tmp
 
 
 def test_the_sample_keeps_keep_lines_and_cuts_a_long_one_at_shown(tmp_path, monkeypatch):
-    monkeypatch.setattr(errorlog, "SHOWN", 10)
+    monkeypatch.setattr(matching, "SHOWN", 10)
     scan = _scan(tmp_path, b"ERROR 1234\nERROR 12345\nERROR 3\r\nERROR 4\n", keep_lines=3)
     assert scan.matches == 4
     assert scan.sample == ["ERROR 1234", "ERROR 1234… [line of 11 characters, cut]", "ERROR 3"]
@@ -117,7 +131,7 @@ def test_a_scan_past_its_deadline_stops_with_an_error(tmp_path):
     path = tmp_path / "error.log"
     path.write_bytes(b"ERROR one\n" * 10)
     scan = scan_file(str(path), "ERROR", {}, deadline=time.monotonic() - 1)
-    assert scan.error == f"cannot read {path}: stopped at offset 0 of 100: out of time (command_timeout_s)"
+    assert scan.error == f"cannot read {path}: stopped at offset 0: out of time (command_timeout_s)"
     assert scan_file(str(path), "ERROR", {}, deadline=time.monotonic() + 60).matches == 10
 
 
@@ -158,7 +172,7 @@ def test_the_sample_strips_a_carriage_return_only(tmp_path):
 
 def test_an_empty_block_does_not_choose_the_rare_bytes():
     """The literal finder picks its rare bytes from the first block that has lines, not from an empty one."""
-    matcher = errorlog._Matcher("ERROR", errorlog.ErrorScan("x", "ERROR"), 5)
+    matcher = matching.Matcher("ERROR", errorlog.ErrorScan("x", "ERROR"), 5)
     data = b"info line\n" * 500 + b"an ERROR\n"
     matcher.block(data, 10, 10)
     assert matcher.literals.anchors is None and matcher.scan.lines_read == 0
@@ -172,10 +186,11 @@ def test_the_scan_stops_at_the_size_it_was_given(tmp_path):
     path = tmp_path / "error.log"
     path.write_bytes(b"ERROR one\nERROR two\nERROR 3\n")  # the last line: appended after the stat
     scan = errorlog.ErrorScan(str(path), "ERROR")
-    matcher = errorlog._Matcher("ERROR", scan, 5)
-    assert errorlog._scan(str(path), 0, 15, matcher, None) == 10   # "ERROR two" is cut at 15: not complete
-    assert (scan.matches, scan.lines_read, scan.bytes_read) == (1, 1, 10)
-    assert errorlog._scan(str(path), 10, 20, matcher, None) == 20
+    matcher = matching.Matcher("ERROR", scan, 5)
+    assert _range(path, 0, 15, matcher) == 10   # "ERROR two" is cut at 15: not complete (counted, as unfinished)
+    assert (scan.matches, scan.lines_read, scan.bytes_read, scan.unterminated) == (2, 1, 10, True)
+    scan.matches, scan.sample = 1, scan.sample[:1]
+    assert _range(path, 10, 20, matcher) == 20
     assert (scan.matches, scan.sample) == (2, ["ERROR one", "ERROR two"])
 
 
@@ -192,7 +207,7 @@ def test_a_file_shorter_than_its_stat_ends_the_read_at_its_end(tmp_path):
     path = tmp_path / "error.log"
     path.write_bytes(b"ERROR one\nINFO two\n")
     scan = errorlog.ErrorScan(str(path), "ERROR")
-    assert errorlog._scan(str(path), 0, 1000, errorlog._Matcher("ERROR", scan, 5), None) == 19
+    assert _range(path, 0, 1000, matching.Matcher("ERROR", scan, 5)) == 19
     assert (scan.matches, scan.lines_read, scan.bytes_read) == (1, 2, 19)
 
 
@@ -224,7 +239,7 @@ def test_a_line_without_its_newline_is_streamed_once_past_the_cap(tmp_path, smal
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert (scan.matches, scan.lines_read, scan.end_offset) == (0, 1, 11)
+    assert (scan.matches, scan.lines_read, scan.end_offset, scan.unterminated) == (1, 1, 11, True)
     assert peak < 50_000, f"peak allocation {peak} bytes for a 300 KB line"
 
 

@@ -43,7 +43,9 @@ def test_remote_scan_runs_on_the_target_and_reads_only_new_bytes(sshd, tmp_path,
     first, ref = scan_errors(target, str(log), "ERROR", {})
     assert first.error is None, first.error
     assert first.matches == sum(1 for line in lines if "ERROR" in line)
-    assert first.lines_read == len(lines) and ref == {"inode": log.stat().st_ino, "offset": log.stat().st_size}
+    assert first.lines_read == len(lines)
+    assert (ref["inode"], ref["offset"], ref["head_len"], ref["tail_len"]) == (log.stat().st_ino, log.stat().st_size,
+                                                                               1024, 1024)
     assert len(commands) == 1 and "base64 -d" in commands[0] and "dd " not in commands[0], commands
 
     added = "2026-01-01T00:01:00Z ERROR disk on fire\n2026-01-01T00:01:01Z INFO fine\npartial ERROR line"
@@ -53,14 +55,15 @@ def test_remote_scan_runs_on_the_target_and_reads_only_new_bytes(sshd, tmp_path,
     complete = added[: added.rfind("\n") + 1]
     assert second.error is None, second.error
     assert (second.start_offset, second.bytes_read, second.matches, second.lines_read) == (ref["offset"], len(complete),
-                                                                                           1, 2)
-    assert second.sample == ["2026-01-01T00:01:00Z ERROR disk on fire"]
+                                                                                           2, 2)
+    assert second.sample == ["2026-01-01T00:01:00Z ERROR disk on fire", "partial ERROR line [last line, no newline "
+                             "yet: the writer may have crashed]"]
     assert second.reference == f"since the last run (offset {ref['offset']})"
     assert ref2["offset"] == ref["offset"] + len(complete)
     with log.open("a") as fh:
         fh.write("\n")
     third, _ = scan_errors(target, str(log), "ERROR", ref2)
-    assert (third.matches, third.bytes_read) == (1, len("partial ERROR line\n"))
+    assert (third.matches, third.bytes_read) == (0, len("partial ERROR line\n")), "the finished line, counted twice"
     assert len(commands) == 3, "one command per scan"
 
 
@@ -80,7 +83,7 @@ def test_remote_scan_follows_a_rotation_on_the_target(sshd, tmp_path, backend, m
     assert scan.error is None, scan.error
     assert scan.rotated_from == f"{log}.1"
     assert scan.sample == ["ERROR after the scan, before rotation", "ERROR in the new file"]
-    assert ref2 == {"inode": log.stat().st_ino, "offset": log.stat().st_size}
+    assert (ref2["inode"], ref2["offset"]) == (log.stat().st_ino, log.stat().st_size)
     assert scan_errors(target, str(log), "ERROR", ref2)[0].matches == 0
 
 

@@ -30,7 +30,7 @@ class Log:
     def scan(self, **kw):
         scan = scan_file(str(self.path), "ERROR", self.state, **kw)
         if scan.error is None:
-            self.state = {"inode": scan.inode, "offset": scan.end_offset}
+            self.state = scan.resume
         return scan
 
 
@@ -66,7 +66,7 @@ def test_three_rotations_read_every_file_in_between(log):
                               f"and all of {log.path}.2, and all of {log.path}.1")
 
 
-def test_a_compressed_or_missing_newer_rotation_is_named_in_the_reference(log):
+def test_a_compressed_newer_rotation_is_read_and_a_missing_one_is_unread(log):
     log.write("INFO scanned\n")
     log.scan()
     log.write("ERROR tail\n")
@@ -75,17 +75,17 @@ def test_a_compressed_or_missing_newer_rotation_is_named_in_the_reference(log):
         fh.write("ERROR compressed\n" * 50)
     log.write("ERROR new\n")
     scan = log.scan()
-    assert scan.reference == (f"file was rotated: read from the start of the new file, and {log.path}.2 from offset 13; "
-                              f"{log.path}.1.gz not read (compressed or gone)")
-    assert scan.matches == 2
+    assert scan.reference == (f"file was rotated: read from the start of the new file, and {log.path}.2 from offset 13, "
+                              f"and all of {log.path}.1.gz")
+    assert (scan.matches, scan.unread) == (52, [])
     log.write("INFO next\n")
     log.rotate((".2", ".3"), ("", ".2"))
     os.remove(f"{log.path}.1.gz")
     log.write("ERROR newest\n")
     scan = log.scan()
-    assert scan.reference.endswith(f"{log.path}.2 from offset {len('ERROR new')+1}; {log.path}.1 not read (compressed or "
-                                   "gone)"), scan.reference
+    assert scan.reference.endswith(f"{log.path}.2 from offset {len('ERROR new')+1}"), scan.reference
     assert scan.sample == ["ERROR newest"]
+    assert scan.unread == [f"{log.path}.1 is gone: what it held after the last run was not read"]
 
 
 def test_a_dateext_rotation_reads_no_numbered_file(log):
@@ -104,12 +104,14 @@ def test_a_dateext_rotation_reads_no_numbered_file(log):
 def test_the_old_file_gone_is_said(log):
     log.write("INFO scanned\n")
     log.scan()
-    log.rotate(("", ".1.gz"))
+    os.remove(log.path)
     log.write("ERROR new\n")
     scan = log.scan()
-    assert scan.reference == ("file was rotated: read from the start of the new file; the old file is gone or "
-                              "compressed: lines it got after the last run are not counted")
+    assert scan.reference in ("file was rotated: read from the start of the new file",   # a new inode
+                              "file was truncated or replaced in place: read from its start")  # the old one, reused
     assert (scan.matches, scan.rotated_from) == (1, None)
+    assert scan.unread == [f"could not read what {log.path} got after the last run (past byte 13): no file here "
+                           "holds it any more (it was deleted, or truncated in place with no copy kept)"]
 
 
 def test_a_relative_path_finds_its_rotated_sibling(tmp_path, monkeypatch):
@@ -132,7 +134,8 @@ def test_a_listing_that_fails_reads_the_new_file_and_says_so(log, monkeypatch):
     monkeypatch.setattr(os, "listdir", lambda _d: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
     scan = log.scan()
     assert scan.error is None and scan.matches == 1
-    assert scan.reference.endswith("the old file is gone or compressed: lines it got after the last run are not counted")
+    assert scan.unread == [f"could not read what {log.path} got after the last run (past byte 13): no file here "
+                           f"holds it any more (cannot list {log.path.parent}: Permission denied)"]
 
 
 def test_the_deadline_reaches_the_rotated_file(log):
@@ -142,7 +145,8 @@ def test_the_deadline_reaches_the_rotated_file(log):
     log.rotate(("", ".1"))
     log.write("ERROR new\n")
     scan = log.scan(deadline=time.monotonic() - 1)
-    assert scan.error == f"cannot read {log.path}: stopped at offset 13 of 46: out of time (command_timeout_s)"
+    assert scan.error == (f"cannot read {log.path}: stopped after 0 bytes of a rotated copy: out of time "
+                          "(command_timeout_s)")
 
 
 def test_the_deadline_reaches_a_newer_rotation(log):
@@ -152,5 +156,7 @@ def test_the_deadline_reaches_a_newer_rotation(log):
     log.write("ERROR second file, longer\n")
     log.rotate((".1", ".2"), ("", ".1"))
     log.write("ERROR new\n")
-    scan = log.scan(deadline=time.monotonic() - 1)   # the old file has nothing new: its read does not start
-    assert scan.error == f"cannot read {log.path}: stopped at offset 0 of 26: out of time (command_timeout_s)"
+    found = scan_file(str(log.path), "ERROR", log.state, deadline=time.monotonic() + 60)
+    assert found.rotated_from == f"{log.path}.2" and found.sample == ["ERROR second file, longer", "ERROR new"]
+    scan = log.scan(deadline=time.monotonic() - 1)
+    assert scan.error is not None and "out of time (command_timeout_s)" in scan.error

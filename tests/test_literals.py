@@ -7,6 +7,7 @@ import re
 import pytest
 
 import opsproof.logs.errorlog as errorlog
+import opsproof.logs.matching as matching
 from opsproof.logs.literals import RARE, SAMPLE, Finder, required_literals
 
 
@@ -101,7 +102,7 @@ def test_scan_counts_exactly_what_a_line_by_line_search_counts(tmp_path, monkeyp
         assert scan.sample == [line.rstrip("\r")[:500] for line in expected][:1000], pattern
         assert scan.lines_read == len(lines)
         # The same through the regular-expression path alone.
-        monkeypatch.setattr(errorlog, "required_literals", lambda _p: None)
+        monkeypatch.setattr(matching, "required_literals", lambda _p: None)
         plain = errorlog.scan_file(str(path), pattern, {}, keep_lines=1000)
         monkeypatch.undo()
         monkeypatch.setattr(errorlog, "CHUNK", chunk)

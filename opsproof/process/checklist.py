@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from ..logs.errorlog import ErrorScan
-from ..logs.scan import scan_errors
+from ..logs.scan import reference_at_end, scan_errors
 from ..hosts.target import Target
 
 STATE = "maintenance"
@@ -29,7 +29,7 @@ class MaintenanceStart:
     started_utc: str
     run: str = ""
     operator: str = ""
-    error_log: Optional[dict] = None      # {path, inode, offset} where the error log ended at the start
+    error_log: Optional[dict] = None      # {path, offset, inode, fingerprints}: where the error log ended at the start
 
 
 @dataclass
@@ -60,8 +60,8 @@ def record_start(target: Target, store, run: str, operator: str, error_log: Opti
     """Save the start of this maintenance for `target` in the state store."""
     start = MaintenanceStart(target.name, utc(datetime.now(timezone.utc)), run, operator)
     if error_log:
-        st = target.stat(error_log)
-        start.error_log = {"path": error_log, "inode": st.inode, "offset": st.size or 0} if st.exists else None
+        mark, _ = reference_at_end(target, error_log)
+        start.error_log = {"path": error_log, **mark} if mark else None
     store.save(STATE, {"start": start.__dict__, "ended_utc": None})
     return start
 
@@ -171,8 +171,7 @@ def errors_since(target: Target, path: str, pattern: str, ref: Reference, keep: 
         saved = (ref.record or {}).get("error_log") or {}
         if saved.get("path") not in (None, path):
             saved = {}
-        scan, _ = scan_errors(target, path, pattern, {"inode": saved.get("inode"), "offset": saved.get("offset", 0)}
-                              if saved else {}, keep)
+        scan, _ = scan_errors(target, path, pattern, saved, keep)
         out.reference = f"{ref.detail}; {scan.reference}"
         scans.append(scan)
     else:
@@ -198,6 +197,8 @@ def errors_since(target: Target, path: str, pattern: str, ref: Reference, keep: 
         out.lines_read += scan.lines_read
         out.files.append(scan.path + (f" (+ {scan.rotated_from})" if scan.rotated_from else ""))
         out.sample += scan.sample[: max(0, keep - len(out.sample))]
+        if scan.unread:     # written since the start and not readable: never read as "no errors"
+            out.error = "; ".join(scan.unread)
     return out
 
 
