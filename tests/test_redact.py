@@ -1,7 +1,7 @@
 """Redaction by shape, with no secret declared in the config: every shape a secret takes is masked on its own."""
 import pytest
 
-from opsproof.report.redact import MASK, Redactor, config_secrets, printable, redact
+from opsproof.report.redact import MASK, Redactor, config_secrets, one_line, printable, redact
 
 
 @pytest.mark.parametrize("text, secret", [
@@ -18,6 +18,47 @@ from opsproof.report.redact import MASK, Redactor, config_secrets, printable, re
 def test_each_secret_shape_is_masked_without_being_declared(text, secret):
     masked = redact(text)
     assert secret not in masked and MASK in masked, masked
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("ERROR upstream refused token=tok1234 for bob", "tok1234"),                  # free text, not a query string
+    ("api_key=ak5678 apikey=ak9012", "ak5678"), ("apikey=ak9012", "ak9012"),
+    ("secret=s3cr", "s3cr"), ("passwd=pw11", "pw11"), ("pwd=pw22", "pw22"), ("passphrase=pw33 x", "pw33"),
+    ("access_key=ac44", "ac44"), ("private_key=pk55", "pk55"), ("client_secret=cs66", "cs66"),
+    ("auth=au77", "au77"), ("session=se88", "se88"), ("session_id=se99", "se99"), ("cookie=co10", "co10"),
+    ("credential=cr11", "cr11"), ("credentials=cr12", "cr12"), ("signature=sg13", "sg13"),
+    ("db_password=db14", "db14"), ("AWS_SECRET_ACCESS_KEY=aws15", "aws15"), ("github.token=gh16", "gh16"),
+    ("X-Api-Key: xk17", "xk17"), ("refresh_token = rt18", "rt18"),                 # a name ending in a secret word
+    ("token: tc19 expired", "tc19"), ("password:pc20", "pc20"),                   # name: value
+    ("{'token': 'q word21'}", "q word21"), ('{"api_key": "jk22"}', "jk22"),       # quoted: masked to the quote
+    ("password='pw 23'", "pw 23"), ("retry with Bearer eyJbear24", "eyJbear24"),  # a bare bearer credential
+    ("sent Basic dXNlcjpwYXNz to the proxy", "dXNlcjpwYXNz"),                     # a bare basic credential
+    ("proxy https://deploy:urlpw25@git.example.com/x failed", "urlpw25"),         # URL userinfo in free text
+])
+def test_each_secret_name_in_free_text_is_masked(text, secret):
+    masked = redact(text)
+    assert secret not in masked and MASK in masked, masked
+
+
+@pytest.mark.parametrize("text", [
+    "ERROR budget spent: tokens=5 max_tokens=4096 token_count=3",    # counts named like a secret word, not one
+    "tests pass=10 fail=2; key=user:42; sig=9; passes=3",            # bare pass, key and sig: too common to mask
+    "if token == expected: nodeid tests/test_auth.py::test_login",   # a comparison, a pytest node id
+    "Basic Authentication failed; Bearer token missing",              # plain words after the scheme names
+    "Authentication: denied for bob",                                  # a longer word than auth
+])
+def test_ordinary_words_that_look_like_secret_names_are_left_alone(text):
+    assert redact(text) == text
+
+
+def test_a_masked_value_keeps_its_quotes_and_what_follows():
+    assert redact("{'token': 'abc1', 'page': 2} session=s1; path=/") == \
+        f"{{'token': '{MASK}', 'page': 2}} session={MASK} path=/"
+
+
+def test_records_mask_every_key_named_like_a_secret():
+    data = Redactor().data({"client_secret": "c", "db_password": "p", "X-Api-Key": "k", "max_tokens": 5})
+    assert data == {"client_secret": MASK, "db_password": MASK, "X-Api-Key": MASK, "max_tokens": 5}
 
 
 def test_every_secret_parameter_of_a_query_is_masked_and_the_rest_kept():
@@ -74,6 +115,12 @@ def test_control_characters_are_shown_never_sent_raw():
     assert printable(raw) == "a\\x00\\x08\t\n\\x0b\\x1b]0;t\\x07\\x1f \\x7f\\x9f\xa0é"
 
 
+def test_operator_input_is_one_line_with_every_control_character_shown():
+    raw = "Ada\nopsproof: approved by CTO\r\x1b[2J\x1b]0;t\x07\tx\u2028y"
+    assert one_line(raw) == "Ada\\nopsproof: approved by CTO\\x0d\\x1b[2J\\x1b]0;t\\x07\\tx\\u2028y"
+    assert one_line("Ada Lovelace (CTO) — é") == "Ada Lovelace (CTO) — é"
+
+
 def _maint(data: dict):
     from opsproof.config import Maint
 
@@ -126,3 +173,17 @@ def test_config_secrets_of_every_secret_query_key_header_and_webhook_part():
                                           "rp%40ss", "rp@ss", "whpw1", "wtok5678"}
     keyword = _maint({"backups": {"dir": "b", "pattern": "d_*", "restore": {"dsn": "host=db password=rkw1234"}}})
     assert set(config_secrets(keyword)) == {"rkw1234"}
+
+
+def test_an_approval_from_an_attestation_file_is_one_line_too():
+    """A YAML block scalar gives a reason its own lines: the approval shows them escaped, as --reason's are."""
+    from datetime import datetime, timedelta, timezone
+
+    from opsproof.process import approval
+    from opsproof.process.attest import Attestation, AttestationFile
+
+    now = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    record = Attestation(approval.TASK, "2026-03-01", "Ada\nopsproof: by CTO", "disk\nfull\x1b[2J", 3, now)
+    granted = approval.attested([AttestationFile("att\n.yaml", [record])], timedelta(days=1), now)
+    assert (granted["by"], granted["reason"]) == ("Ada\\nopsproof: by CTO", "disk\\nfull\\x1b[2J")
+    assert "\n" not in granted["source"] and granted["source"].startswith("attestation att\\n.yaml line 3")

@@ -4,7 +4,8 @@
 an approval: `--approved-by NAME` and `--reason TEXT` on the command line, or an `emergency-approval`
 record in the attestations file (task, date, by, evidence = the reason) newer than
 window.emergency_approval_max_age. The approval is a plain dict (who, why, when, where it came from)
-that the run record carries into the report header, the JSON summary, the ledger and the notices.
+that the run record carries into the report header, the JSON summary, the ledger and the notices; its
+values are one line each, control characters shown escaped (a newline in --reason starts no line of its own).
 Pure: the caller reads the attestation files (opsproof.process.attest) and the clock.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
+from ..report.redact import one_line
 from .attest import AttestationFile
 
 TASK = "emergency-approval"
@@ -39,8 +41,13 @@ def option_problem(ignore_window: bool, approved_by: Optional[str], reason: Opti
 
 def given(approved_by: str, reason: str, now: datetime) -> dict[str, str]:
     """An approval given on the command line, stamped with the run's start."""
-    return {"by": approved_by.strip(), "reason": reason.strip(), "at": now.strftime(TIME_FORMAT),
-            "source": "command line (--approved-by, --reason)"}
+    return _approval(approved_by, reason, now, "command line (--approved-by, --reason)")
+
+
+def _approval(by: str, reason: str, at: datetime, source: str) -> dict[str, str]:
+    """The approval record: operator input (names, reasons, paths) as one printable line each."""
+    values = {"by": by.strip(), "reason": reason.strip(), "at": at.strftime(TIME_FORMAT), "source": source}
+    return {key: one_line(value) for key, value in values.items()}
 
 
 def attested(files: Iterable[AttestationFile], max_age: timedelta, now: datetime) -> dict[str, str]:
@@ -64,8 +71,8 @@ def attested(files: Iterable[AttestationFile], max_age: timedelta, now: datetime
         raise Refused("--ignore-window needs an approval: --approved-by NAME --reason TEXT, or a recorded "
                       f"{TASK} attestation newer than {limit} — " + "; ".join(missing or ["no attestations file"]))
     file, record = max(found, key=lambda pair: pair[1].at)
-    return {"by": record.by, "reason": record.evidence.strip(), "at": record.at.strftime(TIME_FORMAT),
-            "source": f"attestation {file.path} line {record.line} ({TASK}, within {limit})"}
+    return _approval(record.by, record.evidence, record.at,
+                     f"attestation {file.path} line {record.line} ({TASK}, within {limit})")
 
 
 def refusal_without_attestations() -> Refused:

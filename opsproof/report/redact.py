@@ -1,9 +1,16 @@
 """Keep secrets out of everything a run writes: reports, JSON, JUnit, logs.
 
 Two layers: patterns for the shapes secrets take (a password in a URL or DSN, a token in a
-query string, an Authorization or Cookie header), and the literal values the configuration
-itself declares secret (header values, URL passwords), replaced wherever they turn up;
-config_secrets() says which values those are.
+query string, an Authorization or Cookie header, `name=value` or `name: value` in free text
+whose name is a secret word, a bare Bearer/Basic credential), and the literal values the
+configuration itself declares secret (header values, URL passwords), replaced wherever they
+turn up; config_secrets() says which values those are.
+
+A free-text name is secret when it is one of _SECRET_WORD or ends in one after `_`, `-` or `.`
+(db_password, AWS_SECRET_ACCESS_KEY, X-Api-Key, github.token). A longer word is not (tokens=5,
+token_count=3, passes=2), nor are `key`, `pass` and `sig` alone: in logs they are far more often
+counts and words than secrets. Its value is masked up to the next blank (or closing quote).
+`printable` and `one_line` show control characters escaped, never raw, on a terminal.
 """
 from __future__ import annotations
 
@@ -33,8 +40,27 @@ _PATTERNS = [
     (re.compile(r"(?P<pre>\b(?:password|pgpassword|passwd)\s*=\s*['\"]?)[^\s'\"&]+", re.I), r"\g<pre>***"),
 ]
 
+# Free text: the secret words a name is, or ends in (see the module's docstring).
+_SECRET_WORD = (r"token|secret|password|passwd|passphrase|pwd|pgpassword|api[_-]?key|apikey|access[_-]?key|"
+                r"private[_-]?key|secret[_-]?key|client[_-]?secret|auth|authorization|cookie|session(?:[_-]?id)?|"
+                r"credentials?|signature")
+_SECRET_NAME = rf"(?:[a-z0-9]+[_.-])*(?:{_SECRET_WORD})"
+_NAMED = re.compile(
+    # token=x, api_key: x, 'token': 'x', "client_secret": "x" (not `==`, not a node id's `::`)
+    rf"(?P<pre>(?<![\w.-])(?P<q>['\"]?){_SECRET_NAME}(?P=q)[ \t]*(?:=(?!=)|:(?!:))[ \t]*"
+    r"(?:(?:bearer|basic|token|digest)[ \t]+)?)"
+    r"(?:'(?P<sq>[^'\n]*)'|\"(?P<dq>[^\"\n]*)\"|[^\s'\"&]+)", re.I)
+# A bare credential after its scheme: "Bearer eyJ..." (not a plain word: "Basic Authentication", "Bearer token").
+_BARE = re.compile(r"(?P<pre>\b(?i:bearer|basic)[ \t]+)(?![A-Za-z][a-z]*\b)[A-Za-z0-9._~+/=-]{8,}")
+_HINT = re.compile(r"[:=]|bearer|basic", re.I)   # every pattern needs one: most values have none
 
-_SECRET_KEY = re.compile(rf"(?:{_SECRET_NAMES})", re.I)
+
+def _named(match: re.Match) -> str:
+    quote = "'" if match.group("sq") is not None else '"' if match.group("dq") is not None else ""
+    return f"{match.group('pre')}{quote}{MASK}{quote}"
+
+
+_SECRET_KEY = re.compile(rf"(?:{_SECRET_NAMES})|{_SECRET_NAME}", re.I)
 
 
 class Redactor:
@@ -47,9 +73,10 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.known:
             value = value.replace(secret, MASK)
-        if ":" in value or "=" in value:  # every pattern needs one (://, key=, header:): most values have neither
+        if _HINT.search(value):
             for pattern, repl in _PATTERNS:
                 value = pattern.sub(repl, value)
+            value = _BARE.sub(rf"\g<pre>{MASK}", _NAMED.sub(_named, value))
         return value
 
     def data(self, value: Any) -> Any:
@@ -81,6 +108,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def printable(text: str) -> str:
     """Control characters (terminal escapes: ESC]0;title BEL, ESC[2J) shown as \\x1b, never sent raw to a terminal."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def one_line(text: str) -> str:
+    """Operator input (a name, a reason) as one line: printable, and a line break shown as \\n, never starting a line."""
+    for raw, shown in (("\n", "\\n"), ("\t", "\\t"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, shown)
+    return printable(text)
 
 
 def redact(text: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .. import __version__
+from .redact import one_line
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -34,8 +35,8 @@ def new_run_id() -> str:
 
 
 def current_operator(environ: Mapping[str, str] = os.environ) -> str:
-    """Who runs the checks: $OPSPROOF_OPERATOR, else the login name."""
-    return environ.get("OPSPROOF_OPERATOR") or getpass.getuser()
+    """Who runs the checks: $OPSPROOF_OPERATOR, else the login name (one line, control characters escaped)."""
+    return one_line(environ.get("OPSPROOF_OPERATOR") or getpass.getuser())
 
 
 def suite_version(rootdir: Path) -> str:
