@@ -83,7 +83,7 @@ def test_a_task_with_only_skipped_checks_makes_it_incomplete_saying_why():
     result = coverage.build("weekly", tests)
     assert result["verdict"] == "incomplete"
     row = rows_by_task(result)[("weekly", "Security scan")]
-    assert row["outcome"] == "skipped"
+    assert row["outcome"] == "not checked"
     assert row["why"] == ("not checked: test_npm_audit: no security section in maintenance.yaml; "
                           "not checked: test_pip_audit: no security section in maintenance.yaml")
     assert result["text"].startswith("INCOMPLETE — 1 task not checked: weekly Security scan (")
@@ -95,18 +95,51 @@ def test_plan_only_is_not_checked_and_its_long_plan_is_shortened():
     tests += [t("test_newest_backup_restores", "skipped", plan), t("test_rpo", "skipped", plan)]
     result = coverage.build("monthly", tests)
     row = rows_by_task(result)[("monthly", "DR drill execution")]
-    assert result["verdict"] == "incomplete" and row["outcome"] == "skipped"
+    assert result["verdict"] == "incomplete" and row["outcome"] == "not checked"
     assert row["why"] == ("not checked: test_newest_backup_restores: plan only (no --apply); "
                           "not checked: test_rpo: plan only (no --apply)")
 
 
 def test_a_task_with_one_passed_check_is_checked_and_names_its_skipped_ones():
-    tests = [x for x in every_check() if "test_backup_taken" not in x["id"]]
-    tests.append(t("test_backup_taken", "skipped", "plan only (no --apply): would dump sqlite ..."))
+    tests = [x for x in every_check() if "test_rotated_files_compressed" not in x["id"]]
+    tests.append(t("test_rotated_files_compressed", "skipped", "logs.rotate.compress is false"))
+    result = coverage.build("daily", tests)
+    row = rows_by_task(result)[("daily", "Log rotation")]
+    assert result["verdict"] == "passed" and row["outcome"] == "passed"
+    assert row["why"] == "3 passed; skipped test_rotated_files_compressed: logs.rotate.compress is false"
+
+
+def test_an_action_only_planned_leaves_its_task_not_checked_whatever_its_other_checks_say():
+    # Issue 20 #10: the healthy daily report said "Database daily backup: passed" while test_backup_taken was
+    # skipped (plan only): the backup the task names was not taken, so the task is not checked.
+    tests = [x for x in every_check() if "test_backup_taken" not in x["id"] and "test_backup_retention" not in x["id"]]
+    tests += [t("test_backup_taken", "skipped", "plan only (no --apply): would dump sqlite ..."),
+              t("test_backup_retention", "skipped", "plan only (no --apply): would dump sqlite ...")]
     result = coverage.build("daily", tests)
     row = rows_by_task(result)[("daily", "Database daily backup")]
-    assert result["verdict"] == "passed" and row["outcome"] == "passed"
-    assert row["why"] == "5 passed; skipped test_backup_taken: plan only (no --apply)"
+    assert row["outcome"] == "not checked", row
+    assert row["why"] == ("not checked: test_backup_taken: plan only (no --apply); "
+                          "not checked: test_backup_retention: plan only (no --apply); 4 passed")
+    assert result["verdict"] == "incomplete"
+    assert result["text"] == ("INCOMPLETE — 1 task not checked: daily Database daily backup (" + row["why"] + ")")
+
+
+def test_a_task_that_does_not_apply_reads_not_applicable_and_leaves_the_run_passed():
+    why = f"{coverage.NOT_APPLICABLE}: the service is not user-facing (user_facing is not true in maintenance.yaml)"
+    tests = [x for x in every_check() if "test_users_notified" not in x["id"]]
+    tests.append(t("test_users_notified", "skipped", why))
+    result = coverage.build("premaintenance", tests)
+    row = rows_by_task(result)[("premaintenance", "Users notified (if user-facing)")]
+    assert row["outcome"] == "not applicable" and row["why"] == why, row
+    assert result["verdict"] == "passed"
+    assert result["text"] == ("PASSED — every task of the selected cadences was checked and passed "
+                              "(1 not applicable: premaintenance Users notified (if user-facing))")
+    assert 'class="opsproof-coverage-not-applicable"' in coverage.coverage_html(result["coverage"])
+    # Skipped for another reason (user_facing: true without a users' hook), it is a task not checked.
+    tests[-1] = t("test_users_notified", "skipped", "user_facing: true, but maintenance.yaml has no notify.users")
+    result = coverage.build("premaintenance", tests)
+    assert rows_by_task(result)[("premaintenance", "Users notified (if user-facing)")]["outcome"] == "not checked"
+    assert result["verdict"] == "incomplete"
 
 
 def test_tasks_no_check_covers_are_not_built_and_leave_the_run_incomplete(monkeypatch):
@@ -182,12 +215,21 @@ def _said(suite) -> tuple[str, str, list[str]]:
     return suite.summary()["verdict"], found[0], [line["verdict"] for line in ledger]
 
 
-def test_the_example_daily_run_passes_monthly_without_apply_is_incomplete_and_weekly_has_no_placeholders(
+def test_the_example_daily_run_passes_only_with_apply_monthly_is_incomplete_weekly_has_no_placeholders(
         suite, example_app):
     suite.config(example_app.config())
+    # Issue 20 #10: without --apply the daily backup is only planned, so "Database daily backup" is not checked
+    # (it read "passed" beside a skipped test_backup_taken) and the run is INCOMPLETE, exit 0 as pytest says.
     assert suite.run("-m", "daily").ret == 0
     summary = suite.summary()
-    assert _said(suite) == ("passed", "passed", ["passed"])
+    assert _said(suite) == ("incomplete", "incomplete", ["incomplete"])
+    backup = rows_by_task(summary)[("daily", "Database daily backup")]
+    assert backup["outcome"] == "not checked" and "test_backup_taken: plan only (no --apply)" in backup["why"], backup
+    assert summary["verdict_text"].startswith("INCOMPLETE — ")
+    assert "daily Database daily backup (" in summary["verdict_text"]
+    assert suite.run("-m", "daily", "--apply").ret == 0
+    summary = suite.summary()
+    assert _said(suite) == ("passed", "passed", ["incomplete", "passed"])
     assert summary["verdict_text"] == "PASSED — every task of the selected cadences was checked and passed"
     assert [r["task"] for r in summary["coverage"]] == [task for task, _ in coverage.TASKS["daily"]]
 
@@ -195,29 +237,29 @@ def test_the_example_daily_run_passes_monthly_without_apply_is_incomplete_and_we
     # exit 0 as pytest says, but the verdict says what was not checked and why.
     assert suite.run("-m", "monthly").ret == 0
     summary = suite.summary()
-    assert _said(suite) == ("incomplete", "incomplete", ["passed", "incomplete"])
+    assert _said(suite) == ("incomplete", "incomplete", ["incomplete", "passed", "incomplete"])
     rows = rows_by_task(summary)
-    assert rows[("monthly", "DR drill execution")]["outcome"] == "skipped"
+    assert rows[("monthly", "DR drill execution")]["outcome"] == "not checked"
     assert "plan only (no --apply)" in rows[("monthly", "DR drill execution")]["why"]
     assert "no config_audit section in maintenance.yaml" in rows[("monthly", "Configuration audit")]["why"]
     assert summary["verdict_text"].startswith("INCOMPLETE — ") and "monthly DR drill execution (" in summary["verdict_text"]
 
-    # Weekly and quarterly: one kept-archive item per archive that exists (ctl.py up took one), none per empty
-    # position up to backups.keep; the number kept is a line in the coverage table. (No security section: the
-    # npm audit is another test's concern.)
+    # Weekly and quarterly: one kept-archive item per archive that exists (ctl.py up took one, daily --apply
+    # another), none per empty position up to backups.keep; the number kept is a line in the coverage table.
+    # (No security section: the npm audit is another test's concern.)
     suite.config({k: v for k, v in example_app.config().items() if k != "security"})
     assert suite.run("-m", "weekly or quarterly").ret == 0
     tests = suite.summary()["tests"]
     assert not [t["id"] for t in tests if "older-" in t["id"] or "newest" in t["id"]]
     kept = [t for t in tests if "::test_kept_archive_is_intact[" in t["id"]]
     names = sorted(p.name for p in (example_app.root / "backups").glob("daily_*.tar.gz"))
-    assert [t["id"].split("[")[1] for t in kept] == [f"{n}-local]" for n in names] and len(names) == 1
-    assert kept[0]["outcome"] == "passed"
+    assert sorted(t["id"].split("[")[1] for t in kept) == [f"{n}-local]" for n in names] and len(names) == 2
+    assert {t["outcome"] for t in kept} == {"passed"}
     assert not [t for t in tests if "archive(s) exist" in t.get("message", "")]
     rows = rows_by_task(suite.summary())
-    assert "backups: 1 archive kept, backups.keep = 14" in rows[("weekly", "Full backup verification")]["why"]
+    assert "backups: 2 archives kept, backups.keep = 14" in rows[("weekly", "Full backup verification")]["why"]
     capacity = rows[("quarterly", "Capacity planning review")]     # one sample recorded: nothing to fit yet
-    assert capacity["outcome"] == "skipped" and "could not forecast" in capacity["why"], capacity
+    assert capacity["outcome"] == "not checked" and "could not forecast" in capacity["why"], capacity
     assert _said(suite)[:2] == ("incomplete", "incomplete")
 
 
@@ -249,3 +291,36 @@ def test_a_run_whose_configured_sections_were_all_skipped_is_incomplete_not_gree
     assert _said(suite) == ("incomplete", "incomplete", ["incomplete"])
     assert "not checked: test_npm_audit: no security.npm_audit in maintenance.yaml" in \
         rows_by_task(suite.summary())[("weekly", "Security scan")]["why"]
+
+
+# --- --require-complete: an INCOMPLETE verdict exits 1 (issue 20 #10) ------------------------------------------
+
+def test_require_complete_fails_an_incomplete_run_naming_each_unchecked_task(suite, tmp_path):
+    import json
+
+    suite.config({"service": "shop", "root": str(tmp_path)})     # nothing postdeploy checks is configured
+    result = suite.run("-m", "postdeploy")
+    assert result.ret == 0, result.stdout.str()                   # pytest's exit status: nothing failed
+    assert suite.summary()["verdict"] == "incomplete"
+
+    result = suite.run("-m", "postdeploy", "--require-complete")
+    assert result.ret == 1, result.stdout.str()
+    summary = suite.summary()
+    tasks = [task for task, _ in coverage.TASKS["postdeploy"]]
+    assert summary["verdict_text"].startswith(f"INCOMPLETE — {len(tasks)} tasks not checked: ")
+    for task in tasks:
+        assert f"postdeploy {task} (" in summary["verdict_text"], task
+    assert summary["exit_status"] == 1
+    ledger = [json.loads(line) for line in (suite.reports / "ledger.jsonl").read_text().splitlines()]
+    assert [(line["verdict"], line["exit_status"]) for line in ledger] == [("incomplete", 0), ("incomplete", 1)]
+    out = result.stdout.str()
+    assert f"opsproof: {summary['verdict_text']}" in out
+    assert "opsproof: --require-complete: the verdict is INCOMPLETE, so the exit status is 1" in out
+
+
+def test_require_complete_passes_the_example_services_complete_postdeploy_gate(suite, example_app):
+    suite.config(example_app.config())
+    result = suite.run("-m", "postdeploy", "--require-complete")
+    assert result.ret == 0, result.stdout.str()
+    assert _said(suite) == ("passed", "passed", ["passed"])
+    assert "--require-complete" not in result.stdout.str()

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import free_port
-from opsproof.process.notify import payload, post
+from opsproof.process.notify import payload, post, users_payload
 from opsproof.report.redact import config_secrets
 
 SECRET_TOKEN = "T0AAAA/B0BBBB/s3cr3tW3bh00kT0k3nXYZ"
@@ -63,7 +63,8 @@ def hook():
 
 
 def test_post_delivers_json(hook):
-    body = payload("end", "shop", "postmaintenance", "local", {"passed": 7, "failed": 1}, "post_1.html")
+    body = payload("end", "shop", "postmaintenance", "local", {"passed": 7, "failed": 1}, "post_1.html",
+                   verdict="failed")
     delivery = post(hook.url(), body, 5, {"Authorization": f"Bearer {HEADER_TOKEN}"})
     assert delivery.ok and delivery.status == 200
     [got] = hook.received
@@ -71,6 +72,24 @@ def test_post_delivers_json(hook):
     assert got["headers"]["Authorization"] == f"Bearer {HEADER_TOKEN}"
     assert body["text"] == "shop: maintenance run FAILED on local (-m postmaintenance): 7 passed, 1 failed — report post_1.html"
     assert SECRET_TOKEN not in delivery.webhook and delivery.webhook == f"http://127.0.0.1:{hook.port}/…"
+
+
+def test_an_end_notice_says_the_runs_verdict_as_the_report_does():
+    # Issue 20 #8: "maintenance run passed ... 9 skipped" for a run whose verdict was INCOMPLETE.
+    body = payload("end", "shop", "premaintenance", "local", {"passed": 2, "skipped": 9}, "pre_1.html",
+                   verdict="incomplete")
+    assert body["text"] == ("shop: maintenance run INCOMPLETE on local (-m premaintenance): 2 passed, 9 skipped "
+                            "— report pre_1.html")
+    assert body["verdict"] == "incomplete"
+    assert payload("end", "shop", "daily", "local", {"passed": 3}, verdict="passed")["text"].startswith(
+        "shop: maintenance run PASSED on local")
+    assert payload("start", "shop", "premaintenance", "local")["verdict"] is None   # no verdict yet
+    with pytest.raises(ValueError, match="verdict"):
+        payload("end", "shop", "daily", "local", {"passed": 3})                  # counts alone never make one
+    users = users_payload("end", "shop", "incomplete")
+    assert users["text"] == "shop: maintenance has ended (checks INCOMPLETE)" and users["verdict"] == "incomplete"
+    start = users_payload("start", "shop")
+    assert start["text"] == "shop: maintenance has started" and start["verdict"] is None
 
 
 def test_an_error_status_is_a_failed_delivery(hook):
@@ -92,8 +111,8 @@ def test_an_unreachable_webhook_never_raises():
     assert not delivery.ok and "Connection refused" in delivery.error and SECRET_TOKEN not in delivery.error
 
 
-def _config(suite, hook_url: str, **notify) -> None:
-    suite.config({"service": "shop", "root": ".", "rollback_plan": "rollback.md",
+def _config(suite, hook_url: str, user_facing: bool = False, **notify) -> None:
+    suite.config({"service": "shop", "root": ".", "rollback_plan": "rollback.md", "user_facing": user_facing,
                   "backups": {"dir": "b", "pattern": "x_*", "database": {"engine": "postgresql",
                                                                          "dsn": f"postgresql://app:{DB_PASSWORD}@db/x"}},
                   "notify": {"webhook": hook_url, "timeout_s": notify.pop("timeout_s", 5),
@@ -108,9 +127,10 @@ def test_checklist_runs_notify_start_and_end(suite, hook):
     start, end = (r["json"] for r in hook.received)
     assert start["event"] == "start" and start["service"] == "shop" and start["selection"] == "premaintenance"
     assert end["event"] == "end" and end["outcome"] == {"passed": 2}
-    assert end["report"].endswith(".html") and end["text"].startswith("shop: maintenance run passed")
     summary = suite.summary()
-    assert summary["outcome"] == {"passed": 2}
+    assert summary["outcome"] == {"passed": 2} and summary["verdict"] == "incomplete"  # -k left tasks unchecked
+    assert end["report"].endswith(".html") and end["verdict"] == "incomplete"
+    assert end["text"].startswith("shop: maintenance run INCOMPLETE on local (-m premaintenance): 2 passed")
     result.stdout.fnmatch_lines([f"opsproof: start notice to http://127.0.0.1:{hook.port}/…: HTTP 200"])
     for got in hook.received:
         assert SECRET_TOKEN not in got["raw"] and DB_PASSWORD not in got["raw"] and HEADER_TOKEN not in got["raw"]
@@ -130,7 +150,7 @@ def test_completion_notice_runs_last_and_counts_the_others(suite, hook):
     assert ids[-1].endswith("test_team_notified_of_completion"), ids
     end = hook.received[-1]["json"]
     assert end["event"] == "end" and end["outcome"].get("failed") == 1, end
-    assert "FAILED" in end["text"]
+    assert "maintenance run FAILED" in end["text"] and end["verdict"] == suite.summary()["verdict"] == "failed"
     assert len([r for r in hook.received if r["json"]["event"] == "end"]) == 1  # not sent twice
 
 
@@ -196,3 +216,50 @@ def test_under_xdist_workers_see_the_start_and_the_controller_sends_the_end(suit
     events = [r["json"]["event"] for r in hook.received]
     assert events == ["start", "end"], events
     assert hook.received[1]["json"]["outcome"]["passed"] == 2
+    assert hook.received[1]["json"]["verdict"] == suite.summary()["verdict"]
+
+
+def test_users_hear_the_start_at_premaintenance_and_the_end_at_postmaintenance_once_each(suite, hook):
+    # Issue 20 #8: `-m premaintenance` told users "has started" and then "has ended" before anything happened,
+    # and `-m postmaintenance` sent the pair again.
+    users = Hook()
+    try:
+        _config(suite, hook.url(), user_facing=True, users={"webhook": users.url()})
+        result = suite.run("-m", "premaintenance", "-k", "notified or rollback")
+        assert result.ret == 0, result.stdout.str()
+        assert [r["json"]["text"] for r in users.received] == ["shop: maintenance has started"]
+        assert [r["json"]["event"] for r in hook.received] == ["start", "end"]      # the team hears of each run
+        assert hook.received[-1]["json"]["verdict"] == suite.summary()["verdict"]
+        row = [r for r in suite.summary()["coverage"] if r["task"] == "Users notified (if user-facing)"][0]
+        assert row["outcome"] == "passed", row
+
+        result = suite.run("-m", "postmaintenance", "-k", "notified")
+        assert result.ret == 0, result.stdout.str()
+        verdict = suite.summary()["verdict"]
+        assert verdict == "incomplete"                  # -k left the other postmaintenance tasks unchecked
+        assert [(r["json"]["event"], r["json"]["verdict"]) for r in users.received] == [("start", None),
+                                                                                         ("end", verdict)]
+        assert users.received[-1]["json"]["text"] == "shop: maintenance has ended (checks INCOMPLETE)"
+        team = hook.received[-1]["json"]
+        assert team["event"] == "end" and team["verdict"] == verdict and "maintenance run INCOMPLETE" in team["text"]
+        assert "hosts" not in users.received[-1]["json"] and "report" not in users.received[-1]["json"]
+        evidence = [t for t in suite.summary()["tests"] if t["id"].endswith("test_team_notified_of_completion")][0]
+        assert "users' completion notice" in {e["label"] for e in evidence["evidence"]}
+
+        # One run of both checklists tells users once of each, in order.
+        result = suite.run("-m", "premaintenance or postmaintenance", "-k", "notified or rollback")
+        assert result.ret == 0, result.stdout.str()
+        assert [r["json"]["event"] for r in users.received[2:]] == ["start", "end"]
+    finally:
+        users.close()
+
+
+def test_a_service_that_is_not_user_facing_reads_users_notified_not_applicable(suite, hook):
+    _config(suite, hook.url())
+    result = suite.run("-m", "premaintenance", "-k", "notified")
+    assert result.ret == 0, result.stdout.str()
+    row = [r for r in suite.summary()["coverage"] if r["task"] == "Users notified (if user-facing)"][0]
+    assert row["outcome"] == "not applicable", row
+    assert row["why"].startswith("not applicable: the service is not user-facing"), row
+    team = [r for r in suite.summary()["coverage"] if r["task"] == "Team notified"][0]
+    assert team["outcome"] == "passed", team

@@ -272,7 +272,7 @@ def test_ci_drop_ins_validate_against_their_schemas(name, schema, tmp_path):
     tool = shutil.which("check-jsonschema") or require_tool("check-jsonschema")
     path = ROOT / "examples" / "ci" / name
     text = path.read_text()
-    assert "postdeploy --junitxml=reports/postdeploy.xml" in text
+    assert "pytest -m postdeploy --require-complete --junitxml=reports/postdeploy.xml" in text
     assert ("if: always()" in text) if "github" in name else ("when: always" in text)
     done = subprocess.run([tool, "--builtin-schema", schema, str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -280,6 +280,47 @@ def test_ci_drop_ins_validate_against_their_schemas(name, schema, tmp_path):
     broken.write_text(text.replace("when: always", "when: sometimes").replace("runs-on:", "runs_on:"))
     done = subprocess.run([tool, "--builtin-schema", schema, str(broken)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
+
+
+def _steps_using(workflow: dict, action: str) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]
+            if step.get("uses", "").split("@")[0] == action]
+
+
+def test_ci_drop_ins_keep_state_and_ledger_between_runs_and_gate_on_a_complete_verdict():
+    """Issue 20 #13: without state every gate was a first run (the whole error log read again, acks lost, the ledger
+    restarted). Both drop-ins restore and save the state folder and the ledger per environment, and gate with
+    --require-complete; both say how to get an ssh client for --hosts=ssh://."""
+    import yaml
+
+    github_text = (ROOT / "examples" / "ci" / "github-postdeploy.yml").read_text()
+    gitlab_text = (ROOT / "examples" / "ci" / "gitlab-postdeploy.yml").read_text()
+    kept = {".opsproof", "reports/ledger.jsonl"}
+
+    github = yaml.safe_load(github_text)
+    [restore], [save] = _steps_using(github, "actions/cache/restore"), _steps_using(github, "actions/cache/save")
+    environment = "${{ env.OPSPROOF_ENVIRONMENT }}"
+    assert {**github.get("env", {}), **github["jobs"]["postdeploy"].get("env", {})}["OPSPROOF_ENVIRONMENT"]
+    for step in (restore, save):
+        assert set(step["with"]["path"].split()) == kept, step
+    # actions/cache never overwrites a key: each run saves under its own, and the next restores the newest by prefix.
+    key = save["with"]["key"]
+    assert environment in key and "${{ github.run_id }}" in key and "${{ github.run_attempt }}" in key
+    assert restore["with"]["key"] == key
+    assert restore["with"]["restore-keys"].strip() == key.split("${{ github.run_id }}")[0]
+    assert save["if"] == "always()"                           # a failed gate's state is kept too
+    steps = github["jobs"]["postdeploy"]["steps"]
+    gate = next(i for i, step in enumerate(steps) if "pytest -m postdeploy" in step.get("run", ""))
+    assert steps.index(restore) < gate < steps.index(save)
+    assert "--require-complete" in steps[gate]["run"]
+
+    gitlab = yaml.safe_load(gitlab_text)["opsproof-postdeploy"]
+    assert set(gitlab["cache"]["paths"]) == kept and gitlab["cache"]["when"] == "always"
+    assert "$OPSPROOF_ENVIRONMENT" in gitlab["cache"]["key"] and gitlab["variables"]["OPSPROOF_ENVIRONMENT"]
+    assert any("pytest -m postdeploy" in line and "--require-complete" in line for line in gitlab["script"])
+
+    for text in (github_text, gitlab_text):
+        assert "apt-get install -y openssh-client" in text
 
 
 def test_elapses_read_local_time_and_its_utc_line(monkeypatch):

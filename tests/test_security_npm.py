@@ -183,14 +183,33 @@ def test_registry_that_cannot_answer_fails_outdated_and_audit(tmp_path, registry
 
 
 def test_npm_audit_of_no_dependency_says_none_were_audited(tmp_path, registry, target):
-    """A lockfile of no package (the example service's) is a project without npm dependencies: it passes, and the
-    evidence says 0 packages were audited, without asking the registry anything."""
+    """A lockfile of no package (the example service's) is a project without npm dependencies: the evidence says
+    0 packages were audited, without asking the registry anything."""
     require_tool("npm")
     app = project(tmp_path / "app", registry, {}, lock=False)
     subprocess.run(["npm", "i", "--package-lock-only"], cwd=app, check=True, capture_output=True, timeout=120,
                    env=dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache")))
     result = npm_audit(target, NpmAudit(dir=str(app), timeout_s=5))
     assert result.error is None and result.dependencies == 0 and result.findings == [], result
+
+
+def test_an_audit_that_saw_no_package_is_not_a_pass(suite, tmp_path, registry):
+    """Issue 20 #10: "0 packages audited" passed the security scan. Nothing audited is nothing checked: the check
+    skips saying so, and the weekly "Security scan" task is not checked (the verdict INCOMPLETE)."""
+    require_tool("npm")
+    app = project(tmp_path / "app", registry, {}, lock=False)
+    subprocess.run(["npm", "i", "--package-lock-only"], cwd=app, check=True, capture_output=True, timeout=120,
+                   env=dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache")))
+    suite.config({"service": "npm-test", "root": str(app), "security": {"npm_audit": {"dir": ".", "timeout_s": 5}}})
+    result = suite.run("-m", "weekly", "checks/test_security.py")
+    assert result.ret == 0, result.stdout.str()
+    audit = _by_name(suite)["test_npm_audit"]
+    assert audit["outcome"] == "skipped", audit
+    assert audit["message"] == f"npm audit audited no package in {app}: nothing was checked", audit
+    assert audit["evidence"][0]["data"]["dependencies"] == 0
+    row = [r for r in suite.summary()["coverage"] if r["task"] == "Security scan"][0]
+    assert row["outcome"] == "not checked" and "test_npm_audit: npm audit audited no package" in row["why"], row
+    assert suite.summary()["verdict"] == "incomplete"
 
 
 def test_npm_outdated_printing_nothing_fails(tmp_path, registry, target):

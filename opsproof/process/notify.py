@@ -1,9 +1,11 @@
 """Tell the team: a JSON POST to a webhook at the start and the end of a checklist run.
 
 The body is Slack-compatible (`text`, one line a person reads) and carries structured fields
-(`event`, `service`, `selection`, `outcome`, `report`, `hosts`, `time`, and `approval` — who approved an
-emergency run outside the window, why, when). Users of a user-facing service (a status page's hook) get
-`users_payload`: the service, the event and the time only — no hosts, checks or report names. A webhook that refuses,
+(`event`, `service`, `selection`, `outcome`, `verdict`, `report`, `hosts`, `time`, and `approval` — who approved
+an emergency run outside the window, why, when). An end notice says the run's verdict word as the report does
+(PASSED, FAILED, INCOMPLETE: opsproof/report/coverage.py), never one guessed from the counts; a start notice has
+none yet (`verdict: null`). Users of a user-facing service (a status page's hook) get `users_payload`: the service,
+the event, the time and at the end the verdict — no hosts, checks or report names. A webhook that refuses,
 fails or hangs never crashes nor holds up the run: the POST runs in a daemon thread bounded by
 timeout_s as a whole (connect, send, answer), and the outcome is a Delivery record. Secrets are
 masked in the body before it leaves (the caller passes the run's Redactor), and the evidence
@@ -19,6 +21,8 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from ..report.coverage import VERDICTS
+from ..report.redact import one_line
 from ..report.summary import outcome_text
 
 MARGIN_S = 0.5
@@ -43,26 +47,42 @@ def shown(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}/…"
 
 
-def payload(event: str, service: str, selection: str, hosts: str, outcome: Optional[dict[str, int]] = None,
-            report: str = "", apply: bool = False, approval: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    """The JSON body: `text` for people (Slack, Mattermost, Teams' Slack mode), fields for machines."""
-    what = f"-m {selection}" if selection else "all checks"
+def _verdict(event: str, verdict: Optional[str]) -> Optional[str]:
+    """An end notice's verdict, checked (one of VERDICTS); a start notice has none yet."""
     if event == "start":
+        return None
+    if verdict not in VERDICTS:
+        raise ValueError(f"an end notice needs the run's verdict, one of {VERDICTS}; got {verdict!r}")
+    return verdict
+
+
+def payload(event: str, service: str, selection: str, hosts: str, outcome: Optional[dict[str, int]] = None,
+            report: str = "", apply: bool = False, approval: Optional[dict[str, str]] = None,
+            verdict: Optional[str] = None) -> dict[str, Any]:
+    """The JSON body: `text` for people (Slack, Mattermost, Teams' Slack mode), fields for machines. An end notice
+    needs the run's `verdict` (passed, failed, incomplete) and says it as the report does."""
+    what = f"-m {selection}" if selection else "all checks"
+    verdict = _verdict(event, verdict)
+    if verdict is None:
         text = f"{service}: maintenance run started on {hosts} ({what}{', applying actions' if apply else ''})"
         if approval:
             text += f" — emergency outside the window, approved by {approval['by']}: {approval['reason']}"
     else:
-        verdict = "FAILED" if (outcome or {}).get("failed") or (outcome or {}).get("error") else "passed"
-        text = f"{service}: maintenance run {verdict} on {hosts} ({what}): {outcome_text(outcome or {})}"
+        text = f"{service}: maintenance run {verdict.upper()} on {hosts} ({what}): {outcome_text(outcome or {})}"
         text += f" — report {report}" if report else ""
-    return {"text": text, "event": event, "service": service, "selection": selection, "hosts": hosts,
-            "outcome": dict(outcome or {}), "report": report, "apply": apply, "approval": approval, "time": _now()}
+    return {"text": one_line(text), "event": event, "service": service, "selection": selection, "hosts": hosts,
+            "outcome": dict(outcome or {}), "verdict": verdict, "report": report, "apply": apply,
+            "approval": approval, "time": _now()}
 
 
-def users_payload(event: str, service: str) -> dict[str, Any]:
-    """The body for the users' hook (a status page): what users need to know, nothing of the run's insides."""
-    text = f"{service}: maintenance {'has started' if event == 'start' else 'has ended'}"
-    return {"text": text, "event": event, "service": service, "audience": "users", "time": _now()}
+def users_payload(event: str, service: str, verdict: Optional[str] = None) -> dict[str, Any]:
+    """The body for the users' hook (a status page): what users need to know, nothing of the run's insides; the
+    end notice (sent by the postmaintenance run) carries that run's verdict word."""
+    verdict = _verdict(event, verdict)
+    text = f"{service}: maintenance has started" if verdict is None else \
+        f"{service}: maintenance has ended (checks {verdict.upper()})"
+    return {"text": text, "event": event, "service": service, "audience": "users", "verdict": verdict,
+            "time": _now()}
 
 
 def _now() -> str:

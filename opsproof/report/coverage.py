@@ -6,17 +6,22 @@ is listed with none and reads "not built". `build` takes the run's marker expres
 results and returns the rows and the verdict:
 
 - `failed` when any check failed or errored (whether or not it covers a task);
-- else `incomplete` when a task of a selected cadence has no passed check: its section is not configured,
-  its checks were skipped or deselected, or it is not built;
-- else `passed`, its text saying "PASSED with N waived failures and M warnings" when there are any.
+- else `incomplete` when a task of a selected cadence is not checked: its section is not configured, its checks
+  were skipped or deselected, an action it names was only planned, or it is not built;
+- else `passed`, its text saying "PASSED with N waived failures and M warnings" when there are any (and how many
+  tasks did not apply).
 
 A check whose failure a waiver in force covers is `waived` (opsproof/config/judgement.py): its task's row says
 `waived` with the waiver, never `passed`; the run's verdict stays `passed` (an approver accepted the failure
 until a date), and its text names each waived check and each warning — never a silent pass.
 
-A skipped check is not a checked one, whatever the reason: in particular an action's check skipped because
-the run only planned (no --apply) did not check the task. A task counts as checked when at least one of its
-checks passed; the row's `why` names the checks of it that were skipped and why.
+A row's outcome is one of OUTCOMES. A skipped check is not a checked one, whatever the reason. A task counts as
+checked when at least one of its checks passed and none of them was skipped because the run only planned (no
+--apply): an action the task names (take the backup, restore it) that was planned, not done, leaves the task
+"not checked" whatever its checks of the state on disk said. The row's `why` names the checks of it that were
+skipped and why. A check skipped with a reason that starts with NOT_APPLICABLE ("not applicable: the service is
+not user-facing ...") says the task does not apply to this service: a task whose checks all say so reads
+"not applicable" and does not make the run incomplete.
 
 A check may add a line to its task's row (what was there to check, e.g. "backups: 1 archive kept,
 backups.keep = 14") by recording `{"note": "..."}` with the label `NOTE`. Pure: plain values in and out.
@@ -31,6 +36,9 @@ from .cadence import selects
 
 NOTE = "coverage note"
 VERDICTS = ("passed", "failed", "incomplete")
+OUTCOMES = ("passed", "failed", "waived", "not checked", "not applicable", "not run", "not built")
+CHECKED = ("passed", "waived", "not applicable")   # the row outcomes that leave a run complete
+NOT_APPLICABLE = "not applicable"                  # a skip reason starting so: the task does not apply here
 
 # The guide's tasks per cadence (its schedule, routine tasks and checklists) and the checks that cover each.
 TASKS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -136,19 +144,27 @@ def _row(cadence: str, task: str, checks: tuple[str, ...], tests: list[Mapping[s
     waived = [t for t in tests if t["outcome"] == "waived"]
     passed = [t for t in tests if t["outcome"] == "passed"]
     skipped = [t for t in tests if t["outcome"] == "skipped"]
+    planned = [t for t in skipped if _reason(t) == _PLAN]
     reasons = list(dict.fromkeys(f"{check_name(t['id'])}: {_reason(t)}" for t in skipped))
     notes = _notes(tests)
     if bad:
         outcome = "failed"
         parts = [f"{t['id']} {t['outcome']}: {_reason(t)}" for t in bad]
+    elif planned:
+        outcome = "not checked"
+        parts = list(dict.fromkeys(f"not checked: {check_name(t['id'])}: {_PLAN}" for t in planned)) + \
+            [f"{len(passed)} passed"] * bool(passed)
     elif waived:
         outcome = "waived"
         parts = [f"{t['id']} {t.get('waiver', 'waived')}" for t in waived] + [f"{len(passed)} passed"] * bool(passed)
     elif passed:
         outcome = "passed"
         parts = [f"{len(passed)} passed"] + [f"skipped {r}" for r in reasons]
+    elif all(_reason(t).startswith(NOT_APPLICABLE) for t in skipped):
+        outcome = NOT_APPLICABLE
+        parts = list(dict.fromkeys(_reason(t) for t in skipped))
     else:
-        outcome = "skipped"
+        outcome = "not checked"
         parts = [f"not checked: {r}" for r in reasons]
     warnings = [f"warning: {w}" for t in tests for w in t.get("warnings") or ()]
     return {**row, "outcome": outcome, "why": "; ".join(parts + warnings + notes)}
@@ -164,7 +180,9 @@ def build(expression: str, tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]
     rows = [_row(cadence, task, checks, [t for c in checks for t in by_check.get(c, [])])
             for cadence in selected(expression, tests) for task, checks in TASKS[cadence]]
     failed = [t["id"] for t in tests if t["outcome"] in ("failed", "error")]
-    unchecked = [r for r in rows if r["outcome"] not in ("passed", "waived")]
+    unchecked = [r for r in rows if r["outcome"] not in CHECKED]
+    inapplicable = [f"{r['cadence']} {r['task']}" for r in rows if r["outcome"] == NOT_APPLICABLE]
+    aside = f" ({len(inapplicable)} not applicable: {'; '.join(inapplicable)})" if inapplicable else ""
     waived = [f"{t['id']} {t.get('waiver', 'waived')}" for t in tests if t["outcome"] == "waived"]
     warnings = [f"{t['id']}: {w}" for t in tests for w in t.get("warnings") or ()]
     also = " and ".join(x for x in (_count(len(waived), "waived failure") * bool(waived),
@@ -180,10 +198,11 @@ def build(expression: str, tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]
         text = f"INCOMPLETE — {_count(len(unchecked), 'task')} not checked: {listed}" + tail
     elif also:
         verdict = "passed"
-        text = f"PASSED with {also} — every task of the selected cadences was checked and passed or waived: {accepted}"
+        text = (f"PASSED with {also} — every task of the selected cadences was checked and passed or waived"
+                f"{aside}: {accepted}")
     else:
         verdict = "passed"
-        text = "PASSED — every task of the selected cadences was checked and passed"
+        text = f"PASSED — every task of the selected cadences was checked and passed{aside}"
     return {"verdict": verdict, "text": text, "coverage": rows}
 
 
