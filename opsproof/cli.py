@@ -5,8 +5,9 @@
                                    exit 4 when the file is not a summary
     opsproof baseline [--maint-config=PATH] [--host SPEC]
                                    write config_audit.baseline from the files as they are
-    opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE]
-                                   0 intact, 1 naming each altered/missing file and broken link, 4 not a ledger
+    opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE] [--maint-config=PATH | --state-dir=DIR]
+                                   0 intact, 1 naming each altered/missing/orphan file, broken link, cut-short
+                                   end (from the head kept in state_dir) and bad signature, 4 not a ledger
     opsproof sign-ledger [DIR-or-FILE] --key KEY
                                    sign the ledger's head line (ssh-keygen -Y sign, namespace opsproof)
     opsproof status [DIR-or-FILE] [--maint-config=PATH]
@@ -88,6 +89,21 @@ def _status(args: argparse.Namespace) -> int:
     return cadence.status_command(args.path, datetime.now(timezone.utc), cadences.grace, cadences.periods())
 
 
+def _verify_ledger(args: argparse.Namespace) -> int:
+    """The ledger's chain, files and signature; its end against the head this machine last wrote, kept in the run's
+    state_dir: --state-dir, else the config's (--maint-config, else $OPSPROOF_CONFIG, else ./maintenance.yaml when
+    there is one); with none, the end is not checked and the output says so."""
+    state_dir = args.state_dir and str(Path(args.state_dir).absolute())
+    if not state_dir:
+        path, source = cfg.find(args.maint_config, str(Path.cwd()))
+        if args.maint_config or source == cfg.ENV_VAR or path.is_file():
+            maint = _maint(args.maint_config)
+            if maint is None:
+                return 4
+            state_dir = maint.state_dir
+    return ledger.verify_command(args.path, args.allowed_signers, state_dir)
+
+
 def _ack(args: argparse.Namespace) -> int:
     """Record the acknowledgement in the host's state and the ledger; 0 done, 1 the log could not be read, 4 bad input."""
     import testinfra
@@ -108,17 +124,29 @@ def _ack(args: argparse.Namespace) -> int:
         print("opsproof: --reason is empty: say why the errors are acknowledged (it goes into the ledger)",
               file=sys.stderr)
         return 4
+    report_dir = Path(args.report_dir or Path(Path(maint.path).parent, "reports"))
+    unwritable = ack.unwritable(report_dir, Path(maint.state_dir))
+    if unwritable:
+        print(f"opsproof: not acknowledged, nothing changed: {unwritable}", file=sys.stderr)
+        return 4
     red = Redactor(config_secrets(maint))
     target = Target(testinfra.get_host(args.host or "local://"), maint.command_timeout_s)
-    done = ack.acknowledge(target, StateStore(maint.state_dir, target.name), maint.logs.error_log,
-                           red.text(args.by or current_operator()), red.text(args.reason.strip()))
+    state = StateStore(maint.state_dir, target.name)
+    done = ack.acknowledge(target, maint.logs.error_log, red.text(args.by or current_operator()),
+                           red.text(args.reason.strip()))
     if done.error:
         print(f"opsproof: not acknowledged: {done.error}", file=sys.stderr)
         return 1
-    report_dir = Path(args.report_dir or Path(Path(maint.path).parent, "reports"))
-    ack.record(done, report_dir, maint.service, maint.path, maint.sha256)
+    try:
+        warning = ack.commit(done, state, report_dir, maint.service, maint.path, maint.sha256, maint.state_dir)
+    except OSError as exc:
+        print(f"opsproof: not acknowledged, nothing changed: cannot write {getattr(exc, 'filename', None) or report_dir}"
+              f" ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     print(f"{done.path} on {done.host}: acknowledged up to byte {done.offset} by {done.by}; recorded in "
           f"{report_dir / ledger.NAME}")
+    if warning:
+        print(f"opsproof: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -138,8 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     base.set_defaults(func=lambda a: 4 if (m := _maint(a.path)) is None else security_baseline.run(m, a.host))
     verify = sub.add_parser("verify-ledger", help="check the ledger's chain and every report it lists")
     verify.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
-    verify.add_argument("--allowed-signers", help="also verify ledger.jsonl.sig against this allowed-signers file")
-    verify.set_defaults(func=lambda a: ledger.verify_command(a.path, a.allowed_signers))
+    verify.add_argument("--allowed-signers", help="verify ledger.jsonl.sig against this allowed-signers file "
+                        "(without it, a .sig is still checked over the head line, whoever's key made it)")
+    verify.add_argument("--maint-config", help=f"config whose state_dir holds the head this machine last wrote "
+                        f"(default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME} when there is one)")
+    verify.add_argument("--state-dir", help="the state_dir itself (default: the config's)")
+    verify.set_defaults(func=_verify_ledger)
     sign = sub.add_parser("sign-ledger", help="sign the ledger's head line with an SSH key (ssh-keygen -Y sign)")
     sign.add_argument("path", nargs="?", default="reports", help="the report directory or ledger file (reports/)")
     sign.add_argument("--key", required=True, help="private key (or public key of one in ssh-agent)")

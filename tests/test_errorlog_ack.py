@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 from opsproof.cli import main
 from opsproof.report import ledger
@@ -87,3 +89,66 @@ def test_a_run_that_could_not_write_its_report_consumes_nothing(suite, tmp_path)
     assert not list(suite.path.glob(".opsproof/*/errorlog.json")), "the reference point moved without a report"
     (suite.path / "diskfull.py").unlink()
     assert suite.run("-m", "daily", CHECK).ret == 1        # the error is still there to be seen
+
+
+def _state_files(suite) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in suite.path.glob(".opsproof/*/errorlog.json")}
+
+
+def test_an_ack_that_cannot_write_its_ledger_line_changes_nothing(suite, tmp_path, capsys):
+    """`--report-dir=<a file>` was a traceback, exit 1, after the offsets had moved: the next daily passed with no
+    ack line anywhere. Now: exit 4, one line, the offsets as they were, the next daily still failing."""
+    _setup(suite, tmp_path)
+    config = suite.path / "maintenance.yaml"
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    before = _state_files(suite)
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("x")
+    assert main(["ack", "errorlog", "--reason", "r", f"--maint-config={config}", f"--report-dir={not_a_dir}"]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not acknowledged, nothing changed" in err and "is a file, not a directory" in err
+    assert _state_files(suite) == before
+    assert suite.run("-m", "daily", CHECK).ret == 1, "the offsets moved without a ledger line"
+
+
+def test_a_ledger_that_fails_mid_append_leaves_the_offsets_where_they_were(suite, tmp_path, capsys, monkeypatch):
+    """Everything checked, then the append itself fails (a full disk): the staged state is dropped, exit 1."""
+    _setup(suite, tmp_path)
+    config = suite.path / "maintenance.yaml"
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    before = _state_files(suite)
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device", str(suite.path / "reports" / ledger.NAME))
+    monkeypatch.setattr(ledger, "append", full)
+    assert main(["ack", "errorlog", "--reason", "r", f"--maint-config={config}"]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert _state_files(suite) == before
+    assert not list(suite.path.glob(".opsproof/*/.errorlog.*")), "a staged state file was left behind"
+    monkeypatch.undo()
+    assert suite.run("-m", "daily", CHECK).ret == 1
+
+
+def test_an_unwritable_ledger_is_refused_before_anything(suite, tmp_path, capsys):
+    _setup(suite, tmp_path)
+    config = suite.path / "maintenance.yaml"
+    reports = suite.path / "reports"
+    reports.mkdir(exist_ok=True)
+    os.mkfifo(reports / ledger.NAME)
+    assert main(["ack", "errorlog", "--reason", "r", f"--maint-config={config}"]) == 4
+    assert "is not a regular file" in capsys.readouterr().err
+    assert not _state_files(suite)
+
+
+def test_an_ack_follows_the_log_through_a_compressed_rotation(suite, tmp_path):
+    """The ack records fingerprints, not only the inode: errors written after it and then rotated away are counted."""
+    log = _setup(suite, tmp_path)
+    config = suite.path / "maintenance.yaml"
+    assert main(["ack", "errorlog", "--reason", "read", f"--maint-config={config}"]) == 0
+    with open(log, "a") as fh:
+        fh.write("ERROR after the ack\n")
+    os.rename(log, f"{log}.1")
+    subprocess.run(["gzip", f"{log}.1"], check=True, timeout=60)
+    log.write_text("INFO new file\n")
+    assert suite.run("-m", "daily", CHECK).ret == 1
+    assert "ERROR after the ack" in _outcome(suite)["message"]

@@ -29,13 +29,18 @@ def _run(n: int = 0, **changes) -> RunRecord:
     return RunRecord(**values)
 
 
-def _record_run(directory: Path, n: int, failed: tuple[str, ...] = ()) -> list[Path]:
-    """What a run leaves: a report and a summary, and its ledger line naming both."""
+def _record_run(directory: Path, n: int, failed: tuple[str, ...] = (), state_dir: Path | None = None) -> list[Path]:
+    """What a run leaves: a report and a summary, and its ledger line naming both (with `state_dir`, the head
+    this machine remembers, as a run's fixture appends it)."""
     files = [directory / f"daily_{n}.html", directory / f"daily_{n}.json"]
     for path in files:
         path.write_text(f"report of run {n}\n")
     outcome = {"passed": 3, "failed": len(failed)} if failed else {"passed": 3}
-    ledger.append(directory / ledger.NAME, ledger.entry(_run(n), outcome, failed, files, directory, 1 if failed else 0))
+    line = ledger.entry(_run(n), outcome, failed, files, directory, 1 if failed else 0)
+    if state_dir is None:
+        ledger.append(directory / ledger.NAME, line)
+    else:
+        ledger.append(directory / ledger.NAME, line, state_dir=state_dir)
     return files
 
 
@@ -99,8 +104,9 @@ def test_removing_the_first_line_breaks_the_chain(tmp_path):
     _write_lines(tmp_path, _lines(tmp_path)[1:])
     result = ledger.verify(tmp_path)
     assert result.exit_status == 1
-    assert len(result.problems) == 1 and "line 1 (run run002" in result.problems[0]
+    assert len(result.problems) == 3 and "line 1 (run run002" in result.problems[0]
     assert "first line(s) were removed" in result.problems[0]
+    assert [p.split(" —")[0] for p in result.problems[1:]] == ["orphan: daily_1.html", "orphan: daily_1.json"]
 
 
 def test_an_edited_removed_or_reordered_line_breaks_the_chain(tmp_path):
@@ -127,6 +133,117 @@ def test_what_is_not_a_ledger_exits_4(tmp_path, capsys, content):
         path.write_text(content)
     assert ledger.verify_command(str(path)) == 4
     assert "not an opsproof ledger" in capsys.readouterr().err
+
+
+# ---- the ledger's tail: what a chain cannot show (its last lines removed)
+
+def _drop_last(directory: Path, count: int, with_files: bool) -> None:
+    """Remove the ledger's last `count` lines, as someone hiding those runs would (and their reports, too)."""
+    lines = _lines(directory)
+    for gone in lines[len(lines) - count:]:
+        for item in json.loads(gone)["files"] if with_files else []:
+            (directory / item["name"]).unlink()
+    _write_lines(directory, lines[:len(lines) - count])
+
+
+def test_a_report_no_line_names_is_an_orphan(tmp_path, capsys):
+    for n in (1, 2, 3):
+        _record_run(tmp_path, n)
+    (tmp_path / "notes.txt").write_text("not a report\n")
+    _drop_last(tmp_path, 1, with_files=False)
+    assert ledger.verify_command(str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "orphan: daily_3.html" in err and "orphan: daily_3.json" in err
+    assert "daily_2" not in err and "notes.txt" not in err
+
+
+@pytest.mark.parametrize("dropped", [1, 2])
+def test_dropping_the_last_lines_is_named_from_the_head_this_machine_wrote(tmp_path, capsys, dropped):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2, 3, 4):
+        _record_run(reports, n, state_dir=state)
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert "the head this machine last wrote (run run004, line 4) is in place" in capsys.readouterr().out
+    _drop_last(reports, dropped, with_files=True)
+    assert ledger.verify(reports).exit_status == 0  # the chain alone cannot tell
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    err = capsys.readouterr().err
+    assert f"shortened: the ledger ends at run run00{4 - dropped} (line {4 - dropped}); run run004 was written " \
+           "after it (line 4)" in err
+
+
+def test_a_line_dropped_stays_named_after_the_next_run(tmp_path, capsys):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2, 3):
+        _record_run(reports, n, state_dir=state)
+    _drop_last(reports, 1, with_files=True)
+    _record_run(reports, 4, state_dir=state)  # the next run appends after the gap: the chain holds again
+    assert ledger.verify(reports).exit_status == 0
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    err = capsys.readouterr().err
+    assert "run run003 (line 3) was written by this machine and was gone when run run004 was appended" in err
+    assert "run run004, line 3" not in err
+
+
+def test_an_edited_last_line_is_named_from_the_head(tmp_path, capsys):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2):
+        _record_run(reports, n, state_dir=state)
+    lines = _lines(reports)
+    _write_lines(reports, [lines[0], lines[1].replace('"exit_status":0', '"exit_status":1')])
+    assert ledger.verify(reports).exit_status == 0  # nothing chains to the last line
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert "run run002 (line 2), the last line this machine wrote, is not in the ledger" in capsys.readouterr().err
+
+
+def test_lines_other_writers_append_raise_no_alarm(tmp_path, capsys):
+    """A writer without this machine's state (another machine sharing the folder, a tool) appends after the head:
+    the head is still in place; the next line written here becomes the head, counted from the file."""
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    _record_run(reports, 1, state_dir=state)
+    _record_run(reports, 2)
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert "(run run001, line 1) is in place; 1 line(s) after it" in capsys.readouterr().out
+    _record_run(reports, 3, state_dir=state)
+    other = tmp_path / "other"  # another ledger has a head of its own
+    other.mkdir()
+    _record_run(other, 9, state_dir=state)
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert "(run run003, line 3) is in place" in capsys.readouterr().out
+    assert ledger.verify_command(str(other / ledger.NAME), state_dir=str(state)) == 0
+    assert "(run run009, line 1) is in place" in capsys.readouterr().out
+
+
+def test_a_damaged_head_record_is_named_and_the_next_append_counts_afresh(tmp_path, capsys):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    _record_run(reports, 1, state_dir=state)
+    (head,) = state.glob("ledger-head.*.json")
+    head.write_text("{not json")
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert f"{head}: not a ledger head record" in capsys.readouterr().err
+    _record_run(reports, 2, state_dir=state)
+    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert "(run run002, line 2) is in place" in capsys.readouterr().out
+
+
+def test_a_head_that_cannot_be_kept_is_said_after_the_line_is_written(tmp_path):
+    (tmp_path / "state").write_text("a file where the state dir should be\n")
+    with pytest.raises(ledger.HeadNotKept, match="the ledger line was written, but its head could not be kept"):
+        _record_run(tmp_path, 1, state_dir=tmp_path / "state")
+    assert [e["run_id"] for e in ledger.read_entries(tmp_path)] == ["run001"]
+
+
+def test_without_state_the_tail_is_not_checked_and_it_says_so(tmp_path, capsys):
+    _record_run(tmp_path, 1)
+    assert ledger.verify_command(str(tmp_path)) == 0
+    assert "end not checked: no state_dir" in capsys.readouterr().out
+    assert ledger.verify_command(str(tmp_path), state_dir=str(tmp_path / "state")) == 0
+    assert "end not checked: " + str(tmp_path / "state") + " holds no head of this ledger" in capsys.readouterr().out
 
 
 APPENDER = """
@@ -188,6 +305,37 @@ def test_a_signed_head_verifies_with_the_allowed_key_and_fails_with_another(tmp_
     assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
     (tmp_path / "ledger.jsonl.sig").unlink()
     assert "unsigned" in verify_signature(tmp_path / ledger.NAME, allowed)[1]
+
+
+def test_a_signature_is_checked_without_allowed_signers(tmp_path, capsys):
+    """ssh-keygen -Y check-novalidate over the head: an edited head, a dropped line or a run after the signature
+    is a mismatch (exit 1); a good one is reported with its key, not as who signed."""
+    require_tool("ssh-keygen")
+    for n in (1, 2, 3):
+        _record_run(tmp_path, n)
+    key, _ = _keypair(tmp_path, "alice")
+    sign(tmp_path / ledger.NAME, key)
+    assert ledger.verify_command(str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "signature holds over the head line (3), made with ED25519 key SHA256:" in out
+    assert "not checked against an allowed-signers file" in out
+    lines = _lines(tmp_path)
+    _write_lines(tmp_path, [*lines[:2], lines[2].replace('"passed":3', '"passed":4')])  # an edited signed head
+    assert ledger.verify(tmp_path).exit_status == 0  # the chain alone cannot tell
+    assert ledger.verify_command(str(tmp_path)) == 1
+    assert "ledger.jsonl.sig matches neither the head line (3) nor a line before it" in capsys.readouterr().err
+    _write_lines(tmp_path, lines[:2])  # the signed head dropped
+    (tmp_path / "daily_3.html").unlink()
+    (tmp_path / "daily_3.json").unlink()
+    assert ledger.verify_command(str(tmp_path)) == 1
+    assert "matches neither the head line (2)" in capsys.readouterr().err
+    _write_lines(tmp_path, lines)
+    _record_run(tmp_path, 4)  # a run after the signature: the head is no longer signed
+    assert ledger.verify_command(str(tmp_path)) == 1
+    assert "signed line 3, not the head line (4)" in capsys.readouterr().err
+    (tmp_path / "ledger.jsonl.sig").write_text("not a signature\n")
+    assert ledger.verify_command(str(tmp_path)) == 1
+    assert "ledger.jsonl.sig is not an SSH signature" in capsys.readouterr().err
 
 
 # ---- cadence state (opsproof status)
@@ -325,3 +473,39 @@ def test_two_runs_finishing_at_once_leave_two_lines_in_one_chain(suite, tmp_path
     assert (result.exit_status, result.lines) == (0, 2), result.problems
     assert sorted(f["name"] for e in result.entries for f in e["files"]) == [
         "run-a.html", "run-a.json", "run-b.html", "run-b.json"]
+
+
+def test_real_runs_then_their_last_lines_dropped_are_named(suite, monkeypatch, capsys):
+    """Each run remembers the head it wrote in the state dir; verify-ledger finds that state as a run does."""
+    suite.config({"service": "shop", "disk": DISK_OK})
+    for _ in range(3):
+        assert suite.run("-m", "daily").ret == 0
+    ids = [e["run_id"] for e in ledger.read_entries(suite.reports)]
+    whole = (suite.reports / ledger.NAME).read_text()
+    monkeypatch.chdir(suite.path)  # ./maintenance.yaml, so .opsproof/ beside it, as the run found them
+    monkeypatch.delenv("OPSPROOF_CONFIG", raising=False)
+    assert main(["verify-ledger", "reports"]) == 0
+    assert f"(run {ids[2]}, line 3) is in place" in capsys.readouterr().out
+    for dropped in (1, 2):
+        _write_lines(suite.reports, whole.splitlines()[:3 - dropped])
+        expected = (f"shortened: the ledger ends at run {ids[2 - dropped]} (line {3 - dropped}); "
+                    f"run {ids[2]} was written")
+        assert main(["verify-ledger", "reports"]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and err.count("orphan: ") == 2, err  # the last dropped run's report and summary
+        for orphan in [*suite.reports.glob("*.html"), *suite.reports.glob("*.json")]:
+            if not any(orphan.name in line for line in whole.splitlines()[:3 - dropped]):
+                orphan.unlink()  # a careful cut removes the reports, too: only the head names it
+        assert main(["verify-ledger", "reports"]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and "orphan" not in err and "1 problem(s)" in err, err
+        assert main(["verify-ledger", str(suite.reports), f"--maint-config={suite.path / 'maintenance.yaml'}"]) == 1
+        assert expected in capsys.readouterr().err
+        monkeypatch.chdir(suite.path.parent)
+        assert main(["verify-ledger", str(suite.reports), f"--state-dir={suite.path / '.opsproof'}"]) == 1
+        assert expected in capsys.readouterr().err
+        assert main(["verify-ledger", str(suite.reports)]) == 0  # no config here: the end cannot be checked
+        assert "end not checked: no state_dir" in capsys.readouterr().out
+        monkeypatch.chdir(suite.path)
+    assert main(["verify-ledger", "reports", "--maint-config=no-such.yaml"]) == 4
+    assert "bad maintenance config" in capsys.readouterr().err

@@ -24,8 +24,34 @@ class StateStore:
 
     def save(self, name: str, data: dict[str, Any]) -> None:
         """Write atomically: a crash leaves the old state or the new, never half of one."""
+        self.stage(name, data).commit()
+
+    def stage(self, name: str, data: dict[str, Any]) -> "Staged":
+        """Write the new state aside, not yet in effect: `commit()` puts it in place (one rename), `discard()` drops
+        it. A change that must happen whole (a ledger line and the offsets it records) stages first, writes the
+        rest, then commits."""
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, Path(self.dir, f"{name}.json"))
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh, indent=1, sort_keys=True)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return Staged(tmp, str(Path(self.dir, f"{name}.json")))
+
+
+class Staged:
+    """A state file written aside (StateStore.stage)."""
+
+    def __init__(self, tmp: str, final: str) -> None:
+        self.tmp, self.final = tmp, final
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.final)
+
+    def discard(self) -> None:
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass

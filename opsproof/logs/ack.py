@@ -2,20 +2,23 @@
 
 A failing error-log check keeps failing, run after run, on the same lines until someone says they were read:
 the acknowledgement moves every selection's reference point to the end of the log as it is now, and records
-who, when and why in the state (beside the offsets) and as a line of the ledger.
+who, when and why in the state (beside the offsets) and as a line of the ledger: both, or neither.
 """
 from __future__ import annotations
 
+import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from ..hosts.state import StateStore
-from ..hosts.target import Target, TargetError
-from ..report import ledger
+from ..hosts.target import Target
+from ..report import ledger, outputs
+from ..report.redact import one_line
+from .scan import reference_at_end
 
 STATE = "errorlog"
 
@@ -35,7 +38,7 @@ def reference_for(saved: dict[str, Any], path: str, selection: str) -> dict[str,
     own = saved.get(selection_key(path, selection)) or saved.get(f"errorlog:{path}") or {}
     ack = saved.get(ack_key(path))
     if ack and float(ack.get("at", 0)) >= float(own.get("at", 0)):
-        return {"inode": ack["inode"], "offset": ack["offset"], "at": ack["at"], "acknowledged": True}
+        return {**{k: v for k, v in ack.items() if k not in ("by", "reason")}, "acknowledged": True}
     return own
 
 
@@ -48,25 +51,52 @@ class Ack:
     at: float
     inode: Optional[int] = None
     offset: int = 0
+    mark: dict[str, Any] = field(default_factory=dict)   # the reference point at the log's end (logs.follow.mark)
     error: Optional[str] = None
 
 
-def acknowledge(target: Target, state: StateStore, path: str, by: str, reason: str) -> Ack:
-    """Move the reference point of every selection to the log's current end; the record says who and why."""
-    ack = Ack(path, target.name, by, reason, time.time())
-    try:
-        st = target.stat(path)
-    except TargetError as exc:
-        ack.error = str(exc)
+def acknowledge(target: Target, path: str, by: str, reason: str) -> Ack:
+    """Where the log ends now (its reference point), for `commit`; reads the target, changes nothing."""
+    ack = Ack(path, target.name, one_line(by), one_line(reason), time.time())  # operator input: one line each
+    mark, error = reference_at_end(target, path)
+    if mark is None:
+        ack.error = error
         return ack
-    if not st.exists:
-        ack.error = f"{path} does not exist on {target.name}: {st.error or 'no such file'}"
-        return ack
-    ack.inode, ack.offset = st.inode, st.size or 0
-    saved = state.load(STATE)
-    saved[ack_key(path)] = {"inode": ack.inode, "offset": ack.offset, "at": ack.at, "by": by, "reason": reason}
-    state.save(STATE, saved)
+    ack.mark, ack.inode, ack.offset = mark, mark["inode"], mark["offset"]
     return ack
+
+
+def unwritable(report_dir: Path, state_dir: Path) -> Optional[str]:
+    """Why the acknowledgement could not be recorded whole (checked before anything is read or written), or None."""
+    found = outputs.writable_dir(report_dir, "--report-dir") or outputs.writable_dir(state_dir, "state_dir")
+    book = report_dir / ledger.NAME
+    if found is None and (book.is_symlink() or book.exists()):
+        if book.is_symlink() or not book.is_file():
+            found = f"the ledger {book} is not a regular file"
+        elif not os.access(book, os.R_OK | os.W_OK):
+            found = f"the ledger {book} cannot be written (permission denied): fix its owner or permissions"
+    return found
+
+
+def commit(ack: Ack, state: StateStore, report_dir: Path, service: str, config_path: str, config_sha256: str,
+           state_dir: str) -> Optional[str]:
+    """The ledger line and the moved reference point, together or neither: the new state is written aside, the
+    ledger line appended, then the state put in place. An OSError before the ledger line is written leaves both
+    as they were. Returns a warning when the line was written but the ledger's head record (state_dir) was not."""
+    saved = state.load(STATE)
+    saved[ack_key(ack.path)] = {**ack.mark, "at": ack.at, "by": ack.by, "reason": ack.reason}
+    staged = state.stage(STATE, saved)
+    warning = None
+    try:
+        ledger.append(report_dir / ledger.NAME, ledger_line(ack, service, config_path, config_sha256),
+                      state_dir=state_dir)
+    except ledger.HeadNotKept as exc:
+        warning = str(exc)
+    except BaseException:
+        staged.discard()
+        raise
+    staged.commit()
+    return warning
 
 
 def ledger_line(ack: Ack, service: str, config_path: str, config_sha256: str) -> dict[str, Any]:
@@ -80,5 +110,3 @@ def ledger_line(ack: Ack, service: str, config_path: str, config_sha256: str) ->
                     "reason": ack.reason}}
 
 
-def record(ack: Ack, report_dir: Path, service: str, config_path: str, config_sha256: str) -> None:
-    ledger.append(report_dir / ledger.NAME, ledger_line(ack, service, config_path, config_sha256))

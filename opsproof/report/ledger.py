@@ -1,9 +1,11 @@
 """The ledger: one JSON line per run in `ledger.jsonl`, each carrying the SHA-256 of the line before it.
 
 `entry` builds a run's line from plain values; `append` adds it under an exclusive lock (read the last
-line, write, fsync — two runs finishing together never interleave); `verify` walks the chain and every
-file a line lists, naming each broken link and each altered or missing file; `verify_command` is what
-`opsproof verify-ledger` runs. Signing the head line goes through `ssh-keygen -Y` (ledger_sign.py).
+line, write, fsync — two runs finishing together never interleave) and, given the state_dir, remembers it as
+the head this machine wrote (ledger_head.py); `verify` walks the chain and every file a line lists, naming each
+broken link, each altered or missing file, each report no line names and, from that head, a ledger cut short;
+`verify_command` is what `opsproof verify-ledger` runs. Signing the head line goes through `ssh-keygen -Y`
+(ledger_sign.py).
 """
 from __future__ import annotations
 
@@ -13,15 +15,19 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from . import ledger_head
+from .ledger_head import HeadNotKept
 from .run import RunRecord, utc
 
 NAME = "ledger.jsonl"
 FORMAT = "opsproof-ledger/1"
 GENESIS = hashlib.sha256(b"opsproof ledger genesis").hexdigest()
 _REQUIRED = ("format", "run_id", "started", "ended", "outcome", "files", "prev")
+REPORT_SUFFIXES = (".html", ".json", ".xml")  # what a run writes beside its ledger line: report, summary, JUnit
 
 
 def sha256_file(path: Path) -> str:
@@ -96,16 +102,55 @@ def _last_line(fd: int) -> bytes:
     return b""
 
 
-def append(path: Path, line: Mapping[str, Any]) -> dict[str, Any]:
+def _all_lines(fd: int) -> list[bytes]:
+    """Every non-empty line of the file, as `verify` counts them."""
+    size, chunks, pos = os.lseek(fd, 0, os.SEEK_END), [], 0
+    while pos < size:
+        chunk = os.pread(fd, min(1 << 20, size - pos), pos)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        pos += len(chunk)
+    return [line for line in b"".join(chunks).split(b"\n") if line.strip()]
+
+
+def _remember_head(fd: int, path: Path, state_dir: str | os.PathLike[str], last: bytes, ours: bytes,
+                   run_id: Any) -> None:
+    """Under the append's lock, after its fsync: the line just written becomes the head this machine remembers.
+    Its number follows the previous head when that was the last line; otherwise the file is counted, and a
+    previous head the ledger no longer holds is carried in `lost` (dropping a line, then running, hides nothing)."""
+    try:
+        previous = ledger_head.recall(state_dir, path)
+    except ledger_head.HeadError:
+        previous = None  # damaged: verify named it; counted afresh from here
+    lost = list((previous or {}).get("lost") or [])
+    now = utc(datetime.now(timezone.utc))
+    if previous and last and previous["sha256"] == line_hash(last):
+        number = previous["line"] + 1
+    else:
+        lines = _all_lines(fd)
+        number = len(lines)
+        if previous and previous["sha256"] not in {line_hash(line) for line in lines}:
+            lost.append({**{k: previous.get(k) for k in ("run_id", "line", "sha256", "written")},
+                         "noticed": now, "noticed_by": str(run_id)})
+    ledger_head.remember(state_dir, path, {"run_id": str(run_id), "line": number, "sha256": line_hash(ours),
+                                           "written": now, "lost": lost})
+
+
+def append(path: Path, line: Mapping[str, Any], state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Append one line chained to the current last one; returns it with its `prev`. Atomic against other
-    appenders (processes or xdist workers): an exclusive flock spans read-last-line, write and fsync."""
+    appenders (processes or xdist workers): an exclusive flock spans read-last-line, write and fsync.
+    With `state_dir` (the run's, `Maint.state_dir`) the line is also remembered as the head this machine wrote,
+    so `verify` can name a ledger cut short; every writer on the machine should pass it. HeadNotKept when that
+    record could not be written: the line itself was (say so in one line; do not report the append as failed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         last = _last_line(fd)
         record = {**line, "prev": line_hash(last) if last else GENESIS}
-        data = (json.dumps(record, sort_keys=True, separators=(",", ":"), default=str) + "\n").encode()
+        ours = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+        data = ours + b"\n"
         end = os.lseek(fd, 0, os.SEEK_END)
         if end and os.pread(fd, 1, end - 1) != b"\n":
             data = b"\n" + data  # a torn line before ours stays a (broken) line of its own
@@ -113,6 +158,8 @@ def append(path: Path, line: Mapping[str, Any]) -> dict[str, Any]:
         while written < len(data):
             written += os.write(fd, data[written:])
         os.fsync(fd)
+        if state_dir is not None:
+            _remember_head(fd, path, state_dir, last, ours, record.get("run_id"))
         return record
     finally:
         os.close(fd)  # releases the lock
@@ -128,6 +175,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     not_ledger: Optional[str] = None
     entries: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was or could not be checked beside the chain and files
 
     @property
     def exit_status(self) -> int:
@@ -137,8 +185,11 @@ class Verification:
         if self.not_ledger:
             return f"{self.path}: not an opsproof ledger: {self.not_ledger}"
         if not self.problems:
-            return f"{self.path}: intact — {self.lines} run(s), chain holds, {self.files} file(s) match their SHA-256"
-        return "\n".join([f"{self.path}: {len(self.problems)} problem(s)"] + [f"  {p}" for p in self.problems])
+            head = (f"{self.path}: intact — {self.lines} run(s), chain holds, {self.files} file(s) match their "
+                    "SHA-256, every report in the folder is named")
+        else:
+            head = "\n".join([f"{self.path}: {len(self.problems)} problem(s)"] + [f"  {p}" for p in self.problems])
+        return "\n".join([head] + [f"  {note}" for note in self.notes])
 
 
 def _parse(raw: bytes) -> Optional[dict[str, Any]]:
@@ -165,20 +216,23 @@ def _label(number: int, data: Optional[Mapping[str, Any]]) -> str:
     return f"line {number}" + (f" (run {data['run_id']}, {data['started']})" if data else "")
 
 
-def verify(where: str | os.PathLike[str]) -> Verification:
-    """Walk the chain and every listed file: each broken link (edited, removed, reordered line) and each
-    altered or missing file becomes one problem naming it."""
+def verify(where: str | os.PathLike[str], state_dir: str | os.PathLike[str] | None = None) -> Verification:
+    """Walk the chain and every listed file: each broken link (edited, removed, reordered line), each altered or
+    missing file and each report in the folder no line names (an orphan: its line was removed) becomes one problem
+    naming it. With `state_dir`, the head this machine last wrote must still be there (ledger_head.py): a ledger
+    cut short at its end, or with its last line edited, is named too."""
     path = ledger_path(where)
     result = Verification(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        result.not_ledger = f"cannot read it ({exc.strerror or exc})"
+        result.not_ledger = f"cannot read it ({exc.strerror or exc})" + _written_here(path, state_dir)
         return result
     lines = [line for line in raw.split(b"\n") if line.strip()]
     parsed = [_parse(line) for line in lines]
     if not any(parsed):
-        result.not_ledger = "empty" if not lines else "no line is an opsproof ledger entry"
+        result.not_ledger = ("empty" if not lines else "no line is an opsproof ledger entry") + _written_here(
+            path, state_dir)
         return result
     result.lines = len(lines)
     hashes = {line_hash(line): n for n, line in enumerate(lines, 1)}
@@ -200,7 +254,49 @@ def verify(where: str | os.PathLike[str]) -> Verification:
             why = f"does not chain to line {n - 1}: that line was edited, or a line between them was removed"
         result.problems.append(f"{_label(n, data)}: broken link — {why}")
     result.problems.extend(_check_files(path.parent, result))
+    result.problems.extend(_orphans(path, result))
+    _check_head(result, state_dir, hashes, [data["run_id"] if data else None for data in parsed])
     return result
+
+
+def _orphans(path: Path, result: Verification) -> list[str]:
+    """Reports, summaries and JUnit files beside the ledger that no line names: a run whose line was removed."""
+    named = {item["name"] for data in result.entries for item in data["files"]}
+    try:
+        beside = sorted(path.parent.iterdir())
+    except OSError as exc:
+        return [f"unreadable: {path.parent} ({exc.strerror or exc}): reports no line names cannot be looked for"]
+    return [f"orphan: {p.name} — no ledger line names it (its line was removed, or the file was put there)"
+            for p in beside if p.suffix in REPORT_SUFFIXES and p.name not in named and p.is_file()]
+
+
+def _check_head(result: Verification, state_dir: str | os.PathLike[str] | None, hashes: Mapping[str, int],
+                run_ids: list[Optional[str]]) -> None:
+    if state_dir is None:
+        result.notes.append("end not checked: no state_dir (pass --maint-config=PATH or --state-dir=DIR of the "
+                            "machine that runs the checks)")
+        return
+    try:
+        head = ledger_head.recall(state_dir, result.path)
+    except ledger_head.HeadError as exc:
+        result.problems.append(f"{exc}: the ledger's end cannot be checked")
+        return
+    if head is None:
+        result.notes.append(f"end not checked: {state_dir} holds no head of this ledger (this machine did not "
+                            "write it, or not since opsproof keeps heads)")
+        return
+    problems, note = ledger_head.check(head, hashes, run_ids, ledger_head.head_file(state_dir, result.path))
+    result.problems.extend(problems)
+    result.notes.extend([note] if note else [])
+
+
+def _written_here(path: Path, state_dir: str | os.PathLike[str] | None) -> str:
+    """For a ledger that is gone or empty: what this machine wrote to it, when its state says so."""
+    try:
+        head = ledger_head.recall(state_dir, path) if state_dir is not None else None
+    except ledger_head.HeadError:
+        return ""
+    return f"; this machine wrote {head['line']} line(s) to it, the last run {head['run_id']}" if head else ""
 
 
 def _check_files(directory: Path, result: Verification) -> list[str]:
@@ -223,17 +319,20 @@ def _check_files(directory: Path, result: Verification) -> list[str]:
     return problems
 
 
-def verify_command(where: str, allowed_signers: Optional[str] = None) -> int:
-    """`opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE]`: prints what it found, returns the
-    exit status (0 intact, 1 problems named, 4 not a ledger)."""
+def verify_command(where: str, allowed_signers: Optional[str] = None,
+                   state_dir: str | os.PathLike[str] | None = None) -> int:
+    """`opsproof verify-ledger [DIR-or-FILE] [--allowed-signers FILE] [--state-dir DIR]`: prints what it found,
+    returns the exit status (0 intact, 1 problems named, 4 not a ledger). A ledger.jsonl.sig beside the ledger is
+    always checked over the head line: against the allowed signers when given, else that it holds at all."""
     import sys
 
-    result = verify(where)
-    signed = ""
-    if allowed_signers and result.exit_status != 4:
-        from .ledger_sign import verify_signature
+    from .ledger_sign import check_signature, signature_path, verify_signature
 
-        ok, message = verify_signature(result.path, Path(allowed_signers))
+    result = verify(where, state_dir)
+    signed = ""
+    if result.exit_status != 4 and (allowed_signers or signature_path(result.path).exists()):
+        ok, message = (verify_signature(result.path, Path(allowed_signers)) if allowed_signers
+                       else check_signature(result.path))
         if ok:
             signed = message
         else:

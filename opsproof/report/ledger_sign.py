@@ -2,7 +2,8 @@
 
 The head line chains every line before it, so its signature stands behind the whole ledger up to it.
 `sign` writes `ledger.jsonl.sig`; `verify_signature` checks it against an allowed-signers file and says
-who signed, or why the signature does not hold (unknown key, not the head line, no line at all).
+who signed, or why the signature does not hold (unknown key, not the head line, no line at all);
+`check_signature`, without such a file, only that it holds over the head line (and with which key).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 NAMESPACE = "opsproof"
 TIMEOUT_S = 30
+SEARCH_BACK = 100  # how many lines before the head check_signature tries, to say which line was signed
 
 
 class SignError(RuntimeError):
@@ -74,6 +76,35 @@ def verify_signature(ledger: Path, allowed_signers: Path) -> tuple[bool, str]:
             return False, (f"signature: {principal} signed line {number}, not the head line ({len(lines)}); "
                            "the lines after it are not signed (run opsproof sign-ledger again)")
     return False, f"signature: {sig.name} matches no line of the ledger (the signed line was edited or removed)"
+
+
+def check_signature(ledger: Path) -> tuple[bool, str]:
+    """Without an allowed-signers file: (True, what holds) when ledger.jsonl.sig is a good signature over the head
+    line (`ssh-keygen -Y check-novalidate`), whoever's key made it; (False, why not) otherwise — a signature over
+    an earlier line (runs were appended after it), over no line (the signed line was edited or removed), or no
+    signature at all. Who signed is only known with --allowed-signers."""
+    sig = signature_path(ledger)
+    if not sig.is_file():
+        return False, f"unsigned: no {sig.name} beside the ledger (opsproof sign-ledger --key KEY writes it)"
+    lines = _lines(ledger)
+    for number in range(len(lines), max(len(lines) - SEARCH_BACK, 0), -1):
+        try:
+            done = _keygen(["check-novalidate", "-n", NAMESPACE, "-s", str(sig)], lines[number - 1])
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, f"signature not checked: ssh-keygen: {exc}"
+        said = (done.stdout + done.stderr).decode(errors="replace")
+        if done.returncode != 0:
+            if "parse signature" in said or "sshsig_armor" in said:
+                return False, f"signature: {sig.name} is not an SSH signature ({said.strip().splitlines()[0]})"
+            continue
+        key = said.split(" with ", 1)[-1].strip().splitlines()[0] if " with " in said else "an unknown key"
+        if number == len(lines):
+            return True, (f"signature holds over the head line ({number}), made with {key}; not checked against "
+                          "an allowed-signers file (--allowed-signers FILE says whether a trusted key made it)")
+        return False, (f"signature: {sig.name} signed line {number}, not the head line ({len(lines)}); the lines "
+                       "after it are not signed (run opsproof sign-ledger again)")
+    return False, (f"signature: {sig.name} matches neither the head line ({len(lines)}) nor a line before it (of "
+                   f"the last {SEARCH_BACK}): the signed line was edited or removed")
 
 
 def sign_command(where: str, key: str) -> int:
