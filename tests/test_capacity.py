@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
-from opsproof.system.capacity import DAY, EVERY_S, FIT_S, KEEP_S, add_sample, forecast
+from opsproof.system.capacity import DAY, EVERY_S, FIT_S, KEEP_S, add_sample, forecast, from_sizes
+
+from conftest import require_tool, unavailable
 
 GB = 1 << 30
 
@@ -62,12 +66,12 @@ def test_the_quarterly_check_fails_below_forecast_min_days_and_passes_above(suit
     config = {"service": "capacity", "root": str(tmp_path), "disk": {"paths": [str(tmp_path)]}}
     suite.config(config)
     assert suite.run("-m", "daily", "checks/test_disk.py").ret == 0   # records the first sample
-    state = next((suite.path / ".opsproof").glob("*/disk.json"))
+    state = next((suite.path / ".opsproof").glob("*/capacity.json"))
     saved = json.loads(state.read_text())
-    (mount, [[t, used, size, *_]]), = saved.items()
-    per_day = (size - used) / 50                        # full in 50 days at this rate
-    saved[mount] = [[t - 10 * DAY, used - 10 * per_day, size], [t - 5 * DAY, used - 5 * per_day, size],
-                    [t - 3600, used, size]]
+    (mount, [[t, used, usable, *_]]), = saved.items()
+    per_day = (usable - used) / 50                      # full in 50 days at this rate
+    saved[mount] = [[t - 10 * DAY, used - 10 * per_day, usable], [t - 5 * DAY, used - 5 * per_day, usable],
+                    [t - 3600, used, usable]]
     state.write_text(json.dumps(saved))
 
     suite.config({**config, "disk": {**config["disk"], "forecast_min_days": 90}})
@@ -86,3 +90,92 @@ def test_a_first_run_cannot_forecast_and_says_so(suite, tmp_path):
     assert suite.run("-m", "quarterly", "checks/test_capacity.py").ret == 0
     (test,) = [t for t in suite.summary()["tests"] if "test_capacity_forecast" in t["id"]]
     assert test["outcome"] == "skipped" and "could not forecast" in test["message"], test
+
+
+# --- a real filesystem whose size is not used + available (issue 20, item 6) ------------------------------
+
+@pytest.fixture
+def reserved_fs(tmp_path):
+    """(path, what it is): a real filesystem where blocks reserved for root make size > used + available.
+
+    First choice: a 64 MiB ext4 image made with `mkfs.ext4 -m 50` and loop-mounted (needs root and a loop
+    device), 12 MiB written into it. Where the mount is refused, the root filesystem if it has reserved blocks."""
+    require_tool("mkfs.ext4", "mount", "umount")
+    image, mnt = tmp_path / "reserved.img", tmp_path / "mnt"
+    with open(image, "wb") as fh:
+        fh.truncate(64 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "50", str(image)], check=True)
+    mnt.mkdir()
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], capture_output=True).returncode == 0:
+        try:
+            (mnt / "data").write_bytes(b"\1" * (12 << 20))
+            os.sync()
+            yield str(mnt), "a loop-mounted ext4 image made with mkfs.ext4 -m 50"
+        finally:
+            subprocess.run(["umount", str(mnt)], check=True)
+        return
+    st = os.statvfs("/")
+    if st.f_bfree - st.f_bavail < 0.1 * st.f_bavail:     # too few reserved blocks to tell the two forecasts apart
+        unavailable("cannot loop-mount an ext4 image here, and / has too few reserved blocks: no filesystem whose "
+                    "size differs enough from used + available")
+    yield "/", f"the root filesystem ({100 * (st.f_bfree - st.f_bavail) / st.f_blocks:.0f} % of it reserved)"
+
+
+def test_forecast_counts_what_a_writer_can_use_not_the_filesystem_size(suite, tmp_path, reserved_fs):
+    """Days left = available / growth, as df's Avail: a filesystem's reserved blocks are no room to grow into.
+
+    The old forecast divided size - used by the growth: on 270 GB with 26 GB used and 83 GB available it said
+    48.9 days at 5 GB a day, where 16.6 are left, and forecast_min_days: 30 passed."""
+    path, what = reserved_fs
+    config = {"service": "capacity", "root": str(tmp_path), "disk": {"paths": [path]}}
+    suite.config(config)
+    assert suite.run("-m", "daily", "checks/test_disk.py").ret in (0, 1)      # records the first sample
+    (disk,) = [t for t in suite.summary()["tests"] if "test_disk_space" in t["id"]]
+    measured = disk["evidence"][0]["data"]
+    st = os.statvfs(path)
+    used, avail = (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_bavail * st.f_frsize
+    size = st.f_blocks * st.f_frsize
+    assert size - used > 1.1 * avail, (what, size, used, avail)             # the case at issue: reserved blocks
+
+    (state,) = [p for p in (suite.path / ".opsproof").glob("*/*.json") if path in json.loads(p.read_text())]
+    saved = json.loads(state.read_text())
+    (sample,) = saved[path]
+    per_day = avail / 20                                  # what a writer can still use runs out in 20 days
+    saved[path] = [[sample[0] - d * DAY, sample[1] - d * per_day, *sample[2:]] for d in (4, 2, 3600 / DAY)]
+    state.write_text(json.dumps(saved))
+
+    suite.config({**config, "disk": {**config["disk"], "forecast_min_days": 30}})
+    assert suite.run("-m", "quarterly", "checks/test_capacity.py").ret == 1, what
+    (test,) = [t for t in suite.summary()["tests"] if "test_capacity_forecast" in t["id"]]
+    assert test["outcome"] == "failed" and "disk.forecast_min_days allows >= 30" in test["message"], (what, test)
+    days = test["comparisons"][0]["measured"]
+    assert 19 <= days <= 21, (what, days, f"size - used would give {(size - used) / per_day:.1f}")
+    forecast_record = next(e["data"] for e in test["evidence"] if e["label"] == "capacity forecast")
+    assert forecast_record["used_percent"] == pytest.approx(measured["used_percent"], abs=0.5), (what, forecast_record)
+
+
+def test_a_history_recorded_with_the_size_is_carried_over_without_the_reserve(suite, tmp_path, reserved_fs):
+    """A history from before (state `disk`, the size where used + available belongs) keeps its growth, and its
+    newest point is read against what a writer can use: the same 20 days as a history recorded that way."""
+    path, what = reserved_fs
+    config = {"service": "capacity", "root": str(tmp_path), "disk": {"paths": [path], "forecast_min_days": 30}}
+    suite.config(config)
+    suite.run("-m", "daily", "checks/test_disk.py")
+    (state,) = (suite.path / ".opsproof").glob("*/capacity.json")
+    ((t, used, _, *inodes),) = json.loads(state.read_text())[path]
+    state.unlink()
+    st = os.statvfs(path)
+    size, per_day = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize / 20
+    old = [[t - d * DAY, used - d * per_day, size, *inodes] for d in (4, 2, 3600 / DAY)]
+    (state.parent / "disk.json").write_text(json.dumps({path: old}))
+
+    assert suite.run("-m", "quarterly", "checks/test_capacity.py").ret == 1, what
+    (test,) = [t for t in suite.summary()["tests"] if "test_capacity_forecast" in t["id"]]
+    assert 19 <= test["comparisons"][0]["measured"] <= 21, (what, test["comparisons"])
+    carried = json.loads(state.read_text())[path]
+    assert [s[1] for s in carried[:3]] == [s[1] for s in old] and len(carried) == 4
+
+
+def test_from_sizes_takes_the_reserve_off_and_keeps_used():
+    old = [[1.0, 10.0, 100.0], [2.0, 20.0, 100.0, 5.0, 50.0], [3.0, 1.0]]      # the last is damaged: dropped
+    assert from_sizes(old, size=100, usable=70) == [[1.0, 10.0, 70.0], [2.0, 20.0, 70.0, 5.0, 50.0]]

@@ -1,10 +1,12 @@
 """Capacity planning: days until a filesystem is full, fitted over the disk usage recorded by earlier runs.
 
-Every disk measurement adds a sample (target time, bytes used, size, inodes used, inodes) to a per-host
-history, at most one an hour and none older than KEEP_S. The forecast is a least-squares line through the
-samples of the fitted window (disk.forecast_window): its slope is the growth per day, and the free space (or
-free inodes) at the newest sample divided by it is the time left. Too little history is "could not
-forecast", never a pass; a flat or shrinking filesystem has no date on which it fills.
+Every disk measurement adds a sample (target time, bytes used, bytes usable, inodes used, inodes usable) to a
+per-host history, at most one an hour and none older than KEEP_S. Usable is what a writer can use: used +
+available, as df's Use% and the disk check count it — blocks a filesystem reserves for root are no room to grow
+into. The forecast is a least-squares line through the samples of the fitted window (disk.forecast_window): its
+slope is the growth per day, and what is still available at the newest sample divided by it is the time left.
+Too little history is "could not forecast", never a pass; a flat or shrinking filesystem has no date on which it
+fills.
 """
 from __future__ import annotations
 
@@ -25,26 +27,36 @@ class Forecast:
     mount: str
     samples: int = 0
     span_days: float = 0.0
-    used_percent: Optional[float] = None
+    used_percent: Optional[float] = None          # used / (used + available), as the disk check and df say
+    available_bytes: Optional[float] = None
     growth_bytes_per_day: Optional[float] = None
     days_until_full: Optional[float] = None      # None: not growing, or not forecast
     full_by_utc: str = ""
     inode_growth_per_day: Optional[float] = None
     inode_days_until_full: Optional[float] = None
-    history: list[list[float]] = field(default_factory=list)   # [time, used, size, inodes used, inodes], oldest first
+    history: list[list[float]] = field(default_factory=list)   # [time, used, usable, inodes used, inodes usable]
     error: Optional[str] = None                   # could not forecast (too little history)
 
 
-def add_sample(history: list[list[float]], now_s: float, used: int, size: int, inodes_used: Optional[int] = None,
-               inodes: Optional[int] = None) -> list[list[float]]:
-    """The history with this measurement added (unless the last sample is under EVERY_S old) and old ones dropped."""
+def add_sample(history: list[list[float]], now_s: float, used: int, usable: int, inodes_used: Optional[int] = None,
+               inodes_usable: Optional[int] = None) -> list[list[float]]:
+    """The history with this measurement added (unless the last sample is under EVERY_S old) and old ones dropped.
+
+    `usable` is used + available (not the filesystem's size); `inodes_usable` likewise for inodes."""
     kept = [s for s in history if len(s) in (3, 5) and now_s - KEEP_S <= s[0] <= now_s]
     if not kept or now_s - kept[-1][0] >= EVERY_S:
-        sample = [now_s, float(used), float(size)]
-        if inodes_used is not None and inodes:
-            sample += [float(inodes_used), float(inodes)]
+        sample = [now_s, float(used), float(usable)]
+        if inodes_used is not None and inodes_usable:
+            sample += [float(inodes_used), float(inodes_usable)]
         kept.append(sample)
     return kept
+
+
+def from_sizes(history: list[list[float]], size: int, usable: int) -> list[list[float]]:
+    """Samples of the older history, which recorded the filesystem's size where usable belongs, with the reserve
+    measured now (size - usable) taken off each: their used bytes, and so the growth, stay as they were."""
+    reserve = float(size - usable)
+    return [[s[0], s[1], s[2] - reserve, *s[3:]] for s in history if len(s) in (3, 5)]
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -67,6 +79,7 @@ def forecast(history: list[list[float]], mount: str, now_s: float, window_s: flo
     if points:
         out.span_days = round((points[-1][0] - points[0][0]) / DAY, 2)
         out.used_percent = round(100 * points[-1][1] / points[-1][2], 2) if points[-1][2] else None
+        out.available_bytes = points[-1][2] - points[-1][1]
     if len(points) < MIN_SAMPLES or points[-1][0] - points[0][0] < MIN_SPAN_S:
         hours = (points[-1][0] - points[0][0]) / 3600 if points else 0
         out.error = (f"could not forecast {mount}: {len(points)} point(s) over {hours:.0f} hours in the last "

@@ -16,9 +16,11 @@ class DiskUsage:
     used_percent: Optional[float] = None
     used_bytes: Optional[int] = None
     size_bytes: Optional[int] = None
+    available_bytes: Optional[int] = None        # to a writer; size - used - available is reserved (for root)
     inodes_used_percent: Optional[float] = None
     inodes_used: Optional[int] = None
     inodes_total: Optional[int] = None
+    inodes_free: Optional[int] = None
     command: str = ""
     error: Optional[str] = None
 
@@ -53,7 +55,7 @@ def disk_usage(target: Target, path: str) -> DiskUsage:
     command = f"df -P -k {path}; df -P -i {path}"
     try:
         fs, size_k, used_k, avail_k, mount = _df(target, "-k", path)
-        _, itotal_n, iused_n, _, _ = _df(target, "-i", path)
+        _, itotal_n, iused_n, ifree_n, _ = _df(target, "-i", path)
     except TargetError as exc:
         return DiskUsage(path, command=command, error=str(exc))
     used, avail = used_k * 1024, avail_k * 1024
@@ -64,8 +66,8 @@ def disk_usage(target: Target, path: str) -> DiskUsage:
         path=path, filesystem=fs, mount=mount,
         # df's own rounding is upward; keep one decimal of the exact share instead.
         used_percent=round(100.0 * used / (used + avail), 1),
-        used_bytes=used, size_bytes=size_k * 1024,
+        used_bytes=used, size_bytes=size_k * 1024, available_bytes=avail,
         # Filesystems without a fixed inode table (btrfs, some overlays) report 0 inodes: nothing to exhaust.
         inodes_used_percent=round(100.0 * iused_n / itotal_n, 1) if itotal_n else None,
-        inodes_used=iused_n, inodes_total=itotal_n, command=command,
+        inodes_used=iused_n, inodes_total=itotal_n, inodes_free=ifree_n, command=command,
     )

@@ -8,7 +8,7 @@ from .capacity import Forecast
 
 
 def disk_chart(fc: Forecast, title: str) -> bytes:
-    """Used bytes at each recorded sample, the size as a dashed line, and where the fitted growth meets it."""
+    """Used bytes at each recorded sample, what a writer can use (used + available) dashed, where growth meets it."""
     fig = Figure(figsize=(8, 3.2), layout="constrained")
     ax = fig.subplots()
     ax.set_title(title, fontsize=10)
@@ -20,7 +20,8 @@ def disk_chart(fc: Forecast, title: str) -> bytes:
     scale, unit = unit_for(max(s[2] for s in fc.history))
     ax.plot(utc(times), [s[1] / scale for s in fc.history], color=OK, marker="o", markersize=3, linewidth=1,
             label="used")
-    ax.plot(utc(times), [s[2] / scale for s in fc.history], color=LIMIT, linestyle="--", linewidth=1, label="size")
+    ax.plot(utc(times), [s[2] / scale for s in fc.history], color=LIMIT, linestyle="--", linewidth=1,
+            label="usable (used + available)")
     if fc.growth_bytes_per_day and fc.days_until_full is not None:
         last = fc.history[-1]
         horizon = min(fc.days_until_full, 3 * max(fc.span_days, 1)) * 86400
