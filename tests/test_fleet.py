@@ -306,3 +306,27 @@ def test_a_host_gone_mid_run_is_not_asked_again(tmp_path):
         later.run("echo anyone")
     assert str(again.value) == f"{down[spec]} (first seen earlier in this run; not retried)"
     assert server.log.read_text().count("Accepted publickey") == accepted
+
+
+def test_a_host_in_two_groups_is_refused_by_check_config_as_by_the_run(suite, tmp_path):
+    """Each group alone is valid; a host listed under both takes both overrides — a root from one, OpenSLO files
+    from the other that are not under that root. The run refuses the pair (exit 4); check-config must as well."""
+    import subprocess
+    import sys
+
+    from test_slo_openslo import LATENCY
+
+    (suite.path / "slo").mkdir()
+    (suite.path / "slo" / "fast.yaml").write_text(LATENCY)
+    (tmp_path / "elsewhere").mkdir()
+    path = suite.config({"service": "shop", "disk": {"paths": ["/"]}, "hosts": {
+        "moved": {"hosts": ["local://"], "overrides": {"root": str(tmp_path / "elsewhere")}},
+        "slo": {"hosts": ["local://"], "overrides": {"slo": {"source": {"access_log": "a.log"},
+                                                               "openslo": ["slo/*.yaml"]}}}}})
+    said = f"{path}: hosts.slo.overrides.slo.openslo[0]: 'slo/*.yaml' matches no file"
+    done = subprocess.run([sys.executable, "-m", "opsproof.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 4 and said in done.stderr and "(on a host that also takes moved)" in done.stderr, done
+    (line,) = done.stderr.splitlines()
+    result = suite.run("-m", "daily", "--collect-only")
+    assert result.ret == 4 and line.removeprefix("opsproof: ") in result.stderr.str(), result.stderr.str()

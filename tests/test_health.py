@@ -142,10 +142,12 @@ def drip_server():
     server.server_close()
 
 
-def test_endpoints_sharing_a_label_keep_their_own_results(suite, http_server):
-    """Two unnamed endpoints on one host and path: each item reports its own probe, not its twin's."""
+def test_endpoints_on_one_host_and_path_keep_their_own_results(suite, http_server):
+    """Two endpoints on one host and path (named apart: unnamed, they would share a label, which the config refuses,
+    see below): each item reports its own probe, not its twin's."""
     url = http_server.url()
-    suite.config(_config({"url": url + "?probe=a", "status": 200}, {"url": url + "?probe=b", "status": 204}))
+    suite.config(_config({"name": "a", "url": url + "?probe=a", "status": 200},
+                         {"name": "b", "url": url + "?probe=b", "status": 204}))
     result = suite.run("-m", "postdeploy", CHECK, *FAST)
     assert result.ret == 1, result.stdout.str()
     tests = [t for t in suite.summary()["tests"] if "::test_endpoint_healthy[" in t["id"]]
@@ -334,3 +336,33 @@ def test_a_slow_endpoint_holds_up_no_other(http_server):
         server.server_close()
     assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
     assert http_server.behaviour.max_in_flight == 1  # the other slot asked them one after another
+
+
+# --- endpoints of one name (issue 20, item 7) -------------------------------------------------------------
+
+def _check_config(path) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "opsproof.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+@pytest.mark.parametrize("twins, said", [
+    # Named alike, thresholds apart: the lookup (health[api].max_latency_ms) would judge both by the first.
+    ([_endpoint("http://127.0.0.1:9/a", max_latency_ms=50), _endpoint("http://127.0.0.1:9/w", name="web"),
+      _endpoint("http://127.0.0.1:9/b", max_latency_ms=5000)],
+     "health[2].name: health[0] and health[2] are both named 'api': names must be unique"),
+    # No names: the label comes from the URL (host:port/path), and the query string is not part of it.
+    ([{"url": "http://127.0.0.1:9/health?probe=fast", "max_latency_ms": 50},
+      {"url": "http://127.0.0.1:9/health?probe=deep", "max_latency_ms": 5000}],
+     "health[1]: health[0] and health[1] are both named '127.0.0.1:9/health' (from their URLs): names must be "
+     "unique"),
+])
+def test_two_endpoints_of_one_name_are_refused_by_check_config_and_by_the_run(suite, twins, said):
+    path = suite.config(_config(*twins))
+    done = _check_config(path)
+    assert done.returncode == 4 and said in done.stderr and "Traceback" not in done.stderr, done
+    (line,) = [x for x in done.stderr.splitlines() if said in x]
+    result = suite.run("-m", "postdeploy", CHECK, *FAST)
+    assert result.ret == 4 and line.removeprefix("opsproof: ") in result.stderr.str(), result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()

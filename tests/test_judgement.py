@@ -217,3 +217,22 @@ def test_a_run_whose_only_failure_is_waived_passes_saying_so():
     health = 'check="checks/test_x.py::test_endpoint_healthy",host="local",cadence="postdeploy"'
     assert {f"opsproof_check_success{{{burn}}} 0", f"opsproof_check_waived{{{burn}}} 1",
             f"opsproof_check_warning{{{health}}} 1", f"opsproof_check_waived{{{health}}} 0"} <= set(lines)
+
+
+# --- one validation for check-config and the run (issue 20, item 12) -------------------------------------
+
+@pytest.mark.parametrize("where, setting, key", [
+    ("waivers", [_waiver(check="test_disk_space and (")], "waivers[0].check"),
+    ("runbooks", {"test_disk and (": "docs/disk.md"}, "runbooks[test_disk and (]"),
+])
+def test_check_config_and_the_run_refuse_a_bad_selection_with_the_same_line(suite, where, setting, key):
+    import sys
+
+    path = suite.config({"service": "shop", "disk": DISK_FAILING, where: setting})
+    done = subprocess.run([sys.executable, "-m", "opsproof.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 4 and "Traceback" not in done.stderr, done
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"opsproof: bad maintenance config: {path}: {key}: ") and "not a -k expression" in line
+    result = suite.run("-m", "daily", "-k", DISK_CHECKS)
+    assert result.ret == 4 and line.removeprefix("opsproof: ") in result.stderr.str(), result.stderr.str()

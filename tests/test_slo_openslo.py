@@ -128,8 +128,11 @@ def test_duplicate_names_and_queries_without_prometheus_are_config_errors(tmp_pa
     assert err.value.key == "slo" and "need slo.source.prometheus" in str(err.value)
     config = write(tmp_path, "source: {access_log: a.log}\nopenslo: ['slo/*.yaml']\n"
                              "objectives: [{name: checkout-latency, target: 99}]\n", {"a.yaml": LATENCY})
-    with pytest.raises(ConfigError, match="unique"):
+    with pytest.raises(ConfigError) as err:
         load(config)
+    assert (err.value.key, err.value.problem) == (
+        "slo.objectives[1].name", "slo.objectives[0] and slo.objectives[1] are both named 'checkout-latency' (the "
+        "second from OpenSLO a.yaml): names must be unique"), err.value
 
 
 @pytest.mark.parametrize("slo,key", [

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 import reprlib
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable, Sequence
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DEFAULT_NAME = "maintenance.yaml"
 ENV_VAR = "OPSPROOF_CONFIG"
@@ -62,6 +63,8 @@ def key_path(loc: tuple) -> str:
             out += f"[{part}]"
         elif part in ("json_",):
             out += ".json"
+        elif str(part).startswith("["):         # a mapping's key as the lookup writes it: runbooks[test_disk]
+            out += str(part)
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -77,6 +80,14 @@ def quoted(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
+# What to do about an error of our own kind (a PydanticCustomError's type).
+HINTS = {
+    "duplicate_name": "give each its own name: thresholds are looked up by name (health[api].max_latency_ms), so "
+                      "twins would both be judged by the first one's",
+    "not_a_selection": "write a check name such as test_disk_space, or 'test_backups and not fresh'",
+}
+
+
 def message(err: dict) -> str:
     """What is wrong, in the user's words (with the value given, where there is one)."""
     kind = err.get("type", "")
@@ -85,7 +96,7 @@ def message(err: dict) -> str:
     if kind == "missing":
         return "required key is missing"
     msg = err.get("msg", "invalid").removeprefix("Value error, ")
-    if "input" in err and kind not in ("model_type", "dict_type", "list_type"):
+    if "input" in err and kind not in ("model_type", "dict_type", "list_type") and kind not in HINTS:
         msg += f" (got {quoted(err['input'])})"
     return msg
 
@@ -93,11 +104,32 @@ def message(err: dict) -> str:
 def hint(err: dict) -> str:
     """What to do about it."""
     kind = err.get("type", "")
+    if kind in HINTS:
+        return HINTS[kind]
     if kind == "extra_forbidden":
         return "remove it or check its spelling against the README's config reference"
     if kind == "missing":
         return "add it: it names what to check"
     return "see the README's config reference"
+
+
+def unique_names(items: Sequence[Any], where: str, name: Callable[[Any], str],
+                 why: Callable[[Any], str] = lambda item: "", own: Callable[[Any], bool] = lambda item: True) -> None:
+    """Refuse two items of the list at `where` under one name: lookup.py keeps the first item of a name, so the
+    second would be judged by the first one's thresholds. The error sits at the second: `[i].name` where `own`
+    says the item names itself, `[i]` where its name is derived; `why` adds a note (where the name came from)."""
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        label = name(item)
+        if label not in first:
+            first[label] = i
+            continue
+        note = why(item)
+        raise ValidationError.from_exception_data(where, [InitErrorDetails(
+            type=PydanticCustomError("duplicate_name", "{a} and {b} are both named {name}{note}: names must be unique",
+                                     {"a": f"{where}[{first[label]}]", "b": f"{where}[{i}]", "name": repr(label),
+                                      "note": f" ({note})" if note else ""}),
+            loc=(i, "name") if own(item) else (i,), input=label)])
 
 
 class _Section(BaseModel):

@@ -11,7 +11,8 @@ A group's name matches the hosts listed under it, an Ansible inventory group of 
 `--ansible-inventory`) and a host of that name or spec. A host takes the overrides of every group it
 matches, in the order they are written; an override replaces the whole section (a top-level key). Each
 group's overrides are validated with the same models as the top level when the file is loaded (errors name
-`hosts.<group>.overrides.<key path>`). Settings read once for the whole run cannot be overridden.
+`hosts.<group>.overrides.<key path>`), and so is each combination of groups a host listed in the file takes
+(`listed_together`). Settings read once for the whole run cannot be overridden.
 """
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ class Group(_Section):
             raise ValueError(f"{', '.join(fleet_wide)} applies to the whole run: set it at the top level, "
                              "not per group")
         return value
+
+
+def listed_together(groups: dict[str, Group]) -> list[list[str]]:
+    """Each set of two or more groups a host listed in the file takes (under them, or a group of its spec's name),
+    in file order: the settings a run on that host validates, known before any inventory is read."""
+    specs = dict.fromkeys(spec for group in groups.values() for spec in group.hosts)
+    together = {tuple(name for name, group in groups.items() if spec in group.hosts or name == spec) for spec in specs}
+    return [list(names) for names in sorted(together) if len(names) > 1]
 
 
 def merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,8 @@
   `slo.objectives[api].target` -> `warn_target`. `warn_band` refuses a level on the wrong side of the one it shadows.
 - **Waivers.** `Waiver`: which check (a `-k` expression, or a node id), on which hosts, why, who approved, until when.
 - **Runbooks.** `runbooks: {<check pattern>: <URL or path under root>}` (`runbook_target` checks one value).
+- **Patterns** (a waiver's `check`, a runbook's key) must be expressions pytest's `-k` accepts (`selection`,
+  with expression.py's reading of pytest's grammar): `opsproof check-config` and the run refuse the same ones.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Optional
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from . import expression
 from .base import _Section
 
 MAX_WAIVER_DAYS = 90
@@ -61,6 +64,26 @@ def warn_band(*warn_fields: str) -> Any:
     return field_validator(*warn_fields)(inside)
 
 
+def selection(value: str) -> str:
+    """The pattern unchanged, or refused when pytest's -k parser would refuse it (the run evaluates it with that)."""
+    wrong = expression.problem(value)
+    if wrong:
+        raise PydanticCustomError("not_a_selection", "{value} is not a -k expression ({wrong})",
+                                  {"value": repr(value), "wrong": wrong})
+    return value
+
+
+def selections(patterns: dict[str, Any]) -> dict[str, Any]:
+    """The mapping unchanged, or an error at `[pattern]` for a key that is not a -k expression (runbooks)."""
+    for pattern in patterns:
+        try:
+            selection(pattern)
+        except PydanticCustomError as exc:
+            raise ValidationError.from_exception_data("patterns", [
+                InitErrorDetails(type=exc, loc=(f"[{pattern}]",), input=pattern)]) from None
+    return patterns
+
+
 class Waiver(_Section):
     """An accepted failure: the check still runs and is reported as waived, not passed, until `expires`."""
 
@@ -69,6 +92,11 @@ class Waiver(_Section):
     reason: str = Field(min_length=1)
     approved_by: str = Field(min_length=1)
     expires: date                              # ISO date: covers failures up to and including this day
+
+    @field_validator("check")
+    @classmethod
+    def _selects(cls, value: str) -> str:
+        return selection(value)
 
     def in_force(self, today: date) -> bool:
         return today <= self.expires

@@ -52,7 +52,10 @@ def load(path: Path, source: str = "") -> Maint:
     maint = _build(name, path, hashlib.sha256(raw).hexdigest(), data)
     groups = {group: fleet.validated(name, [group], data, [spec.overrides], partial(_build, name, path, maint.sha256))
               for group, spec in (maint.hosts or {}).items()}
-    return maint.model_copy(update={"groups": groups, "settings": data})
+    maint = maint.model_copy(update={"groups": groups, "settings": data})
+    for names in fleet.listed_together(maint.hosts or {}):  # as the run will combine them (hosts/fleet.py plan)
+        for_groups(maint, names)
+    return maint
 
 
 def for_groups(maint: Maint, names: list[str]) -> Maint:

@@ -6,10 +6,10 @@ from typing import Any, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from .base import _Section
+from .base import _Section, unique_names
 from .cadences import Cadences
 from .fleet import Group
-from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, waivers_within
+from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, selections, waivers_within
 from .schedule import Attestations, Docs, Notify, Window
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
@@ -57,6 +57,13 @@ class Maint(_Section):
     groups: dict[str, Any] = Field({}, exclude=True)     # each `hosts:` group's validated config (a Maint)
     settings: dict[str, Any] = Field({}, exclude=True)   # the file's settings as written: groups merge onto them
 
+    @field_validator("health")
+    @classmethod
+    def _health_names(cls, value: Optional[list[Endpoint]]) -> Optional[list[Endpoint]]:
+        unique_names(value or [], "health", lambda e: e.label, lambda e: "" if e.name else "from their URLs",
+                     lambda e: bool(e.name))
+        return value
+
     @field_validator("waivers")
     @classmethod
     def _waivers_reviewed(cls, value: list[Waiver], info: ValidationInfo) -> list[Waiver]:
@@ -65,7 +72,7 @@ class Maint(_Section):
     @field_validator("runbooks")
     @classmethod
     def _runbooks(cls, value: dict[str, str]) -> dict[str, str]:
-        return {pattern: runbook_target(target) for pattern, target in value.items()}
+        return {pattern: runbook_target(target) for pattern, target in selections(value).items()}
 
     def resolve(self, relative: str) -> str:
         """An absolute path on the target: relative paths resolve against `root`."""

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import yamlsafe
-from .base import ConfigError, key_path, message
+from .base import ConfigError, hint, key_path, message
 from .slo import Objective, Slo
 
 _WINDOW = re.compile(r"^(\d+)([smhdwMQY])$")
@@ -200,4 +200,5 @@ def resolved_slo(slo: Slo, resolve: Callable[[str], str], config_path: str) -> S
                                    "objectives": [o.model_dump() for o in objectives]})
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(config_path, "slo" + ("." + key_path(err["loc"]) if err["loc"] else ""), message(err))
+        raise ConfigError(config_path, "slo" + ("." + key_path(err["loc"]) if err["loc"] else ""), message(err),
+                          hint(err))

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .base import Duration, _Section
+from .base import Duration, _Section, unique_names
 from .judgement import warn_band
 from .sections import Endpoint
 
@@ -72,11 +72,16 @@ class Slo(_Section):
     openslo: list[str] = []                      # globs of OpenSLO v1 documents, read as more objectives
     min_requests: int = Field(1, ge=1)           # fewer requests in a window: "could not observe", a failure
 
+    @field_validator("objectives")
+    @classmethod
+    def _names(cls, value: list[Objective]) -> list[Objective]:
+        # OpenSLO objectives follow the file's own (opsproof/config/openslo.py); their description says from where
+        unique_names(value, "slo.objectives", lambda o: o.name,
+                     lambda o: "the second from " + o.description if o.description.startswith("OpenSLO ") else "")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "Slo":
-        names = [o.name for o in self.objectives]
-        if len(set(names)) != len(names):
-            raise ValueError(f"objective names must be unique: {sorted({n for n in names if names.count(n) > 1})}")
         if self.source.access_log and any(o.total_query for o in self.objectives):
             raise ValueError("error_query/good_query/total_query need slo.source.prometheus")
         return self
