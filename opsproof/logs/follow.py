@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
-import subprocess
 import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any, Optional
@@ -56,6 +54,8 @@ class _Tool:
     copy was whole: a damaged one raises Unreadable at close (never a short read taken for the whole file)."""
 
     def __init__(self, argv: list[str]) -> None:
+        import subprocess   # only for a compression Python cannot read itself: not imported by every scan
+
         self.argv, self.ended = argv, False
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0)
@@ -105,6 +105,8 @@ def open_stream(path: str, compression: str) -> Any:
     opener = _module_opener(compression)
     if opener is not None:
         return opener(path, "rb")
+    import shutil
+
     tool = TOOLS.get(compression)
     if tool is None or shutil.which(tool) is None:
         raise Unreadable(f"no {tool or 'decompressor'} on this host to read {path}")
