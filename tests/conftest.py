@@ -189,10 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b.body)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: 200 probes connecting at once overflow it, and the kernel drops
+    # their SYNs to be retried after 1, 2, 4, 8, 16, 32 s — past a probe's timeout on a loaded machine.
+    request_queue_size = 1024
+
+
 class HTTPServerFixture:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.behaviour = self.behaviour  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
