@@ -96,7 +96,8 @@ def _child(path: str, state_in: str, state_out: str) -> None:
 
     from opsproof.hosts.state import StateStore
     from opsproof.hosts.target import Target
-    from opsproof.slo import buckets, status
+    from opsproof.slo import status
+    from opsproof.slo.accesslog import buckets
 
     imports_s = time.perf_counter() - started
     target = Target(testinfra.get_host("local://"), 3600)

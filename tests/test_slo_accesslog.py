@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from opsproof.slo import accesslog
-from opsproof.slo.accesslog import LATENCY, Parser
+from opsproof.slo.accesslog import parse as accesslog
+from opsproof.slo.accesslog.parse import LATENCY, Parser
 from opsproof.slo.aggregates import latency_edges
 
 EDGES = latency_edges([300])

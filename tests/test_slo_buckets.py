@@ -12,7 +12,8 @@ import pytest
 import testinfra
 
 from opsproof.config import Objective
-from opsproof.slo import buckets, status
+from opsproof.slo import status
+from opsproof.slo.accesslog import buckets
 from opsproof.hosts.target import Target
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
@@ -197,7 +198,7 @@ def test_latency_threshold_is_inclusive(tmp_path, target):
 
 
 def test_lines_split_across_reads_and_pieces_count_once(tmp_path, target, monkeypatch):
-    from opsproof.slo import accesslog, localread
+    from opsproof.slo.accesslog import localread, parse as accesslog
 
     monkeypatch.setattr(buckets, "CHUNK", 997)                 # reads end mid-line, some lines span two reads
     monkeypatch.setattr(localread, "CHUNK", 997)

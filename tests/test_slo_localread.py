@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from opsproof.slo import localread
-from opsproof.slo.accesslog import Parser
+from opsproof.slo.accesslog import localread
+from opsproof.slo.accesslog.parse import Parser
 from opsproof.slo.aggregates import latency_edges
 
 EDGES = latency_edges([300])

@@ -9,7 +9,8 @@ import testinfra
 
 from conftest import free_port
 from opsproof.config import Objective, SloSource
-from opsproof.slo import buckets, status
+from opsproof.slo import status
+from opsproof.slo.accesslog import buckets
 from opsproof.slo.prometheus import Prometheus, PromError, PromSource
 from opsproof.hosts.target import Target
 from prom import PromServer, traffic

@@ -15,7 +15,7 @@ import testinfra
 
 from opsproof.hosts import ship as shipped
 from opsproof.hosts.target import Target
-from opsproof.slo import buckets, reducer
+from opsproof.slo.accesslog import buckets, reducer
 from opsproof.slo.aggregates import latency_edges
 from sshd import ALIAS
 
@@ -89,8 +89,9 @@ def same(a, b) -> None:
 
 
 def test_the_reducer_ships_alone_and_needs_only_the_standard_library():
-    assert shipped.modules("opsproof.slo.reducer") == ["opsproof", "opsproof.slo", "opsproof.slo.lines",
-                                                       "opsproof.slo.localread", "opsproof.slo.reducer"]
+    assert shipped.modules("opsproof.slo.accesslog.reducer") == [
+        "opsproof", "opsproof.slo", "opsproof.slo.accesslog", "opsproof.slo.accesslog.lines",
+        "opsproof.slo.accesslog.localread", "opsproof.slo.accesslog.reducer"]
 
 
 def test_shipped_reducer_agrees_exactly_with_the_numpy_path(tmp_path, local, monkeypatch):

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from .accesslog import LATENCY, Chunk, merge
+from .accesslog.parse import LATENCY, Chunk, merge
 
 FINE_S = 8 * 86400
 

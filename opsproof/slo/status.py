@@ -12,7 +12,7 @@ from typing import Any, Optional, Protocol
 
 from . import math as slomath
 from .aggregates import Aggregates
-from .buckets import LogRead
+from .accesslog.buckets import LogRead
 
 DAY = 86400
 QUARTER_S = 90 * DAY

@@ -20,12 +20,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
-from ..hosts import ship as shipped
-from ..hosts.target import Target, TargetError
-from ..logs import siblings
+from ...hosts import ship as shipped
+from ...hosts.target import Target, TargetError
+from ...logs import siblings
 from . import localread
-from .accesslog import Chunk, Parser, chunk_of
-from .aggregates import FINE_S, Aggregates, latency_edges
+from .parse import Chunk, Parser, chunk_of
+from ..aggregates import FINE_S, Aggregates, latency_edges
 from .reducer import Reduced, decode, gunzip
 
 STATE_VERSION = 2
@@ -150,7 +150,7 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
 
 def _reduced_there(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
                    chunks: list[Chunk], span: Optional[tuple[int, int]] = None) -> tuple[int, bool]:
-    """The file reduced on the target (opsproof.slo.reducer, standard library only): only its counts travel.
+    """The file reduced on the target (opsproof.slo.accesslog.reducer, standard library only): only its counts travel.
 
     A call that reaches command_timeout_s stops at a line boundary and the next one continues from there.
     """
@@ -158,7 +158,7 @@ def _reduced_there(target: Target, path: str, size: int, start: int, parser: Par
     while True:
         args = {"path": path, "size": size, "start": offset, "settings": parser.line.settings(),
                 "edges_us": parser.edges_us.tolist(), **dict(zip(("keep_from", "hours_before"), span or ()))}
-        got = shipped.call(target, "opsproof.slo.reducer:reduce_file", args, target.timeout_s, Reduced, ship=True)
+        got = shipped.call(target, "opsproof.slo.accesslog.reducer:reduce_file", args, target.timeout_s, Reduced, ship=True)
         if got.error:
             raise EOFError(got.error)
         chunks.append(seen.take(chunk_of(*decode(got.counts), got.lines, got.requests, got.malformed,
