@@ -198,6 +198,123 @@ def test_html_opens_with_the_verdict_div_and_escapes_the_table():
         coverage.verdict_html({"verdict": "green", "text": "x"})
 
 
+def test_waived_failures_and_warnings_are_named_in_their_rows_and_the_verdict():
+    tests = [x for x in every_check() if not any(c in x["id"] for c in ("test_disk_", "test_temp_cleanup_ran"))]
+    tests += [t("test_disk_inodes", "waived", "inodes 95%", waiver="waived until 2026-12-31 by ops: new disk ordered"),
+              t("test_disk_space", "passed", warnings=["disk 84% used, close to 85"]),
+              t("test_temp_cleanup_ran", "waived", "boom")]                         # no waiver text: "waived"
+    result = coverage.build("daily", tests)
+    rows = rows_by_task(result)
+    inodes, temp = "checks/test_x.py::test_disk_inodes[local]", "checks/test_x.py::test_temp_cleanup_ran[local]"
+    assert (rows[("daily", "Disk space check")]["outcome"], rows[("daily", "Disk space check")]["why"]) == (
+        "waived", f"{inodes} waived until 2026-12-31 by ops: new disk ordered; 1 passed; "
+                  "warning: disk 84% used, close to 85")
+    assert (rows[("daily", "Temporary file cleanup")]["outcome"], rows[("daily", "Temporary file cleanup")]["why"]) == (
+        "waived", f"{temp} waived; 1 passed")
+    assert result["verdict"] == "passed"
+    assert result["text"] == (
+        "PASSED with 2 waived failures and 1 warning — every task of the selected cadences was checked and passed "
+        f"or waived: {inodes} waived until 2026-12-31 by ops: new disk ordered; {temp} waived; "
+        "warning checks/test_x.py::test_disk_space[local]: disk 84% used, close to 85")
+
+
+def test_a_waived_task_alone_and_a_warning_alone_are_counted_in_the_singular():
+    tests = [x for x in every_check() if "test_no_new_errors" not in x["id"]]
+    tests.append(t("test_no_new_errors", "waived", "3 errors", waiver="waived by ops"))
+    result = coverage.build("daily", tests)
+    row = rows_by_task(result)[("daily", "Review error logs")]
+    assert (row["outcome"], row["why"]) == ("waived", "checks/test_x.py::test_no_new_errors[local] waived by ops")
+    assert result["text"].startswith("PASSED with 1 waived failure — ")
+    tests[-1] = t("test_no_new_errors", warnings=["the log grew 2 GiB"])
+    assert coverage.build("daily", tests)["text"] == (
+        "PASSED with 1 warning — every task of the selected cadences was checked and passed or waived: "
+        "warning checks/test_x.py::test_no_new_errors[local]: the log grew 2 GiB")
+
+
+def test_a_failed_run_also_names_its_waived_failures():
+    tests = [x for x in every_check() if "test_disk_" not in x["id"]]
+    tests += [t("test_disk_space", "failed", "disk 97% used"), t("test_disk_inodes", "waived", waiver="waived by ops")]
+    assert coverage.build("daily", tests)["text"] == (
+        "FAILED — 1 check failed: checks/test_x.py::test_disk_space[local]; and 1 waived failure: "
+        "checks/test_x.py::test_disk_inodes[local] waived by ops")
+
+
+def test_every_failed_check_and_every_unchecked_task_is_listed():
+    tests = [x for x in every_check() if "test_disk_" not in x["id"]]
+    tests += [t("test_disk_space", "failed", "a"), t("test_disk_inodes", "error", "Traceback\nOSError: df died")]
+    result = coverage.build("daily", tests)
+    assert result["text"] == ("FAILED — 2 checks failed: checks/test_x.py::test_disk_space[local], "
+                              "checks/test_x.py::test_disk_inodes[local]")
+    row = rows_by_task(result)[("daily", "Disk space check")]
+    assert (row["outcome"], row["why"]) == ("failed", "checks/test_x.py::test_disk_space[local] failed: a; "
+                                                      "checks/test_x.py::test_disk_inodes[local] error: OSError: df died")
+    result = coverage.build("daily", [t("test_disk_space")])
+    assert result["text"].startswith("INCOMPLETE — 4 tasks not checked: daily Log rotation (not run: its checks were "
+                                     "deselected (-m/-k)); daily Temporary file cleanup (not run: ")
+
+
+def test_a_run_that_selected_nothing_says_no_check_ran():
+    assert coverage.build("smoke", []) == {"verdict": "incomplete", "coverage": [],
+                                           "text": "INCOMPLETE — 0 tasks not checked: no check ran"}
+
+
+def test_the_cadences_a_run_falls_back_to_are_those_its_checks_carry():
+    result = coverage.build("daily and postmaintenance", [t("test_disk_space", markers=["daily", "postmaintenance"])])
+    assert {r["cadence"] for r in result["coverage"]} == {"daily", "postmaintenance"}
+
+
+def test_several_tasks_that_do_not_apply_are_each_named():
+    why = f"{coverage.NOT_APPLICABLE}: the service is not user-facing"
+    tests = [x for x in every_check() if "test_users_notified" not in x["id"] and "test_rollback" not in x["id"]]
+    tests += [t("test_users_notified", "skipped", why), t("test_rollback_plan_ready", "skipped", why)]
+    assert coverage.build("premaintenance", tests)["text"] == (
+        "PASSED — every task of the selected cadences was checked and passed (2 not applicable: premaintenance Users "
+        "notified (if user-facing); premaintenance Rollback plan ready)")
+
+
+@pytest.mark.parametrize("outcome, message, reason", [
+    ("skipped", None, ""),                                          # no message: no reason, not a placeholder
+    ("skipped", "no security section\nsee the README", "no security section"),   # a skip's first line
+    ("failed", "", ""),                                             # a failure without a message
+    ("error", "Traceback\nOSError: df died", "OSError: df died"),   # an error's last line
+    ("skipped", "x" * 300, "x" * 200),                              # at most 200 characters
+])
+def test_the_reason_a_row_gives_for_each_check(outcome, message, reason):
+    test = {"id": "checks/test_x.py::test_disk_space[local]", "outcome": outcome, "message": message}
+    assert coverage._reason(test) == reason
+
+
+def test_the_check_name_of_a_test_id():
+    assert coverage.check_name("checks/test_disk.py::test_disk_space[/srv[1]-local]") == "test_disk_space"
+    assert coverage.check_name("checks/test_x.py::TestDisk::test_disk_space[local]") == "test_disk_space"
+
+
+def test_only_a_coverage_note_joins_the_row():
+    other = {"label": "df output", "data": {"note": "not a coverage note"}}
+    tests = [x for x in every_check() if "kept_archive" not in x["id"]]
+    tests.append(t("test_kept_archive_is_intact", evidence=[other, {"label": coverage.NOTE}]))
+    row = rows_by_task(coverage.build("weekly", tests))[("weekly", "Full backup verification")]
+    assert row["why"] == "1 passed"
+
+
+def test_the_verdict_and_table_html_exactly():
+    assert coverage.verdict_html({"verdict": "passed", "text": "PASSED"}) == (
+        '<div class="opsproof-verdict" data-verdict="passed"><strong>PASSED</strong></div>')
+    assert coverage.verdict_html({"verdict": "failed", "text": "FAILED — a — b"}) == (
+        '<div class="opsproof-verdict" data-verdict="failed"><strong>FAILED</strong> — a — b</div>')
+    with pytest.raises(ValueError, match=r"^verdict 'green' is not one of \('passed', 'failed', 'incomplete'\)$"):
+        coverage.verdict_html({"verdict": "green", "text": "x"})
+    rows = [{"cadence": "daily", "task": "Disk", "checks": ["test_a", "test_b"], "outcome": "not applicable", "why": "w"},
+            {"cadence": "daily", "task": "New", "checks": [], "outcome": "not built", "why": "n"}]
+    assert coverage.coverage_html(rows) == (
+        '<table class="opsproof-coverage"><thead><tr><th>Cadence</th><th>Task (maintenance guide)</th>'
+        '<th>Checks</th><th>Outcome</th><th>Why</th></tr></thead><tbody>'
+        '<tr class="opsproof-coverage-not-applicable"><td>daily</td><td>Disk</td><td>test_a, test_b</td>'
+        '<td>not applicable</td><td>w</td></tr>'
+        '<tr class="opsproof-coverage-not-built"><td>daily</td><td>New</td><td>—</td><td>not built</td><td>n</td></tr>'
+        '</tbody></table>')
+
+
 # --- suite runs: the report, the JSON summary and the ledger say the same verdict --------------------------------
 
 def _said(suite) -> tuple[str, str, list[str]]:

@@ -56,6 +56,10 @@ def test_a_masked_value_keeps_its_quotes_and_what_follows():
         f"{{'token': '{MASK}', 'page': 2}} session={MASK} path=/"
 
 
+def test_a_double_quoted_value_keeps_its_double_quotes():
+    assert redact('{"api_key": "jk22", "n": 1} token="a b" end') == f'{{"api_key": "{MASK}", "n": 1}} token="{MASK}" end'
+
+
 def test_records_mask_every_key_named_like_a_secret():
     data = Redactor().data({"client_secret": "c", "db_password": "p", "X-Api-Key": "k", "max_tokens": 5})
     assert data == {"client_secret": MASK, "db_password": MASK, "X-Api-Key": MASK, "max_tokens": 5}
@@ -119,6 +123,7 @@ def test_operator_input_is_one_line_with_every_control_character_shown():
     raw = "Ada\nopsproof: approved by CTO\r\x1b[2J\x1b]0;t\x07\tx\u2028y"
     assert one_line(raw) == "Ada\\nopsproof: approved by CTO\\x0d\\x1b[2J\\x1b]0;t\\x07\\tx\\u2028y"
     assert one_line("Ada Lovelace (CTO) — é") == "Ada Lovelace (CTO) — é"
+    assert one_line("a\u2029b") == "a\\u2029b", "the paragraph separator is a line break too"
 
 
 def _maint(data: dict):

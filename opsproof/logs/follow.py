@@ -173,7 +173,6 @@ class Found:
 
     path: str
     stream: Any
-    compression: str = ""
     newer: list[Rotated] = field(default_factory=list)   # rotations written after it, oldest first
     gaps: list[str] = field(default_factory=list)        # numbered rotations in between that are gone
 
@@ -262,7 +261,7 @@ def locate(path: str, ref: dict[str, Any], check: Any, notes: list[str]) -> tupl
             continue
         if stream is None:
             continue
-        return Found(cand.path, stream, cand.compression, *_after(path, cand, rotations)), rotations
+        return Found(cand.path, stream, *_after(path, cand, rotations)), rotations
     return None, rotations
 
 

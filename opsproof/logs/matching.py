@@ -99,7 +99,7 @@ class LongLine:
             pos = found.start() + 1
         self.tail = window[-OVERLAP:]
 
-    def done(self, counted: bool = True) -> None:
+    def done(self, counted: bool) -> None:
         self.matcher.scan.lines_read += 1
         self.matcher.scan.long_lines += 1
         if self.hit and counted:
