@@ -6,7 +6,6 @@ who, when and why in the state (beside the offsets) and as a line of the ledger:
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -67,15 +66,10 @@ def acknowledge(target: Target, path: str, by: str, reason: str) -> Ack:
 
 
 def unwritable(report_dir: Path, state_dir: Path) -> Optional[str]:
-    """Why the acknowledgement could not be recorded whole (checked before anything is read or written), or None."""
-    found = outputs.writable_dir(report_dir, "--report-dir") or outputs.writable_dir(state_dir, "state_dir")
-    book = report_dir / ledger.NAME
-    if found is None and (book.is_symlink() or book.exists()):
-        if book.is_symlink() or not book.is_file():
-            found = f"the ledger {book} is not a regular file"
-        elif not os.access(book, os.R_OK | os.W_OK):
-            found = f"the ledger {book} cannot be written (permission denied): fix its owner or permissions"
-    return found
+    """Why the acknowledgement could not be recorded whole (checked before anything is read or written), or None:
+    the same check a run makes at its start (outputs.problems: the folders, and the ledger a line must go to)."""
+    found = outputs.problems(report_dir, state_dir, None)
+    return found[0] if found else None
 
 
 def commit(ack: Ack, state: StateStore, report_dir: Path, service: str, config_path: str, config_sha256: str,

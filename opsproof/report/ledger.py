@@ -6,18 +6,27 @@ the head this machine wrote (ledger_head.py); `verify` walks the chain and every
 broken link, each altered or missing file, each report no line names and, from that head, a ledger cut short;
 `verify_command` is what `opsproof verify-ledger` runs. Signing the head line goes through `ssh-keygen -Y`
 (ledger_sign.py).
+
+The ledger is input like any file the suite reads: only a regular file is opened (O_NONBLOCK, so a FIFO put there
+never blocks the open; the append does not follow a link), a line is at most MAX_LINE_BYTES (a longer one is "not a
+ledger line", read past in bounded pieces, never held whole), the last line is found reading back at most that
+bound, and the lock is waited for at most `lock_timeout_s`. `refusal` is the one check, made before a run or an
+acknowledgement starts, of whether a line could be appended (outputs.py).
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
+import stat
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import IO, Any, Iterable, Iterator, Mapping, Optional
 
 from . import ledger_head
 from .ledger_head import HeadNotKept
@@ -28,6 +37,89 @@ FORMAT = "opsproof-ledger/1"
 GENESIS = hashlib.sha256(b"opsproof ledger genesis").hexdigest()
 _REQUIRED = ("format", "run_id", "started", "ended", "outcome", "files", "prev")
 REPORT_SUFFIXES = (".html", ".json", ".xml")  # what a run writes beside its ledger line: report, summary, JUnit
+MAX_LINE_BYTES = 4 << 20  # a run's line is a few KiB; tens of thousands of failed check ids still fit
+LOCK_TIMEOUT_S = 30.0     # an append holds the lock for milliseconds: a lock held longer is a stuck writer
+_FIRST_BLOCK = 1 << 16
+
+
+class LedgerError(Exception):
+    """The ledger cannot be read or appended to as one (not an OSError: nothing about it is transient). `path`
+    is the ledger, `why` the reason without it."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path, self.why = path, why
+
+
+class NotRegular(LedgerError):
+    """The ledger's path is something other than a regular file (`kind` says what)."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(path, f"not a regular file ({kind})")
+        self.kind = kind
+
+
+def _kind(path: Path, mode: Optional[int]) -> str:
+    """What `path` is, for a message: `a FIFO`, `a symbolic link to /dev/zero, a character device`."""
+    what = None if mode is None else {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+                                      stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket",
+                                      stat.S_IFDIR: "a directory"}.get(stat.S_IFMT(mode), "not a file")
+    try:
+        link = f"a symbolic link to {os.readlink(path)}" if os.path.islink(path) else None
+    except OSError:
+        link = "a symbolic link"
+    return ", ".join(p for p in (link, what) if p) or "not a file"
+
+
+def _open(path: Path, flags: int, follow: bool = True) -> int:
+    """A descriptor of `path` when it is a regular file; NotRegular otherwise, OSError as the open raised it.
+    O_NONBLOCK: opening a FIFO returns at once (then refused); `follow=False` for a writer, which a link (to
+    /dev/zero, or to a file elsewhere) must not redirect."""
+    flags |= os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            raise NotRegular(path, _kind(path, None)) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegular(path, _kind(path, mode))
+    return fd
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, Optional[bytes], str]]:
+    """Each non-empty line from the handle's position: (its number, its bytes without the newline or None when
+    it is longer than MAX_LINE_BYTES, its `line_hash`). Read in bounded pieces: a line of any length costs at most
+    the bound in memory (a longer one is hashed as it streams past)."""
+    number = 0
+    while True:
+        piece = handle.readline(MAX_LINE_BYTES + 1)
+        if not piece:
+            return
+        if len(piece) <= MAX_LINE_BYTES or piece.endswith(b"\n"):
+            line = piece[:-1] if piece.endswith(b"\n") else piece
+            if line.strip():
+                number += 1
+                yield number, line, line_hash(line)
+            continue
+        digest = hashlib.sha256(piece)
+        while True:
+            piece = handle.readline(1 << 20)
+            digest.update(piece[:-1] if piece.endswith(b"\n") else piece)
+            if not piece or piece.endswith(b"\n"):
+                break
+        number += 1
+        yield number, None, digest.hexdigest()
+
+
+def over_bound(number: int) -> str:
+    return f"line {number} is over {MAX_LINE_BYTES} bytes: not a ledger line"
 
 
 def sha256_file(path: Path) -> str:
@@ -89,29 +181,35 @@ def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], fil
 
 
 def _last_line(fd: int) -> bytes:
-    """The file's last non-empty line (b"" for an empty file), read backwards from the end."""
-    end = os.lseek(fd, 0, os.SEEK_END)
-    tail, pos = b"", end
+    """The file's last non-empty line (b"" for an empty file), read backwards from the end in growing blocks, at
+    most MAX_LINE_BYTES + 1 bytes of it: linear in its length. ValueError when it is longer than the bound."""
+    pos = os.lseek(fd, 0, os.SEEK_END)
+    parts: list[bytes] = []  # the line's blocks, last first
+    held, step = 0, _FIRST_BLOCK
     while pos > 0:
-        step = min(4096, pos)
-        pos -= step
-        tail = os.pread(fd, step, pos) + tail
-        lines = tail.rstrip(b"\n").split(b"\n")
-        if len(lines) > 1 or pos == 0:
-            return lines[-1]
-    return b""
-
-
-def _all_lines(fd: int) -> list[bytes]:
-    """Every non-empty line of the file, as `verify` counts them."""
-    size, chunks, pos = os.lseek(fd, 0, os.SEEK_END), [], 0
-    while pos < size:
-        chunk = os.pread(fd, min(1 << 20, size - pos), pos)
-        if not chunk:
+        size = min(step, pos)
+        block = os.pread(fd, size, pos - size)
+        pos -= size
+        if not parts:
+            block = block.rstrip(b"\n")  # the newlines that end the file, one block at a time
+            if not block:
+                continue
+        cut = block.rfind(b"\n")
+        parts.append(block[cut + 1:])
+        held += len(parts[-1])
+        if held > MAX_LINE_BYTES:
+            raise ValueError(f"its last line is over {MAX_LINE_BYTES} bytes: not a ledger line")
+        if cut >= 0:
             break
-        chunks.append(chunk)
-        pos += len(chunk)
-    return [line for line in b"".join(chunks).split(b"\n") if line.strip()]
+        step = min(step * 2, MAX_LINE_BYTES + 1 - held)
+    return b"".join(reversed(parts))
+
+
+def _line_hashes(fd: int) -> list[str]:
+    """The `line_hash` of every non-empty line of the file, as `verify` numbers them (bounded memory per line)."""
+    with os.fdopen(os.dup(fd), "rb") as handle:  # a dup: closing it keeps the caller's lock
+        handle.seek(0)
+        return [digest for _, _, digest in _lines(handle)]
 
 
 def _remember_head(fd: int, path: Path, state_dir: str | os.PathLike[str], last: bytes, ours: bytes,
@@ -128,28 +226,53 @@ def _remember_head(fd: int, path: Path, state_dir: str | os.PathLike[str], last:
     if previous and last and previous["sha256"] == line_hash(last):
         number = previous["line"] + 1
     else:
-        lines = _all_lines(fd)
-        number = len(lines)
-        if previous and previous["sha256"] not in {line_hash(line) for line in lines}:
+        hashes = _line_hashes(fd)
+        number = len(hashes)
+        if previous and previous["sha256"] not in set(hashes):
             lost.append({**{k: previous.get(k) for k in ("run_id", "line", "sha256", "written")},
                          "noticed": now, "noticed_by": str(run_id)})
     ledger_head.remember(state_dir, path, {"run_id": str(run_id), "line": number, "sha256": line_hash(ours),
                                            "written": now, "lost": lost})
 
 
-def append(path: Path, line: Mapping[str, Any], state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def _lock(fd: int, path: Path, timeout_s: float) -> None:
+    """An exclusive flock on the ledger, waited for at most `timeout_s`; LedgerError after that."""
+    deadline, pause = time.monotonic() + timeout_s, 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LedgerError(path, f"locked by another process for over {timeout_s:g} s (a run or `opsproof ack` "
+                                  f"appending takes milliseconds: `fuser {path}` names the holder); nothing appended")
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
+
+
+def append(path: Path, line: Mapping[str, Any], state_dir: str | os.PathLike[str] | None = None,
+           lock_timeout_s: float = LOCK_TIMEOUT_S) -> dict[str, Any]:
     """Append one line chained to the current last one; returns it with its `prev`. Atomic against other
     appenders (processes or xdist workers): an exclusive flock spans read-last-line, write and fsync.
     With `state_dir` (the run's, `Maint.state_dir`) the line is also remembered as the head this machine wrote,
     so `verify` can name a ledger cut short; every writer on the machine should pass it. HeadNotKept when that
-    record could not be written: the line itself was (say so in one line; do not report the append as failed)."""
+    record could not be written: the line itself was (say so in one line; do not report the append as failed).
+    LedgerError, nothing written, when the ledger is not a regular file (a link is not followed), its last line is
+    over MAX_LINE_BYTES, our line would be, or the lock is held longer than `lock_timeout_s`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, follow=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        last = _last_line(fd)
+        _lock(fd, path, lock_timeout_s)
+        try:
+            last = _last_line(fd)
+        except ValueError as exc:
+            raise LedgerError(path, str(exc)) from None
         record = {**line, "prev": line_hash(last) if last else GENESIS}
         ours = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+        if len(ours) > MAX_LINE_BYTES:
+            raise LedgerError(path, f"this line would be {len(ours)} bytes, over the {MAX_LINE_BYTES} a ledger line "
+                              "may have; nothing appended")
         data = ours + b"\n"
         end = os.lseek(fd, 0, os.SEEK_END)
         if end and os.pread(fd, 1, end - 1) != b"\n":
@@ -163,6 +286,30 @@ def append(path: Path, line: Mapping[str, Any], state_dir: str | os.PathLike[str
         return record
     finally:
         os.close(fd)  # releases the lock
+
+
+def refusal(path: Path) -> Optional[str]:
+    """Why a line could not be appended to the ledger at `path`, one line, checked before a run or an
+    acknowledgement starts: not a regular file (a link is not followed), not writable by this user, or a line over
+    MAX_LINE_BYTES (read through in bounded pieces). None when it can be (or when there is none yet)."""
+    try:
+        fd = _open(path, os.O_RDWR, follow=False)
+    except FileNotFoundError:
+        return None
+    except NotRegular as exc:
+        return f"the ledger {path} is not a regular file ({exc.kind}): a run appends only to one; move it aside"
+    except OSError as exc:
+        return (f"the ledger {path} cannot be written ({exc.strerror or exc}): fix its owner or permissions (a run "
+                "appends its line there)")
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            for number, line, _ in _lines(handle):
+                if line is None:
+                    return (f"the ledger {path}: {over_bound(number)} (opsproof verify-ledger names what else is "
+                            "wrong); move it aside to start a new one")
+    except OSError as exc:
+        return f"the ledger {path} cannot be read ({exc.strerror or exc})"
+    return None
 
 
 @dataclass
@@ -202,14 +349,20 @@ def _parse(raw: bytes) -> Optional[dict[str, Any]]:
     return data
 
 
+def _reader(path: Path) -> IO[bytes]:
+    """The ledger opened for reading, when it is a regular file (a link to one is followed); NotRegular else."""
+    return os.fdopen(_open(path, os.O_RDONLY), "rb")
+
+
 def read_entries(where: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The ledger's lines that read as entries, in order (no chain or file check: `verify` does those);
-    [] when there is no ledger yet."""
+    [] when there is no ledger yet; NotRegular when it is not a regular file. A line over the bound is no entry."""
     try:
-        raw = ledger_path(where).read_bytes()
+        handle = _reader(ledger_path(where))
     except FileNotFoundError:
         return []
-    return [data for data in map(_parse, raw.split(b"\n")) if data]
+    with handle:
+        return [data for _, line, _ in _lines(handle) if line is not None and (data := _parse(line))]
 
 
 def _label(number: int, data: Optional[Mapping[str, Any]]) -> str:
@@ -224,24 +377,25 @@ def verify(where: str | os.PathLike[str], state_dir: str | os.PathLike[str] | No
     path = ledger_path(where)
     result = Verification(path)
     try:
-        raw = path.read_bytes()
+        with _reader(path) as handle:
+            walked = list(_walk(handle))
+    except NotRegular as exc:
+        result.not_ledger = exc.why
+        return result
     except OSError as exc:
         result.not_ledger = f"cannot read it ({exc.strerror or exc})" + _written_here(path, state_dir)
         return result
-    lines = [line for line in raw.split(b"\n") if line.strip()]
-    parsed = [_parse(line) for line in lines]
-    if not any(parsed):
-        result.not_ledger = ("empty" if not lines else "no line is an opsproof ledger entry") + _written_here(
+    if not any(data for _, data, _, _ in walked):
+        result.not_ledger = ("empty" if not walked else "no line is an opsproof ledger entry") + _written_here(
             path, state_dir)
         return result
-    result.lines = len(lines)
-    hashes = {line_hash(line): n for n, line in enumerate(lines, 1)}
-    for n, (line, data) in enumerate(zip(lines, parsed), 1):
+    result.lines = len(walked)
+    hashes = {digest: n for n, _, digest, _ in walked}
+    for n, data, _, expected in walked:
         if data is None:
-            result.problems.append(f"line {n}: not a ledger entry (edited)")
+            result.problems.append(over_bound(n) if expected is None else f"line {n}: not a ledger entry (edited)")
             continue
         result.entries.append(data)
-        expected = line_hash(lines[n - 2]) if n > 1 else GENESIS
         if data["prev"] == expected:
             continue
         if data["prev"] == GENESIS:
@@ -255,8 +409,17 @@ def verify(where: str | os.PathLike[str], state_dir: str | os.PathLike[str] | No
         result.problems.append(f"{_label(n, data)}: broken link — {why}")
     result.problems.extend(_check_files(path.parent, result))
     result.problems.extend(_orphans(path, result))
-    _check_head(result, state_dir, hashes, [data["run_id"] if data else None for data in parsed])
+    _check_head(result, state_dir, hashes, [data["run_id"] if data else None for _, data, _, _ in walked])
     return result
+
+
+def _walk(handle: IO[bytes]) -> Iterator[tuple[int, Optional[dict[str, Any]], str, Optional[str]]]:
+    """Each line as (number, its entry or None, its hash, the `prev` it must hold — None for a line over the
+    bound): the entries are kept, never a line's bytes."""
+    expected = GENESIS
+    for number, line, digest in _lines(handle):
+        yield number, None if line is None else _parse(line), digest, None if line is None else expected
+        expected = digest
 
 
 def _orphans(path: Path, result: Verification) -> list[str]:

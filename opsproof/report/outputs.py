@@ -1,7 +1,8 @@
-"""Where a run writes (report dir, state dir, the textfile's folder) checked before any check runs.
+"""Where a run writes (report dir, its ledger, state dir, the textfile's folder) checked before any check runs.
 
-A run that cannot record its result must not start: a report dir that is a file, or cannot be written,
-would otherwise surface as a traceback at the very end — after state (error-log offsets) moved on.
+A run that cannot record its result must not start: a report dir that is a file, or cannot be written, or a
+ledger a line cannot be appended to (ledger.refusal: not a regular file, not writable by this user, a line over
+the bound), would otherwise surface at the very end, after the checks ran. `opsproof ack` checks the same.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Optional
+
+from . import ledger
 
 
 def writable_dir(path: Path, what: str) -> Optional[str]:
@@ -26,7 +29,10 @@ def writable_dir(path: Path, what: str) -> Optional[str]:
 
 def problems(report_dir: Path, state_dir: Path, textfile: Optional[str]) -> list[str]:
     """Every output location of a run that cannot be written, one line each."""
-    found = [writable_dir(report_dir, "--report-dir"), writable_dir(state_dir, "state_dir")]
+    found = [writable_dir(report_dir, "--report-dir")]
+    if found[0] is None:
+        found.append(ledger.refusal(report_dir / ledger.NAME))
+    found.append(writable_dir(state_dir, "state_dir"))
     if textfile:
         target = Path(textfile)
         if target.is_dir():
