@@ -48,7 +48,7 @@ def test_good_and_bad_records_with_their_lines():
 def test_records_under_a_records_key_and_bad_yaml():
     file = parse("records:\n  - task: team-training\n    date: 2026-12-01\n    by: ana\n", "a.yaml", TASKS, NOW)
     assert file.records[0].line == 2 and not file.bad
-    assert "not YAML" in parse("- [unclosed\n", "a.yaml", TASKS, NOW).error
+    assert "YAML syntax error at line 2" in parse("- [unclosed\n", "a.yaml", TASKS, NOW).error
     assert "must be a list" in parse("task: team-training\n", "a.yaml", TASKS, NOW).error
 
 

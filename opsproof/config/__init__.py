@@ -6,7 +6,8 @@ directory, every other relative path is relative to `root` (made absolute here, 
 
 base: the error and its wording, the strict section model, durations; sections/schedule/slo: the
 sections; when: the window's rule, start and zone; model: Maint, the whole; openslo: OpenSLO documents
-as objectives; loader: find, load, resolve. The package is a leaf: it imports nothing else of opsproof.
+as objectives; loader: find, load, resolve; inputs: the one reader of every file the suite reads (regular files,
+bounded; YAML through yamlsafe's checks). The package is a leaf: it imports nothing else of opsproof.
 """
 from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
 from .loader import find, for_groups, load

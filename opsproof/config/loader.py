@@ -7,14 +7,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pydantic import ValidationError
 
-from . import fleet, yamlsafe
+from . import fleet, inputs
 from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
 from .openslo import resolved_slo
 from .security import security_paths
+
+_TOO_LARGE = "a maintenance config is written by hand: is this the file you meant?"
 
 
 def find(cli_path: Optional[str], rootdir: str) -> tuple[Path, str]:
@@ -30,22 +31,11 @@ def load(path: Path, source: str = "") -> Maint:
     """Read, parse and validate one config file, or raise ConfigError."""
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw, data = inputs.read_yaml(path, hint=_TOO_LARGE)
     except FileNotFoundError:
         raise ConfigError(name, "", f"no such file (chosen by {source or 'the caller'})",
                           f"write one (see maintenance.yaml in the opsproof checkout), or pass --maint-config=PATH "
                           f"or set {ENV_VAR}")
-    except OSError as exc:
-        raise ConfigError(name, "", f"cannot be read: {exc.strerror}")
-    try:
-        data = yamlsafe.load(raw)
-    except yamlsafe.YamlRefused as exc:
-        raise ConfigError(name, exc.key, exc.problem, exc.hint)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(name, "", f"YAML syntax error at {where}{problem}", "fix the YAML syntax")
     if not isinstance(data, dict):
         raise ConfigError(name, "", f"must be a mapping of sections, got {type(data).__name__}",
                           "start from the example maintenance.yaml")

@@ -13,10 +13,9 @@ import os
 import re
 from typing import Any, Callable
 
-import yaml
 from pydantic import ValidationError
 
-from . import yamlsafe
+from . import inputs
 from .base import ConfigError, hint, key_path, message
 from .slo import Objective, Slo
 
@@ -155,16 +154,9 @@ def load_documents(paths: list[str]) -> list[Objective]:
     docs: list[tuple[str, int, dict]] = []
     for path in paths:
         try:
-            with open(path, "rb") as fh:
-                loaded = yamlsafe.load_all(fh.read())
-        except OSError as exc:
-            raise ConfigError(path, "", f"cannot be read: {exc.strerror}")
-        except yamlsafe.YamlRefused as exc:
-            raise ConfigError(path, exc.key, exc.problem, exc.hint)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(path, "", f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}")
+            loaded = inputs.load_yaml(path, documents=True, hint="split it (slo.openslo takes globs)")
+        except FileNotFoundError:
+            raise ConfigError(path, "", "cannot be read: no such file (removed since the glob matched it?)")
         for index, doc in enumerate(d for d in loaded if d is not None):
             if not isinstance(doc, dict):
                 raise ConfigError(path, f"document {index}", "must be a mapping (an OpenSLO object)")

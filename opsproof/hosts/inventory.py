@@ -10,16 +10,20 @@ test id can carry the address and port. A connection type testinfra cannot open 
 """
 from __future__ import annotations
 
-import json
 import os
+import selectors
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..config import inputs
 from .target import plain_id
 
 ANSIBLE_PREFIX = "ansible://"
+MAX_BYTES = 32 << 20   # `ansible-inventory --list` with every host's vars: 10 000 hosts at 3 KB each
 
 
 class InventoryError(Exception):
@@ -44,6 +48,41 @@ def _one_line(stderr: str) -> str:
     return " ".join((errors + detail)[:3])[:500] or "no message"
 
 
+def _bounded_run(argv: list[str], env: dict[str, str], timeout_s: float,
+                 limit: int) -> tuple[Optional[int], bytes, bytes]:
+    """Run a command: (exit status, stdout, stderr), stdout cut at `limit` + 1 bytes (the command is then killed:
+    it is not read further), stderr kept in a file; exit status None when it outlasted `timeout_s` (killed)."""
+    deadline = time.monotonic() + timeout_s
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env)
+        chunks, size = [], 0
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                while size <= limit:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not sel.select(left):
+                        proc.kill()
+                        proc.wait()
+                        return None, b"", b""
+                    chunk = os.read(proc.stdout.fileno(), min(1 << 20, limit + 1 - size))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            if size > limit:
+                proc.kill()
+            rc = proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None, b"", b""
+        finally:
+            proc.stdout.close()
+        errors.seek(0)
+        return rc, b"".join(chunks), errors.read(64 << 10)
+
+
 def read_inventory(path: str, timeout_s: float) -> dict[str, Any]:
     """`ansible-inventory -i PATH --list` as JSON; InventoryError (one line) when it cannot be had."""
     exe = shutil.which("ansible-inventory")
@@ -54,17 +93,19 @@ def read_inventory(path: str, timeout_s: float) -> dict[str, Any]:
         raise InventoryError(f"--ansible-inventory={path}: no such file")
     env = dict(os.environ, ANSIBLE_VERBOSITY="0", ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
                ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1", ANSIBLE_DEPRECATION_WARNINGS="0")
+    command = f"ansible-inventory -i {path} --list"
+    rc, out, err = _bounded_run([exe, "-i", path, "--list"], env, timeout_s, MAX_BYTES)
+    if rc is None:
+        raise InventoryError(f"{command} did not finish within {timeout_s:g} s")
+    if len(out) > MAX_BYTES:
+        raise InventoryError(f"{command} printed more than {MAX_BYTES} bytes ({MAX_BYTES >> 20} MiB): not read "
+                             "(an inventory script gone wrong? its host vars are read whole)")
+    if rc != 0:
+        raise InventoryError(f"ansible-inventory cannot read {path}: {_one_line(err.decode(errors='replace'))}")
     try:
-        done = subprocess.run([exe, "-i", path, "--list"], capture_output=True, text=True, timeout=timeout_s,
-                              env=env, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise InventoryError(f"ansible-inventory -i {path} --list did not finish within {timeout_s:g} s") from None
-    if done.returncode != 0:
-        raise InventoryError(f"ansible-inventory cannot read {path}: {_one_line(done.stderr)}")
-    try:
-        data = json.loads(done.stdout)
-    except ValueError as exc:
-        raise InventoryError(f"ansible-inventory -i {path} --list did not print JSON: {exc}") from None
+        data = inputs.json_of(out, command)
+    except inputs.InputError as exc:
+        raise InventoryError(f"{command} did not print JSON: {exc.problem}") from None
     if not isinstance(data, dict):
         raise InventoryError(f"ansible-inventory -i {path} --list printed a JSON {type(data).__name__}")
     return data

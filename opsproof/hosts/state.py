@@ -8,6 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..config import inputs
+
+MAX_BYTES = 16 << 20  # a year of hourly capacity samples is about 1 MiB a filesystem; SLO aggregates are compressed
+
 
 class StateStore:
     def __init__(self, state_dir: str, host_id: str) -> None:
@@ -15,12 +19,14 @@ class StateStore:
         self.dir = Path(state_dir, safe)
 
     def load(self, name: str) -> dict[str, Any]:
+        """The saved state, {} when there is none. A damaged one (not JSON, not an object, larger than MAX_BYTES, not
+        a regular file: a FIFO there is never waited on) means "no reference point": the first-run behaviour."""
+        path = Path(self.dir, f"{name}.json")
         try:
-            return json.loads(Path(self.dir, f"{name}.json").read_text())
-        except FileNotFoundError:
+            data = inputs.json_of(inputs.read_bytes(path, MAX_BYTES), str(path))
+        except (OSError, inputs.InputError):
             return {}
-        except (OSError, ValueError):
-            return {}  # a damaged state file means "no reference point": the first-run behaviour
+        return data if isinstance(data, dict) else {}
 
     def save(self, name: str, data: dict[str, Any]) -> None:
         """Write atomically: a crash leaves the old state or the new, never half of one."""

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 
-import yaml
-
+from ..config import inputs
 from ..hosts.target import Target, TargetError
 
-MAX_BYTES = 1024 * 1024
+MAX_BYTES = inputs.MAX_BYTES
 FUTURE_SLACK = timedelta(hours=14)  # a date written in UTC+14 is "today" there
 
 
@@ -62,18 +61,14 @@ def _moment(value: Any) -> Optional[datetime]:
     return None
 
 
-def parse(text: str, path: str, tasks: set[str], now: datetime) -> AttestationFile:
-    """Records and bad records of an attestation file's text."""
+def parse(text: str | bytes, path: str, tasks: set[str], now: datetime) -> AttestationFile:
+    """Records and bad records of an attestation file's text, read by the config's checked YAML reader."""
     out = AttestationFile(path)
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        out.error = f"{path}: not YAML: {exc}"
+        node, data = inputs.yaml_of(text.encode() if isinstance(text, str) else text, path, node=True)
+    except inputs.InputError as exc:
+        out.error = str(exc)
         return out
-    finally:
-        loader.dispose()
     if isinstance(data, dict) and "records" in data:
         node = next((v for k, v in node.value if k.value == "records"), None)
         data = data["records"]
@@ -105,17 +100,30 @@ def parse(text: str, path: str, tasks: set[str], now: datetime) -> AttestationFi
 
 
 def read(target: Target, path: str, tasks: set[str], now: datetime) -> AttestationFile:
-    """The attestation file on the target, parsed; a missing or unreadable file is an error."""
+    """The attestation file on the target, parsed; a missing, unreadable, oversized or non-regular file is an error
+    (here a FIFO planted under its name is never opened for reading; there `dd` is bounded by the command timeout)."""
+    too_large = "keep one record per task and date"
+    if target.is_local:
+        try:
+            return parse(inputs.read_bytes(path, MAX_BYTES, too_large), path, tasks, now)
+        except FileNotFoundError:
+            return AttestationFile(path, error=f"{path}: no such file")
+        except inputs.InputError as exc:
+            return AttestationFile(path, error=str(exc))
     st = target.stat(path)
     if not st.exists:
         return AttestationFile(path, error=f"{path}: {st.error or 'no such file'}")
+    if not st.is_file:
+        return AttestationFile(path, error=f"{path}: not a regular file: not read")
     if (st.size or 0) > MAX_BYTES:
-        return AttestationFile(path, error=f"{path}: larger than {MAX_BYTES} bytes; keep one record per task and date")
+        return AttestationFile(path, error=f"{path}: {st.size} bytes, at most {MAX_BYTES} — {too_large}")
     try:
-        text = target.read_range(path, 0, MAX_BYTES).decode("utf-8", errors="replace")
+        raw = target.read_range(path, 0, MAX_BYTES + 1)
     except (TargetError, OSError) as exc:
         return AttestationFile(path, error=f"{path}: {exc}")
-    return parse(text, path, tasks, now)
+    if len(raw) > MAX_BYTES:
+        return AttestationFile(path, error=f"{path}: more than {MAX_BYTES} bytes — {too_large}")
+    return parse(raw, path, tasks, now)
 
 
 def status(file: AttestationFile, task: str, period: timedelta, now: datetime) -> TaskStatus:

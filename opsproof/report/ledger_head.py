@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
+
+from ..config import inputs
 
 PREFIX = "ledger-head."
 MAX_BYTES = 1 << 20
@@ -41,25 +42,12 @@ def recall(state_dir: str | os.PathLike[str], ledger: Path) -> Optional[dict[str
     """The remembered head of `ledger` ({run_id, line, sha256, written, lost}), None when this machine has none;
     HeadError naming the file when it is not a regular file, too large, or not a head record."""
     path = head_file(state_dir, ledger)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put there does not hang the reader
+    try:  # the one reader: a FIFO put there does not hang it, a large file is not read
+        data = inputs.json_of(inputs.read_bytes(path, MAX_BYTES), str(path))
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise HeadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
-            raise HeadError(f"{path}: not a ledger head record (not a regular file of at most {MAX_BYTES} bytes)")
-        raw = os.read(fd, MAX_BYTES + 1)
-    except OSError as exc:
-        raise HeadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise HeadError(f"{path}: not a ledger head record ({exc})") from None
+    except inputs.InputError as exc:
+        raise HeadError(f"{path}: not a ledger head record ({exc.problem})") from None
     entries = [data] + (data.get("lost") if isinstance(data, dict) and isinstance(data.get("lost"), list) else [])
     if not isinstance(data, dict) or not all(isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in
                                                                          _KEYS.items()) for e in entries):

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping, Optional
 
+from ..config import inputs
 from .evidence import Comparison
 from .run import RunRecord, utc
 
 FORMAT = 1
+MAX_BYTES = 32 << 20   # 10 000 checks at some 3 KB each; `opsproof summary` refuses a larger file unread
 ORDER = ("passed", "failed", "error", "waived", "skipped")
 _REQUIRED = ("format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply", "started",
              "outcome", "tests")
@@ -110,12 +112,13 @@ def to_json(summary: Mapping[str, Any]) -> str:
     return json.dumps(summary, indent=1, default=str)
 
 
-def read_summary(text: str) -> dict[str, Any]:
-    """A JSON summary from its text; NotASummary saying why when it is not one."""
+def read_summary(text: str | bytes) -> dict[str, Any]:
+    """A JSON summary from its text (the CLI reads the file through config.inputs, at most MAX_BYTES); NotASummary
+    saying why when it is not one."""
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise NotASummary(f"not JSON ({exc})") from None
+        data = inputs.json_of(text, "")
+    except inputs.InputError as exc:
+        raise NotASummary(exc.problem) from None
     if not isinstance(data, dict):
         raise NotASummary(f"a JSON {type(data).__name__}, not an object")
     missing = [key for key in _REQUIRED if key not in data]
