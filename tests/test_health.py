@@ -199,9 +199,43 @@ def test_dripping_server_is_bounded_by_timeout(drip_server):
     elapsed = time.monotonic() - started
     assert result.error == "no complete answer within timeout_s = 1 s"
     assert elapsed < 1 + 5
-    # The abandoned attempt is not left reading at the server's pace: its socket was shut down.
-    wait_for(lambda: not [t for t in set(threading.enumerate()) - before if t.name == "opsproof-health-attempt"],
-             timeout=5, what="the abandoned attempt thread to end")
+    # No worker is left reading at the server's pace.
+    wait_for(lambda: not [t for t in set(threading.enumerate()) - before if t.name == "opsproof-health"],
+             timeout=5, what="the probe's worker to end")
+
+
+class _DripHeaders(BaseHTTPRequestHandler):
+    """Sends its status line, then a header one byte every 0.2 s: no single read ever times out, and http.client
+    reads headers without a deadline of its own."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+        try:
+            for _ in range(1000):
+                self.wfile.write(b"X")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+
+
+def test_a_server_dripping_its_headers_is_cut_at_timeout():
+    """The prober's watch shuts down the socket of an attempt past its deadline, whatever it is waiting in."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DripHeaders)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        result = probe(Endpoint(url=f"http://127.0.0.1:{server.server_address[1]}/health", timeout_s=1))
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.error == "no complete answer within timeout_s = 1 s", result
+    assert elapsed < 1 + 5
 
 
 def test_three_endpoints_are_probed_at_once(http_server):
@@ -212,6 +246,15 @@ def test_three_endpoints_are_probed_at_once(http_server):
     results = probe_all(endpoints)
     assert [r.name for r in results] == ["a", "b", "c"] and all(r.ok for r in results), results
     assert http_server.behaviour.max_in_flight == 3
+
+
+def test_a_host_name_is_looked_up_and_each_of_its_addresses_tried(http_server):
+    """`localhost` is looked up (it may give ::1 first, where nothing listens: the next address answers); a name
+    no resolver knows fails saying so."""
+    found = probe(Endpoint(url=f"http://localhost:{http_server.port}/health", timeout_s=10))
+    assert found.ok and found.status == 200, found
+    unknown = probe(Endpoint(url=f"http://no-such-host.invalid:{http_server.port}/health", timeout_s=10))
+    assert unknown.error is not None and unknown.error.startswith("ConnectionError: "), unknown
 
 
 def test_loopback_url_is_skipped_for_a_remote_host_only():
@@ -307,6 +350,43 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(keepalive_server)
     assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
     assert [r.attempts for r in results] == [1] * 10
     assert server.requests == 10 and server.connections == 10
+
+
+_FEW_DESCRIPTORS = """
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+from opsproof.config import Endpoint
+from opsproof.system.health import probe_all
+urls = sys.argv[1:]
+probes = probe_all([(Endpoint(url=u, name=str(i), timeout_s=20), u) for i, u in enumerate(urls)], concurrency=20)
+print(json.dumps([r.error for r in probes if not r.ok]))
+"""
+
+
+def test_idle_connections_to_many_hosts_stay_within_ulimit_n():
+    """100 keep-alive hosts, 20 probes at a time, `ulimit -n 64`: an idle connection kept per host would hold 100
+    descriptors by the end; the idle ones kept are bounded by what the limit leaves, and no probe is refused a socket."""
+    import json
+    import subprocess
+
+    servers = []
+    for _ in range(100):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+        server.daemon_threads = True
+        server.lock, server.connections, server.requests, server.drop = threading.Lock(), 0, 0, False
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+    try:
+        urls = [f"http://127.0.0.1:{server.server_address[1]}/health" for server in servers]
+        done = subprocess.run([sys.executable, "-c", _FEW_DESCRIPTORS, *urls], capture_output=True, text=True,
+                              timeout=300)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == []
+    assert all(server.requests == 1 for server in servers)
 
 
 def test_a_slow_endpoint_holds_up_no_other(http_server):

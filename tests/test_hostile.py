@@ -134,30 +134,116 @@ def test_many_endpoints_are_probed_a_bounded_number_at_a_time(http_server):
     assert 1 <= http_server.behaviour.max_in_flight <= 4, http_server.behaviour.max_in_flight
 
 
-_FD_LIMITED = """
+_LIMITED = """
 import json, resource, sys
-resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
 from opsproof.config import Endpoint
-from opsproof.system.health import probe_all
-url = sys.argv[1]
-eps = [(Endpoint(url=url + str(i), name=str(i), timeout_s=20), url + str(i)) for i in range(120)]
-print(json.dumps([r.error for r in probe_all(eps, concurrency=120)]))
+from opsproof.system import health
+url, what, value = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if what == "nofile":                 # ulimit -n VALUE
+    resource.setrlimit(resource.RLIMIT_NOFILE, (value, value))
+elif what == "taken":                # ulimit -n VALUE, and the descriptors counted free are taken by the time of use
+    resource.setrlimit(resource.RLIMIT_NOFILE, (value, value))
+    health.fd_room = lambda: (10 * value, value)
+else:                                # ulimit -v: VALUE MiB of address space beyond what the process holds now
+    used = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:")) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (used + value * 2**20,) * 2)
+eps = [(Endpoint(url=url + str(i), name=str(i), timeout_s=20), url + str(i)) for i in range(300)]
+probes = health.probe_all(eps, concurrency=300)
+print(json.dumps({"errors": [r.error for r in probes if not r.ok], "at_once": getattr(probes, "at_once", None),
+                  "limit": getattr(probes, "limit", None)}))
 """
 
 
-def test_running_out_of_file_descriptors_is_blamed_on_the_tool(http_server):
-    """Under a low `ulimit -n`, endpoints that could not get a socket say it was opsproof's limit."""
+def _probe_300_under(http_server, what: str, value: int) -> dict:
     import json
 
-    http_server.behaviour.gather = 200      # hold every request: all sockets stay open at once
-    done = subprocess.run([sys.executable, "-c", _FD_LIMITED, http_server.url("/")], capture_output=True, text=True,
-                          timeout=300)
-    http_server.behaviour.gather = 0
-    assert done.returncode == 0, done.stderr[-2000:]
-    errors = [e for e in json.loads(done.stdout) if e]
-    limited = [e for e in errors if "Too many open files" in e]
-    assert limited, errors[:5]
-    assert all("its own limit, not the endpoint's" in e for e in limited)
+    done = subprocess.run([sys.executable, "-c", _LIMITED, http_server.url("/"), what, str(value)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_more_endpoints_than_descriptors_are_probed_as_many_at_once_as_ulimit_n_leaves(http_server):
+    """300 endpoints at concurrency 300 under `ulimit -n 64`: none fails for a socket it could not open; the probes in
+    flight were capped by what the limit leaves, and that is said once."""
+    http_server.behaviour.delay_s = 0.02
+    probed = _probe_300_under(http_server, "nofile", 64)
+    assert probed["errors"] == [], probed["errors"][:3]
+    assert 1 <= probed["at_once"] < 64 and "ulimit -n 64 leaves room for" in probed["limit"], probed
+    assert len(http_server.behaviour.requests) == 300
+    assert http_server.behaviour.max_in_flight <= probed["at_once"]
+
+
+def test_descriptors_running_out_anyway_hold_the_probes_back_and_fail_none(http_server):
+    """Something else took the descriptors counted free: a probe refused a socket (EMFILE) hands its endpoint to the
+    other workers instead of failing it, and the run says once that "Too many open files" held it back."""
+    http_server.behaviour.delay_s = 0.02
+    probed = _probe_300_under(http_server, "taken", 64)
+    assert probed["errors"] == [], probed["errors"][:3]
+    assert "Too many open files (ulimit -n)" in probed["limit"], probed
+    assert http_server.behaviour.max_in_flight < 64
+    assert len(http_server.behaviour.requests) == 300
+
+
+def test_probe_threads_fit_the_address_space_ulimit_v_leaves(http_server):
+    """With room for fewer than 300 threads (`ulimit -v` 64 MiB above what the process holds), as many start as fit in
+    half of it: all answered, the cap said once; no thread is refused, nothing aborts for want of memory."""
+    http_server.behaviour.delay_s = 0.05
+    probed = _probe_300_under(http_server, "address-space", 64)
+    assert probed["errors"] == [], probed["errors"][:3]
+    assert "ulimit -v leaves room for" in probed["limit"] and probed["at_once"] <= 32, probed
+    assert len(http_server.behaviour.requests) == 300
+    assert http_server.behaviour.max_in_flight <= probed["at_once"]
+
+
+def test_a_thread_refused_all_the_same_holds_the_probes_back_and_fails_none(http_server, monkeypatch):
+    """Past the room counted (taken by another part of the process, or `ulimit -u`), a worker thread is refused as
+    Python refuses it: the probes run on the workers that started, or in the calling thread when none did, and the
+    refusal is said once, not raised."""
+    import threading
+
+    from opsproof.config import Endpoint
+    from opsproof.system.health import probe_all
+
+    start, allowed = threading.Thread.start, [3]
+
+    def refusing(thread: threading.Thread) -> None:
+        if thread.name == "opsproof-health":
+            if not allowed[0]:
+                raise RuntimeError("can't start new thread")
+            allowed[0] -= 1
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refusing)
+    endpoints = [(Endpoint(url=http_server.url(f"/{i}"), name=str(i), timeout_s=20), http_server.url(f"/{i}"))
+                 for i in range(30)]
+    for threads in (3, 0):
+        allowed[0] = threads
+        probes = probe_all(endpoints, concurrency=30)
+        assert all(r.ok for r in probes), [r for r in probes if not r.ok][:3]
+        assert probes.at_once == max(1, threads), probes.at_once
+        assert probes.limit.endswith(f"can't start new thread (ulimit -v or -u) after {threads} threads"), probes.limit
+    assert len(http_server.behaviour.requests) == 60
+
+
+_NOTIFY_NO_THREAD = """
+import resource, sys, threading
+from opsproof.process.notify import post
+threading.stack_size(64 * 2**20)     # a thread's stack would need 64 MiB; the address space leaves 8 MiB
+used = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (used + 8 * 2**20,) * 2)
+print(post(sys.argv[1], {"event": "start", "text": "maintenance starts"}, 2).error)
+"""
+
+
+def test_a_notice_without_a_thread_to_send_it_is_a_delivery_error_not_a_crash(http_server):
+    """post() never raises: a thread refused by `ulimit -v` is its Delivery's error, in one line."""
+    done = subprocess.run([sys.executable, "-c", _NOTIFY_NO_THREAD, http_server.url("/hook")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stdout.strip() == ("not sent: can't start new thread — opsproof's own limit (ulimit -v or -u), not "
+                                   "the webhook's"), done.stdout
+    assert http_server.behaviour.requests == []
 
 
 @pytest.mark.parametrize("option", ["--report-dir={file}", "--report-dir={file}/sub", "--textfile={dir}"])
@@ -235,3 +321,40 @@ def test_a_long_line_keeps_its_anchors_and_a_match_across_a_read_boundary(tmp_pa
         (tmp_path / name).write_bytes(data)
         found = _scan_in_a_process(tmp_path / name, pattern)
         assert found["matches"] == expected and found["long"] == 1, (name, found)
+
+
+# --- resource limits of the machine running the suite (issue 21, item 5) ---------------------------------------
+
+def _under_limits(suite, args: tuple[str, ...], address_space_kib: int, open_files: int,
+                  timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run the suite as `ulimit -v KIB -n FILES; python -m pytest ARGS` would, in the suite's copy."""
+    import os
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space_kib * 1024,) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files,) * 2)
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(suite.path), os.environ.get("PYTHONPATH")])))
+    env.pop("OPSPROOF_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                           "-p", "no:benchmark", "-p", "no:xdist", "-p", "_opsproof_suite_gc", *args],
+                          cwd=suite.path, env=env, preexec_fn=limit, capture_output=True, text=True, timeout=timeout)
+
+
+def test_1200_endpoints_are_probed_under_ulimit_v_and_n(suite, http_server):
+    """1 200 endpoints, each answering after 0.2 s, health_concurrency 1024, under `ulimit -v 3000000 -n 512`: every
+    item passes, no traceback, and the cap the open-files limit put on the probes in flight is said once."""
+    http_server.behaviour.delay_s = 0.2
+    suite.config({"service": "many", "root": ".", "health_concurrency": 1024,
+                  "health": [{"name": f"e{i}", "url": http_server.url(f"/{i}"), "json": {"status": "ok"},
+                              "max_latency_ms": 60000, "timeout_s": 30} for i in range(1200)]})
+    done = _under_limits(suite, ("-m", "postdeploy", "checks/test_health.py", "-q"), 3_000_000, 512)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    outcomes = [t["outcome"] for t in suite.summary()["tests"] if "::test_endpoint_healthy[" in t["id"]]
+    assert outcomes == ["passed"] * 1200, output[-3000:]
+    assert "Traceback" not in output and "can't start new thread" not in output, output[-3000:]
+    said = [line for line in output.splitlines() if line.startswith("opsproof: health:")]
+    assert len(said) == 1 and "ulimit -n 512" in said[0], said
+    assert 1 < http_server.behaviour.max_in_flight < 512, http_server.behaviour.max_in_flight

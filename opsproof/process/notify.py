@@ -113,7 +113,11 @@ def post(url: str, body: dict[str, Any], timeout_s: float, headers: Optional[dic
         box["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     worker = threading.Thread(target=call, name="opsproof-notify", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except RuntimeError as exc:  # can't start new thread: the process's limit (address space, threads)
+        delivery.error = f"not sent: {exc} — opsproof's own limit (ulimit -v or -u), not the webhook's"
+        return delivery
     worker.join(timeout_s + MARGIN_S)
     if worker.is_alive():
         delivery.error = f"no answer within {key} = {timeout_s:g} s"
