@@ -16,6 +16,10 @@
                                    systemd timers (or cron lines) for the cadences; --list: next runs and windows
     opsproof ack errorlog --reason TEXT [--maint-config=PATH] [--host SPEC] [--by NAME] [--report-dir DIR]
                                    acknowledge the error lines counted so far: every selection counts past them
+
+Exit status, as a test run's: 0 done; 1 a finding (verify-ledger, status: see above); 4 a bad config, file or
+usage — an unknown command or option, a missing or bad argument: the usage line, then one `opsproof ...: error:`
+line (argparse alone would exit 2). `--help` and `--version` exit 0.
 """
 from __future__ import annotations
 
@@ -23,16 +27,17 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 from . import __version__
 from . import config as cfg
+from .config import inputs
 from .config.cadences import Cadences
 from .config.timers import Timers
 from .process import timercmd
 from .security import baseline as security_baseline
 from .report import cadence, ledger, ledger_sign
-from .report.summary import NotASummary, read_summary, summary_text
+from .report.summary import MAX_BYTES as SUMMARY_MAX_BYTES, NotASummary, read_summary, summary_text
 
 
 def _maint(path: Optional[str]) -> Optional[cfg.Maint]:
@@ -60,9 +65,12 @@ def _check_config(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     try:
-        text = Path(args.path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"opsproof: cannot read {args.path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        text = inputs.read_bytes(args.path, SUMMARY_MAX_BYTES, "give the JSON summary written beside a report")
+    except inputs.InputError as exc:  # a FIFO, a device, a directory, too large: one line, nothing read
+        print(f"opsproof: {exc}", file=sys.stderr)
+        return 4
+    except OSError as exc:
+        print(f"opsproof: cannot read {args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 4
     try:
         summary = read_summary(text)
@@ -139,6 +147,9 @@ def _ack(args: argparse.Namespace) -> int:
         return 1
     try:
         warning = ack.commit(done, state, report_dir, maint.service, maint.path, maint.sha256, maint.state_dir)
+    except ledger.LedgerError as exc:  # changed since the check above (a lock held too long, a line over the bound)
+        print(f"opsproof: not acknowledged, nothing changed: {exc}", file=sys.stderr)
+        return 4
     except OSError as exc:
         print(f"opsproof: not acknowledged, nothing changed: cannot write {getattr(exc, 'filename', None) or report_dir}"
               f" ({exc.strerror or exc})", file=sys.stderr)
@@ -150,8 +161,17 @@ def _ack(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with opsproof's exit status for bad usage, 4 (argparse's is 2); its subcommands' parsers are of this
+    class too (add_subparsers makes them of their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(4, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="opsproof", description="opsproof: check, maintain, prove.")
+    parser = _Parser(prog="opsproof", description="opsproof: check, maintain, prove.")
     parser.add_argument("--version", action="version", version=f"opsproof {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check-config", help="validate a maintenance config (exit 4 when bad)")

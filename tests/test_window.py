@@ -100,6 +100,55 @@ def test_bad_definitions_are_refused(rule, start, tz, words):
         Schedule(rule, start, timedelta(hours=1), tz)
 
 
+# --- UNTIL, in UTC or in the window's own time (issue 21, item 6a) ----------------------------------------------
+
+@pytest.mark.parametrize("until", ["20261210T010000Z", "20261210T020000", "20261210t010000z"])
+def test_until_in_utc_and_in_the_windows_own_time_are_both_accepted(until):
+    """RFC 5545 writes UNTIL either way: with Z an instant in UTC, without it wall-clock time in window.timezone.
+    Berlin's 02:00 on 10 December is 01:00Z: both forms end the rule with that window, not before or after."""
+    sched = _sched(f"FREQ=DAILY;UNTIL={until}", hours=1, tz="Europe/Berlin")
+    last = sched.last_opened(datetime(2027, 1, 1, tzinfo=UTC))
+    assert last.start == datetime(2026, 12, 10, 1, 0, tzinfo=UTC), last
+    assert sched.next(datetime(2026, 12, 10, 1, 30, tzinfo=UTC)) is None
+
+
+def test_a_utc_until_is_an_instant_not_a_wall_clock_time():
+    """UNTIL=...T005959Z is 01:59:59 in Berlin: the 02:00 window of that day is past it (read as local time, the
+    rule would end a day earlier; read as UTC wall time in the zone, it would keep it)."""
+    sched = _sched("FREQ=DAILY;UNTIL=20261210T005959Z", hours=1, tz="Europe/Berlin")
+    assert sched.last_opened(datetime(2027, 1, 1, tzinfo=UTC)).start == datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+    late = _sched("FREQ=DAILY;UNTIL=20261210T010000Z", hours=1, tz="America/New_York")  # 20:00 the day before
+    assert late.last_opened(datetime(2027, 1, 1, tzinfo=UTC)).start == datetime(2026, 12, 9, 7, 0, tzinfo=UTC)
+
+
+def test_a_config_window_with_a_utc_until_loads(tmp_path):
+    from opsproof import config as cfg
+
+    path = tmp_path / "maintenance.yaml"
+    path.write_text('service: svc\nwindow: {rrule: "FREQ=MONTHLY;BYDAY=1SU;UNTIL=20271231T235959Z", '
+                    "timezone: Europe/Berlin}\n")
+    assert cfg.load(path).window.rrule.endswith("UNTIL=20271231T235959Z")
+
+
+@pytest.mark.parametrize("rule, said", [
+    ("FREQ=SOMETIMES", "window.rrule: not an iCalendar RRULE: invalid 'FREQ': SOMETIMES"),
+    ("FREQ=DAILY;UNTIL=2027", "window.rrule: UNTIL=2027 is not a date (YYYYMMDD) or a date-time (YYYYMMDDTHHMMSS, "
+                              "with Z for UTC)"),
+    ("FREQ=DAILY;UNTIL=20271301T000000Z", "window.rrule: UNTIL=20271301T000000Z is not a date"),
+])
+def test_a_bad_rule_stops_check_config_with_exit_4_naming_window_rrule(tmp_path, rule, said):
+    import subprocess
+    import sys
+
+    path = tmp_path / "maintenance.yaml"
+    path.write_text(f'service: svc\nwindow: {{rrule: "{rule}"}}\n')
+    done = subprocess.run([sys.executable, "-m", "opsproof.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 4 and "Traceback" not in done.stderr, done
+    (line,) = done.stderr.splitlines()
+    assert said in line and str(path) in line, line
+
+
 def _hhmm(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).strftime("%H:%M")
 

@@ -64,7 +64,7 @@ class Schedule:
             raise WindowError("duration must be positive")
         self.text, self.duration, self.tz_name = rule, duration, tz_name
         self.tz = zone(tz_name)
-        self.rule = parse_rule(rule, start)
+        self.rule = parse_rule(rule, start, self.tz)
 
     def _wall(self, when: datetime) -> datetime:
         return when.astimezone(self.tz).replace(tzinfo=None)
