@@ -1,7 +1,8 @@
 """The schedule as files: systemd service/timer pairs, or crontab lines, from the config's `schedule:` section.
 
 Pure: a Plan (the section with every default resolved to an absolute path, a user, an interpreter) in, file
-names and text out. Writing, installing and asking systemd-analyze are opsproof.process.timercmd's.
+names and text out. Writing, installing and asking systemd-analyze are opsproof.process.timerunits' (the
+`opsproof schedule` command, opsproof/cli/schedule.py, says what they did).
 
 - daily and weekly (the guide's Automated cadences) run `pytest -m <cadence> --apply` with the report dir and
   the textfile; monthly and quarterly (people's work) run a reminder: `pytest -m <cadence>` without --apply,

@@ -9,46 +9,22 @@ ledger, so a new installation, or a new host, is not overdue on its first day.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from ..config.cadences import Cadences
+from ..config.expression import selects  # noqa: F401  (the one -m reading; coverage and textfile use it here)
 from .run import parse_utc, utc
 
 PERIODS = Cadences().periods()  # the defaults: daily 1 d, weekly 7 d, monthly 31 d, quarterly 92 d
-_TOKEN = re.compile(r"""'[^']*'|"[^"]*"|[()=,]|[^\s()=,'"]+""")
 
 
 def span(value: timedelta) -> str:
     """A period as messages write it: `31 d`, `1.5 d`, `12 h`, `0 d`."""
     seconds = value.total_seconds()
     return f"{seconds / 86400:g} d" if seconds >= 86400 or not seconds else f"{seconds / 3600:g} h"
-
-
-def selects(expression: str, marker: str) -> bool:
-    """Whether the -m expression selects a check that carries `marker` and no other marker."""
-    if not expression.strip():
-        return True
-    out: list[str] = []
-    tokens = _TOKEN.findall(expression)
-    n = 0
-    while n < len(tokens):
-        token = tokens[n]
-        n += 1
-        if token in ("and", "or", "not", "(", ")"):
-            out.append(token)
-        elif token[0] not in "'\"=,":
-            call = n < len(tokens) and tokens[n] == "("
-            while call and n < len(tokens) and tokens[n] != ")":  # mark(key=value): a call form matches no cadence
-                n += 1
-            n += 1 if call else 0
-            out.append("True" if token == marker and not call else "False")
-    try:
-        return bool(eval(" ".join(out), {"__builtins__": {}}, {}))  # only True/False/and/or/not/parentheses
-    except SyntaxError:
-        return False
 
 
 def is_run(entry: Mapping[str, Any]) -> bool:
@@ -158,6 +134,56 @@ def for_hosts(entries: Iterable[Mapping[str, Any]], hosts: Iterable[str], cadenc
     return [s for s in found if s is not None], notes
 
 
+@dataclass(frozen=True)
+class LedgerView:
+    """What the ledger said when a run started: its lines, the run's hosts (masked as the ledger masks them), the
+    cadences of the config, the moment they are judged against (the run's start)."""
+
+    path: Path
+    exists: bool
+    now: datetime
+    hosts: list[str]
+    entries: list[dict[str, Any]]
+    cadences: Cadences
+
+    def overdue(self) -> list[CadenceState]:
+        found, _ = for_hosts(self.entries, self.hosts, self.cadences)
+        return [s for s in found if s.overdue(self.now)]
+
+    def overdue_text(self) -> Optional[str]:
+        """One line naming every overdue cadence and the command that runs it; None when nothing is overdue."""
+        late = self.overdue()
+        return "; ".join(f"{s.said(self.now)} (due {utc(s.due)}) — run pytest -m {s.cadence}" for s in late) or None
+
+    def header(self) -> str:
+        """The run's header line on the cadences."""
+        if not self.exists:
+            return f"opsproof: cadences: no ledger yet at {self.path} (first run): nothing is overdue"
+        text = self.overdue_text()
+        return f"opsproof: OVERDUE: {text}" if text else f"opsproof: cadences: nothing overdue ({self.path})"
+
+    def due(self, selection: str, cadence: str) -> "CadenceDue":
+        """The states the daily check judges for one longer cadence, and why a host has none: no ledger yet, or a
+        run that runs that cadence itself (its own outcome decides)."""
+        if not self.exists:
+            notes = [f"no ledger yet: first run (nothing at {self.path}); nothing can be overdue before a period passed"]
+            return CadenceDue(cadence, self.now, [], notes)
+        if selects(selection, cadence):
+            notes = [f"this run ({selection or 'no -m'}) runs the {cadence} checks: its own outcome decides"]
+            return CadenceDue(cadence, self.now, [], notes)
+        return CadenceDue(cadence, self.now, *for_hosts(self.entries, self.hosts, self.cadences, only=(cadence,)))
+
+
+@dataclass(frozen=True)
+class CadenceDue:
+    """One longer cadence on a run's hosts: the states to judge, and why a host has none (first run)."""
+
+    cadence: str
+    now: datetime
+    states: list[CadenceState]
+    notes: list[str]
+
+
 def status_text(found: list[CadenceState], now: datetime) -> str:
     if not found:
         return "no run in the ledger yet"
@@ -166,23 +192,3 @@ def status_text(found: list[CadenceState], now: datetime) -> str:
     lines.append(f"{len(overdue)} overdue" + (": " + ", ".join(f"{s.cadence} on {s.host}" for s in overdue)
                                               if overdue else ""))
     return "\n".join(lines)
-
-
-def status_command(where: str, now: datetime, grace: timedelta = timedelta(0),
-                   periods: Optional[Mapping[str, timedelta]] = None) -> int:
-    """`opsproof status [DIR-or-FILE]`: each cadence's last run and last full pass per host, and what is
-    overdue. Exit 0 when nothing is overdue, 1 when something is, 4 when the file is not a ledger."""
-    import sys
-
-    from .ledger import verify
-
-    found = verify(where)
-    if found.not_ledger:
-        print(found.text(), file=sys.stderr)
-        return 4
-    if found.problems:
-        print(f"{found.path}: {len(found.problems)} problem(s) in the ledger (opsproof verify-ledger names them); "
-              "the table reads the lines as they are", file=sys.stderr)
-    table = states(found.entries, grace, periods)
-    print(status_text(table, now))
-    return 1 if any(s.overdue(now) for s in table) else 0

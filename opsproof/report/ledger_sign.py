@@ -7,9 +7,10 @@ who signed, or why the signature does not hold (unknown key, not the head line, 
 """
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
+
+from ..files import write_atomic
 
 NAMESPACE = "opsproof"
 TIMEOUT_S = 30
@@ -45,10 +46,7 @@ def sign(ledger: Path, key: Path) -> Path:
     if done.returncode != 0 or b"BEGIN SSH SIGNATURE" not in done.stdout:
         raise SignError(f"ssh-keygen -Y sign failed: {done.stderr.decode(errors='replace').strip()}")
     target = signature_path(ledger)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(done.stdout)
-    os.replace(tmp, target)
-    return target
+    return write_atomic(target, done.stdout)
 
 
 def verify_signature(ledger: Path, allowed_signers: Path) -> tuple[bool, str]:
@@ -105,22 +103,3 @@ def check_signature(ledger: Path) -> tuple[bool, str]:
                        "after it are not signed (run opsproof sign-ledger again)")
     return False, (f"signature: {sig.name} matches neither the head line ({len(lines)}) nor a line before it (of "
                    f"the last {SEARCH_BACK}): the signed line was edited or removed")
-
-
-def sign_command(where: str, key: str) -> int:
-    """`opsproof sign-ledger [DIR-or-FILE] --key KEY`: exit 0 signed, 1 ssh-keygen refused, 4 nothing to sign."""
-    import sys
-
-    from .ledger import ledger_path
-
-    ledger = ledger_path(where)
-    if not ledger.is_file():
-        print(f"opsproof: no ledger at {ledger}", file=sys.stderr)
-        return 4
-    try:
-        target = sign(ledger, Path(key))
-    except SignError as exc:
-        print(f"opsproof: {exc}", file=sys.stderr)
-        return 1
-    print(f"{target}: the head line signed with {key} (namespace {NAMESPACE})")
-    return 0

@@ -1,24 +1,26 @@
-"""`opsproof schedule`: print, write or install the schedule's files; `--list` the next runs beside the window.
+"""The schedule's timers on this machine: when they elapse (`systemd-analyze calendar`), the next runs beside the
+maintenance window, and writing or installing the units (or the cron file).
 
 The files come from opsproof.process.timers (pure); this module resolves the defaults (this checkout, this
-interpreter, this user), asks `systemd-analyze calendar` when the timers elapse, and does the writing.
-Exit status: 0 done, 4 a bad config, a refused request (--install without root) or a calendar cron cannot hold.
+interpreter, this user) and does the asking and the writing. It prints nothing: `opsproof schedule`
+(opsproof/cli/schedule.py) says what was done and decides the exit status.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import pwd
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 from .. import config as cfg
-from .timers import CronError, Plan, crontab, plan_of, systemd_files
+from ..files import write_atomic
+from .timers import Plan, crontab, plan_of, systemd_files
 from .window import Occurrence, schedule_of
 
 CHECKOUT = Path(__file__).resolve().parents[2]       # the folder holding pytest.ini, checks/ and opsproof/
@@ -29,7 +31,7 @@ _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})")
 
 
 class Refused(Exception):
-    """What the command will not do, in one line."""
+    """What will not be done, in one line."""
 
 
 def elapses(expression: str, count: int = 5, base: Optional[str] = None,
@@ -97,78 +99,49 @@ def listing(plan: Plan, window: Optional[cfg.Window], now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _plan(args: argparse.Namespace) -> tuple[Plan, cfg.Maint]:
-    path, source = cfg.find(args.maint_config, str(Path.cwd()))
-    maint = cfg.load(path, source)
+def plan_for(maint: cfg.Maint) -> Plan:
+    """The timers of `maint` for this checkout (schedule.checkout, else the one this module is in), this
+    interpreter and this user; Refused when the checkout is not one."""
     checkout = maint.schedule.checkout or str(CHECKOUT)
     if not (Path(checkout, "pytest.ini").is_file() and Path(checkout, "checks").is_dir()):
         raise Refused(f"{checkout} is not an opsproof checkout (no pytest.ini and checks/): set schedule.checkout")
     user = pwd.getpwuid(os.geteuid()).pw_name
-    return plan_of(maint.schedule, maint.service, maint.path, checkout, sys.executable, user), maint
+    return plan_of(maint.schedule, maint.service, maint.path, checkout, sys.executable, user)
 
 
-def _files(plan: Plan, cron: bool) -> dict[str, str]:
+def files_of(plan: Plan, cron: bool) -> dict[str, str]:
+    """The files to write, by name: one /etc/cron.d file, or a service and a timer per cadence."""
     return {"opsproof": crontab(plan)} if cron else systemd_files(plan)
 
 
-def _write(files: dict[str, str], directory: Path) -> None:
+def write(files: dict[str, str], directory: Path) -> list[Path]:
+    """Write each file into `directory`, whole or not at all; the paths written, in order."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        temp = directory / f".{name}.tmp"
-        temp.write_text(text, encoding="utf-8")
-        temp.chmod(0o644)
-        os.replace(temp, directory / name)
+        write_atomic(directory / name, text, mode=0o644)
+    return [directory / name for name in files]
 
 
-def _install(plan: Plan, files: dict[str, str], cron: bool) -> None:
+@dataclass(frozen=True)
+class Installed:
+    """What `install` did: the files written and the timers enabled (none for cron)."""
+
+    paths: list[Path]
+    directory: Path
+    enabled: list[str]
+
+
+def install(files: dict[str, str], cron: bool) -> Installed:
+    """As root: the cron file into /etc/cron.d, or the units into /etc/systemd/system, reloaded and enabled.
+    Refused without root, or when systemctl refuses."""
     if os.geteuid() != 0:
         raise Refused("--install writes to /etc and enables timers: run it as root, or use --target-dir DIR")
     if cron:
-        _write({CRON_FILE.name: files["opsproof"]}, CRON_FILE.parent)
-        print(f"wrote {CRON_FILE}")
-        return
-    _write(files, UNIT_DIR)
+        return Installed(write({CRON_FILE.name: files["opsproof"]}, CRON_FILE.parent), CRON_FILE.parent, [])
+    written = write(files, UNIT_DIR)
     timers = [name for name in files if name.endswith(".timer")]
     for argv in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *timers]):
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise Refused(f"{' '.join(argv)} failed: {done.stderr.strip()}")
-    print(f"wrote {len(files)} units to {UNIT_DIR}; enabled {', '.join(timers)}")
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        plan, maint = _plan(args)
-        if args.list:
-            print(listing(plan, maint.window, datetime.now(timezone.utc)))
-            return 0
-        files = _files(plan, args.cron)
-        if args.dry_run:
-            for name, text in files.items():
-                print(f"# --- {name} (not written: --dry-run)\n{text}")
-        elif args.install:
-            _install(plan, files, args.cron)
-        else:
-            _write(files, Path(args.target_dir))
-            print("\n".join(str(Path(args.target_dir, name)) for name in files))
-        return 0
-    except cfg.ConfigError as exc:
-        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
-    except CronError as exc:
-        print(f"opsproof: schedule: {exc}: write a simpler calendar or use systemd timers", file=sys.stderr)
-    except (Refused, OSError) as exc:
-        print(f"opsproof: schedule: {exc}", file=sys.stderr)
-    return 4
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """The `schedule` subcommand's options (cli.py adds it with one line)."""
-    p = sub.add_parser("schedule", help="systemd timers (or --cron lines) for the cadences; --list the next runs")
-    p.add_argument("--maint-config", help=f"config file (default: ${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME})")
-    p.add_argument("--cron", action="store_true", help="an /etc/cron.d file instead of systemd units")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
-    what.add_argument("--target-dir", metavar="DIR", help="write the files into DIR")
-    what.add_argument("--install", action="store_true", help="as root: write to /etc, reload systemd, enable the timers")
-    what.add_argument("--list", action="store_true", help="the next five runs of each timer beside the next windows")
-    p.set_defaults(func=run)
+    return Installed(written, UNIT_DIR, timers)

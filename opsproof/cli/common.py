@@ -1,0 +1,38 @@
+"""What every `opsproof` command shares: the config it works on, and the usage errors that exit 4."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional
+
+from .. import config as cfg
+
+CONFIG_DEFAULT = f"${cfg.ENV_VAR}, else ./{cfg.DEFAULT_NAME}"
+
+
+def load_maint(path: Optional[str]) -> Optional[cfg.Maint]:
+    """The config a command works on (--maint-config, else $OPSPROOF_CONFIG, else ./maintenance.yaml), or None
+    after saying on stderr what is wrong with it (the command then exits 4)."""
+    found, source = cfg.find(path, str(Path.cwd()))
+    try:
+        return cfg.load(found, source)
+    except cfg.ConfigError as exc:
+        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        return None
+
+
+def config_in_effect(path: Optional[str]) -> Optional[tuple[Path, str]]:
+    """The config file a command would read and where it was named, when there is one to read: --maint-config or
+    $OPSPROOF_CONFIG given, else ./maintenance.yaml present; None otherwise (the command uses the defaults)."""
+    found, source = cfg.find(path, str(Path.cwd()))
+    return (found, source) if path or source == cfg.ENV_VAR or found.is_file() else None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with opsproof's exit status for bad usage, 4 (argparse's is 2); its subcommands' parsers are of this
+    class too (add_subparsers makes them of their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(4, f"{self.prog}: error: {message}\n")
