@@ -1,4 +1,5 @@
-"""Registers opsproof's pytest plugins (fixtures/) and its options for the checks in checks/.
+"""Registers opsproof's pytest plugins (every module of fixtures/, as fixtures.plugin_names derives them) and its
+options for the checks in checks/.
 
 The plugins are imported and registered here rather than listed in `pytest_plugins`: pytest rewrites the
 asserts of every module it imports as a plugin, and fixtures/ asserts nothing (checks fail through
@@ -12,41 +13,13 @@ import importlib
 
 import pytest
 
-PLUGINS = (
-    "fixtures.options",
-    "fixtures.config",
-    "fixtures.run",
-    "fixtures.evidence",
-    "fixtures.charts",
-    "fixtures.judgement",
-    "fixtures.report",
-    "fixtures.ledger",
-    "fixtures.cadence",
-    "fixtures.selection",
-    "fixtures.target",
-    "fixtures.fleet",     # the fleet across processes: unreachable hosts in the header, -n by host
-    "fixtures.actions",
-    "fixtures.approval",
-    "fixtures.disk",
-    "fixtures.errorlog",
-    "fixtures.health",
-    "fixtures.services",
-    "fixtures.backups",
-    "fixtures.backup_actions",
-    "fixtures.window",
-    "fixtures.rotate",
-    "fixtures.cleanup",
-    "fixtures.notify",
-    "fixtures.checklist",
-    "fixtures.slo",
-    "fixtures.security",
-)
+from fixtures import plugin_names
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     """Register the plugins as this conftest is registered, before the command line is parsed (as `pytest_plugins`
-    would, in the same order and under the same names, so `-p no:fixtures.slo` still blocks one)."""
-    for name in PLUGINS:
+    would, under the same names, so `-p no:fixtures.slo` still blocks one)."""
+    for name in plugin_names():
         if pluginmanager.get_plugin(name) is None and not pluginmanager.is_blocked(name):
             pluginmanager.register(importlib.import_module(name), name)
 

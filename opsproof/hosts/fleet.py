@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .inventory import ANSIBLE_PREFIX, Entry, InventoryError, connect, entries, host_id, read_inventory
+from .target import is_local
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +27,7 @@ class Member:
 
     @property
     def is_local(self) -> bool:
-        return getattr(self.host.backend, "NAME", "") == "local"
+        return is_local(self.host)
 
     def describe(self) -> dict[str, Any]:
         """What the report shows: which settings this host got, and from where."""

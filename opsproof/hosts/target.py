@@ -51,8 +51,13 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
 
 
+def is_local(host: Any) -> bool:
+    """Whether a testinfra host is this machine (its local backend): read directly, never marked unreachable."""
+    return getattr(host.backend, "NAME", "") == "local"
+
+
 class Target:
-    """A testinfra host plus the command timeout from the config."""
+    """A testinfra host plus the command timeout from the config (built by hosts/reach.py, the one way to make one)."""
 
     def __init__(self, host: Any, timeout_s: float, name: Optional[str] = None,
                  down: Optional[dict[str, str]] = None) -> None:
@@ -76,7 +81,7 @@ class Target:
 
     @property
     def is_local(self) -> bool:
-        return getattr(self.host.backend, "NAME", "") == "local"
+        return is_local(self.host)
 
     def run(self, command: str, *args: Any, check: bool = True):
         """Run `command` (a format string quoted like testinfra's) under `timeout` on the target."""
