@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..config import Backups
 from ..hosts import ship as shipped
@@ -141,3 +141,15 @@ class Rpo:
     created_at: Optional[str]
     age_hours: Optional[float]
     tried: list[dict]                     # {archive, ok, reason}, newest first
+
+
+def newest_restorable(archives: list[Archive], keep: int, restore: Callable[[Archive], RestoreResult]) -> Rpo:
+    """The RPO search: the kept archives (newest first, at most `keep`) restored one by one with `restore` until one
+    restores; every attempt is listed. No archive restoring leaves the RPO unknown (`newest_restorable` None)."""
+    tried = []
+    for archive in archives[:keep]:
+        result = restore(archive)
+        tried.append({"archive": archive.path, "ok": result.ok, "reason": result.reason})
+        if result.ok:
+            return Rpo(archive.path, result.created_at, result.age_hours, tried)
+    return Rpo(None, None, None, tried)

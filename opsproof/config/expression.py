@@ -149,3 +149,43 @@ def problem(text: str, calls: bool = False) -> str:
     except _Refused as exc:
         return str(exc)
     return ""
+
+
+# -m as a run reads it back: lenient (whatever pytest makes of a broken expression, these never raise), the one
+# reading both the run's marker check (fixtures/selection.py) and the cadence and coverage logic use.
+_MARK_TOKEN = re.compile(r"""'[^']*'|"[^"]*"|[()=,]|[^\s()=,'"]+""")
+
+
+def _marks(expression: str) -> list[tuple[str, bool]]:
+    """(token, is a call) for each operator, parenthesis and marker name of an -m expression; the keyword arguments
+    of a call form `mark(key=value)` are left out."""
+    tokens = _MARK_TOKEN.findall(expression)
+    out, n = [], 0
+    while n < len(tokens):
+        token = tokens[n]
+        n += 1
+        if token in "=," or token[0] in "'\"":
+            continue
+        call = token not in ("(", ")", *_WORDS) and n < len(tokens) and tokens[n] == "("
+        while call and n < len(tokens) and tokens[n] != ")":
+            n += 1
+        n += 1 if call else 0
+        out.append((token, call))
+    return out
+
+
+def marker_words(expression: str) -> list[str]:
+    """The marker names an -m expression uses: its words other than and/or/not."""
+    return [token for token, _ in _marks(expression) if token not in ("(", ")", *_WORDS)]
+
+
+def selects(expression: str, marker: str) -> bool:
+    """Whether the -m expression selects a check that carries `marker` and no other marker (a call form matches
+    no marker); every expression selects it when empty."""
+    if not expression.strip():
+        return True
+    out = [t if t in ("(", ")", *_WORDS) else str(t == marker and not call) for t, call in _marks(expression)]
+    try:
+        return bool(eval(" ".join(out), {"__builtins__": {}}, {}))  # only True/False/and/or/not/parentheses
+    except (SyntaxError, TypeError):  # TypeError: `'x' ( )` reads as calling False
+        return False

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..config import inputs
+from ..files import Staged, stage
 
 MAX_BYTES = 16 << 20  # a year of hourly capacity samples is about 1 MiB a filesystem; SLO aggregates are compressed
 
@@ -32,32 +31,8 @@ class StateStore:
         """Write atomically: a crash leaves the old state or the new, never half of one."""
         self.stage(name, data).commit()
 
-    def stage(self, name: str, data: dict[str, Any]) -> "Staged":
+    def stage(self, name: str, data: dict[str, Any]) -> Staged:
         """Write the new state aside, not yet in effect: `commit()` puts it in place (one rename), `discard()` drops
         it. A change that must happen whole (a ledger line and the offsets it records) stages first, writes the
         rest, then commits."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        return Staged(tmp, str(Path(self.dir, f"{name}.json")))
-
-
-class Staged:
-    """A state file written aside (StateStore.stage)."""
-
-    def __init__(self, tmp: str, final: str) -> None:
-        self.tmp, self.final = tmp, final
-
-    def commit(self) -> None:
-        os.replace(self.tmp, self.final)
-
-    def discard(self) -> None:
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+        return stage(Path(self.dir, f"{name}.json"), json.dumps(data, indent=1, sort_keys=True), mode=0o600)

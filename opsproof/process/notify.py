@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from ..config.expression import selects
 from ..report.coverage import VERDICTS
 from ..report.redact import one_line
 from ..report.summary import outcome_text
@@ -140,3 +141,20 @@ def _reason(exc: Exception, url: str) -> str:
         if marker in text:
             return marker
     return text[:200]
+
+
+def tells_users(selection: str, event: str) -> bool:
+    """Users hear of maintenance once each way: its start from a premaintenance run, its end from a postmaintenance
+    one (a run of both tells both, in order)."""
+    return selects(selection, "premaintenance" if event == "start" else "postmaintenance")
+
+
+def delivery_lines(start: Optional[Delivery], end: Optional[Delivery], users: dict[str, Delivery]) -> list[str]:
+    """The run's notices as its terminal summary says them, one line each, in the order they went."""
+    lines = []
+    for label, item in (("start", start), ("end", end), ("users' start", users.get("start")),
+                        ("users' end", users.get("end"))):
+        if item is not None:
+            result = f"HTTP {item.status}" if item.ok else f"FAILED: {item.error}"
+            lines.append(f"opsproof: {label} notice to {item.webhook}: {result}")
+    return lines

@@ -100,3 +100,8 @@ def evidence_cell(comparisons: Iterable[Mapping[str, Any]]) -> str:
     """The results table's "Evidence" cell: each comparison on one line of text."""
     text = "; ".join(Comparison.of(c).line() for c in comparisons)
     return f"<td class='col-evidence'>{_e(text)}</td>"
+
+
+def overdue_html(text: str) -> str:
+    """The overdue cadences, under the report's summary."""
+    return f'<p class="opsproof-overdue"><strong>Overdue:</strong> {html.escape(text)}</p>'

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..config import inputs
+from ..files import write_atomic
 
 PREFIX = "ledger-head."
 MAX_BYTES = 1 << 20
@@ -59,13 +59,8 @@ def remember(state_dir: str | os.PathLike[str], ledger: Path, head: Mapping[str,
     """Write the head record whole or not at all; HeadNotKept when state_dir cannot take it."""
     path = head_file(state_dir, ledger)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"ledger": os.path.realpath(ledger), **head}, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps({"ledger": os.path.realpath(ledger), **head}, indent=1, sort_keys=True),
+                     mode=0o600, fsync=True)
     except OSError as exc:
         raise HeadNotKept(f"the ledger line was written, but its head could not be kept in {path}: "
                           f"{exc.strerror or exc}") from None

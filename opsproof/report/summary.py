@@ -6,9 +6,11 @@ record and those results into the summary; `summary_text` prints one for a perso
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from ..config import inputs
+from ..files import write_atomic
 from .evidence import Comparison
 from .run import RunRecord, utc
 
@@ -106,6 +108,23 @@ def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int,
         "report": report,
         "tests": tests,
     }
+
+
+def assemble(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str,
+             verdict: Optional[Mapping[str, Any]], redactor: Any, overdue: list[dict[str, Any]],
+             *parts: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole summary: the run's (build_summary), the cadences overdue when it started (masked as the ledger
+    masks them), then each further part (the waivers, the fleet); each through `redactor` (report/redact.py)."""
+    summary = redactor.data(build_summary(run, tests, exit_status, report, verdict))
+    summary["overdue"] = overdue
+    for part in parts:
+        summary.update(redactor.data(part))
+    return summary
+
+
+def write_summary(report_html: Path, summary: Mapping[str, Any]) -> Path:
+    """The summary beside the HTML report (the same name, .json), written whole or not at all."""
+    return write_atomic(Path(report_html).with_suffix(".json"), to_json(summary))
 
 
 def to_json(summary: Mapping[str, Any]) -> str:

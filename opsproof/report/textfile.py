@@ -9,10 +9,10 @@ opsproof_check_waived == 1`); `opsproof_check_warning` is 1 for a check that pas
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..files import write_atomic
 from .cadence import CadenceState, PERIODS, selects
 
 CADENCES = (*PERIODS, "premaintenance", "postmaintenance", "postdeploy")
@@ -96,10 +96,4 @@ def build(tests: Iterable[Mapping[str, Any]], hosts: Sequence[str], selection: s
 
 def write(path: Path, text: str) -> None:
     """Write whole or not at all: a temp name in the same directory, then rename (the collector never reads half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, text, fsync=True)
