@@ -12,7 +12,7 @@ def test_backup_taken(backup_run, maint, evidence):
     run = backup_run  # taken: without --apply the fixture skips with the plan
     assert run.error is None, f"the backup failed: {run.error}"
     assert run.verified and run.path, f"the backup reported no verified archive: {run}"
-    evidence.compare(f"size of {run.path}", run.size, ">=", "backups.min_size_bytes",
+    evidence.compare(f"size of {run.path}", run.size, ">=", maint.backups.setting("min_size_bytes"),
                      unit=" B", hint="an almost empty archive: check what the dump step wrote")
 
 
@@ -25,5 +25,5 @@ def test_backup_retention(backup_run, archives_after_backup, maint, evidence):
     assert not outside, f"retention removed files outside backups.dir or not matching backups.pattern: {outside}"
     on_disk = [a.path for a in archives_after_backup]
     assert run.path in on_disk, f"the newest verified archive {run.path} is gone after retention: {on_disk}"
-    evidence.compare("archives kept", len(on_disk), "<=", "backups.keep",
+    evidence.compare("archives kept", len(on_disk), "<=", maint.backups.setting("keep"),
                      hint="retention did not delete the oldest archives: see the backup evidence")

@@ -2,25 +2,26 @@
 import pytest
 
 
-def _intact(checked, evidence) -> None:
+def _intact(checked, maint, evidence) -> None:
     __tracebackhide__ = True
     damaged = [f"{check.path} is damaged: {check.reason}" for check, _ in checked if not check.ok]
     assert not damaged, f"{len(damaged)} of {len(checked)} archive(s) checked: " + "; ".join(damaged)
     for _, size in checked:
         if size.previous is not None:
             evidence.compare(f"size of {size.path} against {size.previous}", size.ratio, ">=",
-                             "backups.min_size_ratio", hint=f"{size.size} B after {size.previous_size} B: was the "
-                             "dump cut short, or did a table lose its rows?")
+                             maint.backups.setting("min_size_ratio"),
+                             hint=f"{size.size} B after {size.previous_size} B: was the dump cut short, or did a "
+                             "table lose its rows?")
 
 
 @pytest.mark.daily
 @pytest.mark.premaintenance
-def test_newest_archive_is_intact(newest_archive_checked, evidence):
+def test_newest_archive_is_intact(newest_archive_checked, maint, evidence):
     """The newest backup reads end to end (gzip CRC and length, safe names, MANIFEST checksums) and did not shrink."""
-    _intact(newest_archive_checked, evidence)
+    _intact(newest_archive_checked, maint, evidence)
 
 
 @pytest.mark.weekly
-def test_kept_archive_is_intact(kept_archives_checked, evidence):
+def test_kept_archive_is_intact(kept_archives_checked, maint, evidence):
     """Every kept backup reads end to end (gzip CRC and length, safe names, MANIFEST checksums) and did not shrink."""
-    _intact(kept_archives_checked, evidence)
+    _intact(kept_archives_checked, maint, evidence)

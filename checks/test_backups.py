@@ -23,7 +23,8 @@ def _newest(backup_recency):
 def test_newest_backup_is_fresh(backup_recency, maint, evidence):
     """The newest backup is younger than backups.max_age_hours."""
     newest = _newest(backup_recency)
-    evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", "backups.max_age_hours", unit=" h", hint="run the backup and find why the schedule stopped")
+    evidence.compare(f"age of {newest.path}", newest.age_hours, "<=", maint.backups.setting("max_age_hours"), unit=" h",
+                     hint="run the backup and find why the schedule stopped")
 
 
 @pytest.mark.daily
@@ -31,7 +32,8 @@ def test_newest_backup_is_fresh(backup_recency, maint, evidence):
 def test_newest_backup_is_not_trivial(backup_recency, maint, evidence):
     """The newest backup is at least backups.min_size_bytes long."""
     newest = _newest(backup_recency)
-    evidence.compare(f"size of {newest.path}", newest.size, ">=", "backups.min_size_bytes", unit=" B", hint="an almost empty archive: check the dump step's errors")
+    evidence.compare(f"size of {newest.path}", newest.size, ">=", maint.backups.setting("min_size_bytes"), unit=" B",
+                     hint="an almost empty archive: check the dump step's errors")
 
 
 @pytest.mark.premaintenance
@@ -40,5 +42,5 @@ def test_backup_created_before_maintenance(backup_before_maintenance, maint, evi
     backup = backup_before_maintenance
     assert backup.error is None, f"{backup.error} — take one before maintenance: pytest -m premaintenance --apply"
     assert backup.verified, f"{backup.path} does not read end to end: {backup.reason}"
-    evidence.compare(f"age of {backup.path}", backup.age_minutes, "<=", "backups.premaintenance_max_age_minutes",
-                     unit=" min", hint="take a fresh backup before maintenance: pytest -m premaintenance --apply")
+    evidence.compare(f"age of {backup.path}", backup.age_minutes, "<=",
+                     maint.backups.setting("premaintenance_max_age_minutes"), unit=" min", hint="take a fresh backup before maintenance: pytest -m premaintenance --apply")

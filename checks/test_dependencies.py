@@ -11,7 +11,7 @@ def _policy(evidence, result: OutdatedResult, maint) -> None:
                     pytrace=False)
     over = result.over(maint.dependencies.max_major_behind)
     evidence.compare(f"most major versions behind latest ({len(result.packages)} outdated packages)",
-                     result.most_major_behind, "<=", "dependencies.max_major_behind",
+                     result.most_major_behind, "<=", maint.dependencies.setting("max_major_behind"),
                      hint="; ".join(p.line() for p in over[:20]) + " — plan the major upgrades")
 
 

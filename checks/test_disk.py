@@ -8,7 +8,7 @@ def test_disk_space(disk_usage, maint, evidence):
     """The filesystem holding each configured path has free space within disk.max_used_percent."""
     assert disk_usage.error is None, f"cannot measure {disk_usage.path}: {disk_usage.error}"
     evidence.compare(f"space used on {disk_usage.mount}", disk_usage.used_percent, "<=",
-                     "disk.max_used_percent", unit="%",
+                     maint.disk.setting("max_used_percent"), unit="%",
                      hint="free space: rotate and compress logs, prune old backups, or grow the volume")
 
 
@@ -18,5 +18,5 @@ def test_disk_inodes(disk_usage, maint, evidence):
     if disk_usage.inodes_used_percent is None:
         pytest.skip(f"{disk_usage.mount} ({disk_usage.filesystem}) has no fixed inode table: nothing to run out of")
     evidence.compare(f"inodes used on {disk_usage.mount}", disk_usage.inodes_used_percent, "<=",
-                     "disk.max_inodes_used_percent", unit="%",
+                     maint.disk.setting("max_inodes_used_percent"), unit="%",
                      hint="many small files: clean temp and cache folders (pytest -m daily --apply)")

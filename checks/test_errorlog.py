@@ -13,4 +13,4 @@ def test_no_new_errors(error_scan, maint, evidence):
     stay = ("the next run counts only lines written after this one" if maint.logs.since == "last_run" else
             "they stay counted until the cause is fixed and `opsproof ack errorlog --reason TEXT` acknowledges them")
     evidence.compare(f"new error lines in {error_scan.path} ({error_scan.reference})", error_scan.matches, "<=",
-                     "logs.max_new_errors", hint=f"read them and fix the cause; {stay}\n{shown}")
+                     maint.logs.setting("max_new_errors"), hint=f"read them and fix the cause; {stay}\n{shown}")

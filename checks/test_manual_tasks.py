@@ -10,11 +10,11 @@ def test_attestation_records_valid(attestation_file):
     assert not attestation_file.bad, f"{attestation_file.path}: " + "; ".join(attestation_file.bad)
 
 
-def test_task_attested_within_period(task_status, evidence):
+def test_task_attested_within_period(task_status, maint, evidence):
     """Each task in attestations.tasks has a record newer than its period (team training: monthly)."""
     assert task_status.newest, f"no record of {task_status.task!r}: attest it (task, date, by, evidence)"
     evidence.compare(f"age of the newest {task_status.task} record ({task_status.newest}, by {task_status.by})",
-                     task_status.age_days, "<=", f"attestations.tasks[{task_status.task}]",
+                     task_status.age_days, "<=", maint.attestations.setting("tasks", task_status.task),
                      unit=" days", hint="the task is overdue")
 
 
@@ -24,5 +24,5 @@ def test_docs_reviewed(docs_activity, docs_attested, maint, evidence):
     why = docs_activity.error or ""
     assert ages, f"no evidence of a documentation review: {why}; and no {maint.docs.task!r} attestation"
     evidence.compare(f"days since the docs were last changed or reviewed ({docs_activity.last_commit or why})",
-                     min(ages), "<=", "docs.max_age_days", unit=" days",
+                     min(ages), "<=", maint.docs.setting("max_age_days"), unit=" days",
                      hint="review the documentation and commit, or attest the review")

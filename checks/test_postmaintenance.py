@@ -12,7 +12,7 @@ def test_no_errors_since_maintenance_started(errors_since_start, maint, evidence
     """No more error lines (logs.error_pattern) were logged since maintenance started than logs.max_new_errors."""
     assert errors_since_start.error is None, errors_since_start.error
     evidence.compare(f"error lines in {errors_since_start.path} {errors_since_start.reference}",
-                     errors_since_start.matches, "<=", "logs.max_new_errors",
+                     errors_since_start.matches, "<=", maint.logs.setting("max_new_errors"),
                      hint="maintenance left errors behind:\n" + "\n".join(errors_since_start.sample))
 
 

@@ -2,26 +2,26 @@
 import pytest
 
 
-def _restores(results, evidence) -> None:
+def _restores(results, maint, evidence) -> None:
     __tracebackhide__ = True
     failed = [f"{r.archive} did not restore: {r.reason}" for r in results if not r.ok]
     assert not failed, f"{len(failed)} of {len(results)} archive(s) drilled: " + "; ".join(failed)
     for result in results:
         evidence.compare(f"RTO: {result.archive} to a restored database that answered the smoke queries",
-                         result.rto_seconds / 60, "<=", "backups.restore.rto_minutes", unit=" min",
+                         result.rto_seconds / 60, "<=", maint.backups.restore.setting("rto_minutes"), unit=" min",
                          hint="the restore is slower than the recovery objective: see each step's time in the evidence")
 
 
 @pytest.mark.monthly
-def test_newest_backup_restores(newest_restore, evidence):
+def test_newest_backup_restores(newest_restore, maint, evidence):
     """The newest backup restores into a scratch database within the RTO: integrity, smoke queries, row counts."""
-    _restores(newest_restore, evidence)
+    _restores(newest_restore, maint, evidence)
 
 
 @pytest.mark.quarterly
-def test_kept_backup_restores(kept_restores, evidence):
+def test_kept_backup_restores(kept_restores, maint, evidence):
     """Every kept backup restores into a scratch database within the RTO: integrity, smoke queries, row counts."""
-    _restores(kept_restores, evidence)
+    _restores(kept_restores, maint, evidence)
 
 
 @pytest.mark.monthly
@@ -31,5 +31,5 @@ def test_rpo(newest_restorable, maint, evidence):
     tried = "; ".join(f"{t['archive']}: {t['reason']}" for t in newest_restorable.tried)
     assert newest_restorable.newest_restorable, f"no kept backup restores, so nothing could be recovered: {tried}"
     evidence.compare(f"age of {newest_restorable.newest_restorable} (newest restorable)", newest_restorable.age_hours,
-                     "<=", "backups.restore.rpo_hours", unit=" h",
+                     "<=", maint.backups.restore.setting("rpo_hours"), unit=" h",
                      hint="a disaster now would lose more data than the objective allows: take a backup and check the schedule")

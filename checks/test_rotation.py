@@ -16,7 +16,7 @@ def test_active_logs_under_max_size(rotation_outcome, maint, evidence):
     biggest = max(rotation_outcome, key=lambda o: o.size or 0)
     evidence.compare(f"largest active log ({biggest.path}, {human(biggest.size or 0)})",
                      round((biggest.size or 0) / 1048576, 3), "<=",
-                     "logs.rotate.max_size_mb", unit=" MiB", hint="rotation is not running or not keeping up: "
+                     maint.logs.rotate.setting("max_size_mb"), unit=" MiB", hint="rotation is not running or not keeping up: "
                      "run pytest -m daily --apply and look at its rotate-logs evidence")
 
 
@@ -24,7 +24,7 @@ def test_rotated_files_within_keep(rotation_outcome, maint, evidence):
     """No active log has more rotated files (NAME.1, NAME.2.gz, ...) than logs.rotate.keep."""
     most = max(rotation_outcome, key=lambda o: o.rotated_count)
     evidence.compare(f"rotated files of {most.path}", most.rotated_count, "<=",
-                     "logs.rotate.keep", hint="old rotations are not being removed: "
+                     maint.logs.rotate.setting("keep"), hint="old rotations are not being removed: "
                      + ", ".join(r.path for r in most.rotated[maint.logs.rotate.keep:][:5]))
 
 

@@ -2,19 +2,20 @@
 TLS certificates valid and not about to expire, no listening port outside the allow-list."""
 import pytest
 
+from opsproof.config import Setting
 from opsproof.security.findings import AuditResult
 
 
-def _gate(evidence, result: AuditResult, key: str, fail_at: str) -> None:
+def _gate(evidence, result: AuditResult, fail_at: Setting) -> None:
     __tracebackhide__ = True
     if result.error:
         pytest.fail(f"{result.tool} on {result.source}: {result.error}" + (f" — {result.fix}" if result.fix else ""),
                     pytrace=False)
     if result.dependencies == 0:  # "0 packages audited" checked nothing: not a pass (the task reads not checked)
         pytest.skip(f"{result.tool} audited no package in {result.source}: nothing was checked")
-    over = result.at_or_above(fail_at)
-    evidence.within(f"{result.tool} findings at or above {fail_at} ({result.dependencies} packages audited)",
-                    len(over), "<=", 0, f"{key} = {fail_at}",
+    over = result.at_or_above(fail_at.value)
+    evidence.within(f"{result.tool} findings at or above {fail_at.value} ({result.dependencies} packages audited)",
+                    len(over), "<=", 0, f"{fail_at.key} = {fail_at.value}",
                     hint="; ".join(f.line() for f in over[:20]) + (f"; and {len(over) - 20} more" if len(over) > 20
                                                                    else "") + " — update them or accept the risk")
 
@@ -22,18 +23,18 @@ def _gate(evidence, result: AuditResult, key: str, fail_at: str) -> None:
 @pytest.mark.weekly
 def test_npm_audit(npm_audit_result, maint, evidence):
     """npm audit finds no vulnerability at or above security.npm_audit.fail_at in the service's dependencies."""
-    _gate(evidence, npm_audit_result, "security.npm_audit.fail_at", maint.security.npm_audit.fail_at)
+    _gate(evidence, npm_audit_result, maint.security.npm_audit.setting("fail_at"))
 
 
 @pytest.mark.weekly
 def test_pip_audit(pip_audit_result, maint, evidence):
     """pip-audit finds no known vulnerability in the Python dependencies (it gives no severity: each one counts)."""
-    _gate(evidence, pip_audit_result, "security.pip_audit.fail_at", maint.security.pip_audit.fail_at)
+    _gate(evidence, pip_audit_result, maint.security.pip_audit.setting("fail_at"))
 
 
 @pytest.mark.quarterly
 @pytest.mark.postdeploy
-def test_tls_certificate(tls_result, tls_index, evidence):
+def test_tls_certificate(tls_result, tls_index, maint, evidence):
     """Each security.tls endpoint presents a trusted certificate for its host name with at least min_days left."""
     assert tls_result.error is None, tls_result.error
     assert not tls_result.problems, (f"{tls_result.endpoint} (name {tls_result.server_name}, subject "
@@ -41,7 +42,7 @@ def test_tls_certificate(tls_result, tls_index, evidence):
                                      f"{tls_result.not_after}): " + "; ".join(tls_result.problems)
                                      + f" — checked against {tls_result.trusted_by}")
     evidence.compare(f"days left on the certificate of {tls_result.endpoint}", tls_result.days_left, ">=",
-                     f"security.tls[{tls_index}].min_days", unit=" days", hint="renew the certificate")
+                     maint.security.tls[tls_index].setting("min_days"), unit=" days", hint="renew the certificate")
 
 
 @pytest.mark.quarterly

@@ -1,8 +1,6 @@
 """SLOs: the guide's weekly `check_slo_status.sh`, "SLOs met" after maintenance, the post-deploy burn gate, the quarterly review."""
 import pytest
 
-from opsproof.slo.status import origin
-
 
 @pytest.mark.daily
 @pytest.mark.weekly
@@ -13,8 +11,7 @@ def test_objective_met(slo_status, objective, evidence):
     what = "requests answered without a server error" if objective.sli == "availability" else \
         f"requests answered within {objective.threshold_ms:g} ms"
     evidence.compare(f"{objective.name}: {what} over {slo_status.window} ({slo_status.measured})",
-                     slo_status.sli_percent, ">=", f"slo.objectives[{objective.name}].target", unit=" %",
-                     origin=origin(objective),
+                     slo_status.sli_percent, ">=", objective.setting("target"), unit=" %",
                      hint=f"{slo_status.bad:g} bad requests spent {100 - (slo_status.budget_remaining_percent or 0):.0f} % "
                           f"of the error budget; find what failed in that window before more changes go out")
 
@@ -27,7 +24,7 @@ def test_no_fast_burn(slo_burn, burn_alert, evidence):
     name = burn_alert.objective.name
     evidence.within(f"{name}: {alert['alert']} burn rate (lower of long and short window)",
                     min(alert["long_burn"], alert["short_burn"]), "<", alert["factor"],
-                    f"slo.objectives[{name}].window (SRE Workbook page factor)",
+                    f"{burn_alert.objective.setting('window').key} (SRE Workbook page factor)",
                     hint="the deploy is burning error budget fast: roll back or fix now")
 
 
@@ -35,7 +32,8 @@ def test_no_fast_burn(slo_burn, burn_alert, evidence):
 def test_performance_report(slo_performance, maint, evidence):
     """Weekly performance report: request rate, 5xx rate and p50/p95/p99 latency per day, from the SLO source."""
     assert slo_performance.error is None, slo_performance.error
-    evidence.compare(f"requests in {slo_performance.period}", slo_performance.requests, ">=", "slo.min_requests",
+    evidence.compare(f"requests in {slo_performance.period}", slo_performance.requests, ">=",
+                     maint.slo.setting("min_requests"),
                      hint=f"could not observe: no traffic in {slo_performance.source} — is it the right source?")
 
 
@@ -44,4 +42,4 @@ def test_slo_review(slo_review, objective, evidence):
     """SLO review: each objective's attainment and error budget used over the last quarter, and whether its target fits."""
     assert slo_review.error is None, slo_review.error
     evidence.compare(f"{objective.name}: attainment over the quarter", slo_review.attained_percent, ">=",
-                     f"slo.objectives[{objective.name}].target", unit=" %", origin=origin(objective), hint=slo_review.hint)
+                     objective.setting("target"), unit=" %", hint=slo_review.hint)

@@ -19,4 +19,4 @@ def test_no_stale_temp_files(cleanup, maint, evidence):
     verb = "removed" if cleanup.mode == "apply" else "would remove"
     evidence.compare(f"oldest file left in {cleanup.dir} ({verb} {cleanup.removed_count} files, "
                      f"{human(cleanup.bytes_freed)})", cleanup.oldest_left_days, "<=",
-                     "temp.max_age_days", unit=" days", hint="run pytest -m daily --apply to remove them")
+                     maint.temp.setting("max_age_days"), unit=" days", hint="run pytest -m daily --apply to remove them")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.config.judgement import warn_key
+from opsproof.config.section import warn_key
 from opsproof.report import ledger
 
-from conftest import config_error, require_tool
+from helpers import config_error, require_tool
 
 DISK_CHECKS = "test_disk_space"
 # Every used filesystem is past 0 %: a warning level of 0 warns, a failing one of 100 passes.

@@ -7,12 +7,11 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from opsproof.cli import main
-from opsproof.config.lookup import KeyPathError
+from opsproof.config.section import KeyPathError, Setting
 from opsproof.report.evidence import Comparison, Evidence, judge, judge_limit
 from opsproof.report.html import comparison_row, evidence_cell, evidence_html, evidence_table
 from opsproof.report.run import RunRecord
@@ -40,17 +39,23 @@ def _failed_disk() -> dict:
 
 # ---- evidence records and comparisons
 
-def test_judge_reads_the_threshold_by_key_path_and_converts_durations():
-    config = SimpleNamespace(disk=SimpleNamespace(max_used_percent=85),
-                             backups=SimpleNamespace(max_age=timedelta(hours=26)))
-    ok = judge(config, "space used on /", 40.0, "<=", "disk.max_used_percent", "%")
+def test_judge_names_the_settings_key_and_converts_durations():
+    ok = judge("space used on /", 40.0, "<=", Setting(85, "disk.max_used_percent"), "%")
     assert (ok.threshold, ok.key, ok.passed) == (85, "disk.max_used_percent", True)
-    old = judge(config, "age of the newest backup", 30.0, "<=", "backups.max_age", " h", origin="policy.yaml")
+    max_age = Setting(timedelta(hours=26), "backups.max_age", origin="policy.yaml")
+    old = judge("age of the newest backup", 30.0, "<=", max_age, " h")
     assert (old.threshold, old.key, old.passed) == (26.0, "backups.max_age (policy.yaml)", False)
     with pytest.raises(KeyPathError, match="duration"):
-        judge(config, "age", 1, "<=", "backups.max_age", "%")
-    with pytest.raises(KeyPathError):
-        judge(config, "x", 1, "<=", "disk.nothing_here")
+        judge("age", 1, "<=", max_age, "%")
+
+
+def test_judge_carries_the_warning_level_but_not_on_an_equality():
+    used = Setting(85, "disk.max_used_percent", warn=80, warn_key="disk.warn_used_percent")
+    warned = judge("space used on /", 82, "<=", used, "%")
+    assert (warned.passed, warned.warned, warned.warn, warned.warn_key) == (True, True, 80, "disk.warn_used_percent")
+    assert judge("space used on /", 79, "<=", used, "%").warned is False
+    assert judge("space used on /", 90, "<=", used, "%").warned is False          # failed, not warned
+    assert judge("count", 85, "==", used).warn is None
 
 
 def test_an_unmeasured_value_never_passes_and_the_message_names_the_key():
@@ -64,10 +69,10 @@ def test_an_unmeasured_value_never_passes_and_the_message_names_the_key():
 
 
 def test_evidence_keeps_records_and_comparisons_in_order():
-    ev = Evidence(SimpleNamespace(disk=SimpleNamespace(max_used_percent=85)))
+    ev = Evidence()
     record = {"path": "/"}
     assert ev.record(record, "usage") is record
-    ev.judge("space used on /", 90, "<=", "disk.max_used_percent", unit="%")
+    ev.judge("space used on /", 90, "<=", Setting(85, "disk.max_used_percent"), unit="%")
     ev.judge_limit("errors", 0, "==", 0, "the guide")
     assert ev.records == [("usage", record)]
     assert [c.passed for c in ev.comparisons] == [False, True]

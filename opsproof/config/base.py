@@ -1,4 +1,4 @@
-"""The pieces every section is built from: the error and its wording, the strict base model, durations."""
+"""The pieces every section is built from: the error and its wording, durations, URLs (the base model: section.py)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ import reprlib
 from datetime import timedelta
 from typing import Annotated, Any, Callable, Sequence
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DEFAULT_NAME = "maintenance.yaml"
@@ -45,6 +45,13 @@ PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterVa
 NonNegativeDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
 
 
+def http_url(value: str) -> str:
+    """The URL unchanged, or refused unless it is http:// or https:// (endpoints, monitoring, webhooks, Prometheus)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
 class ConfigError(Exception):
     """A configuration the suite cannot run with: file, key path, what is wrong, what to do."""
 
@@ -63,7 +70,7 @@ def key_path(loc: tuple) -> str:
             out += f"[{part}]"
         elif part in ("json_",):
             out += ".json"
-        elif str(part).startswith("["):         # a mapping's key as the lookup writes it: runbooks[test_disk]
+        elif str(part).startswith("["):         # a mapping's key as a key path writes it: runbooks[test_disk]
             out += str(part)
         else:
             out += ("." if out else "") + str(part)
@@ -82,8 +89,8 @@ def quoted(value: Any, limit: int = 120) -> str:
 
 # What to do about an error of our own kind (a PydanticCustomError's type).
 HINTS = {
-    "duplicate_name": "give each its own name: thresholds are looked up by name (health[api].max_latency_ms), so "
-                      "twins would both be judged by the first one's",
+    "duplicate_name": "give each its own name: it names the item's thresholds (health[api].max_latency_ms) and "
+                      "its checks, so twins could not be told apart in the report",
     "not_a_selection": "write a check name such as test_disk_space, or 'test_backups and not fresh'",
 }
 
@@ -107,16 +114,16 @@ def hint(err: dict) -> str:
     if kind in HINTS:
         return HINTS[kind]
     if kind == "extra_forbidden":
-        return "remove it or check its spelling against the README's config reference"
+        return "remove it or check its spelling against the config reference (docs/configuration.md)"
     if kind == "missing":
         return "add it: it names what to check"
-    return "see the README's config reference"
+    return "see the config reference (docs/configuration.md)"
 
 
 def unique_names(items: Sequence[Any], where: str, name: Callable[[Any], str],
                  why: Callable[[Any], str] = lambda item: "", own: Callable[[Any], bool] = lambda item: True) -> None:
-    """Refuse two items of the list at `where` under one name: lookup.py keeps the first item of a name, so the
-    second would be judged by the first one's thresholds. The error sits at the second: `[i].name` where `own`
+    """Refuse two items of the list at `where` under one name: the name is the item's key path (health[api]) and
+    its check id, so two of one name could not be told apart. The error sits at the second: `[i].name` where `own`
     says the item names itself, `[i]` where its name is derived; `why` adds a note (where the name came from)."""
     first: dict[str, int] = {}
     for i, item in enumerate(items):
@@ -131,6 +138,3 @@ def unique_names(items: Sequence[Any], where: str, name: Callable[[Any], str],
                                       "note": f" ({note})" if note else ""}),
             loc=(i, "name") if own(item) else (i,), input=label)])
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .base import NonNegativeDuration, PositiveDuration, _Section
+from .base import NonNegativeDuration, PositiveDuration
+from .section import Section
 
 
-class Cadences(_Section):
+class Cadences(Section):
     """`cadences: {grace: 1d, monthly: 35d}`: a cadence is overdue when its last full pass (or, when it never
     passed, the ledger's first line) is older than its period plus the grace."""
 

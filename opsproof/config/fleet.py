@@ -20,14 +20,15 @@ from typing import Any, Callable
 
 from pydantic import Field, field_validator
 
-from .base import ConfigError, _Section
+from .base import ConfigError
+from .section import Section
 
 # Read once per run, not per host: overriding them per group would be silently ignored, so it is refused.
 FLEET_WIDE = ("service", "hosts", "state_dir", "window", "notify", "user_facing", "attestations", "cadences",
               "schedule", "waivers", "max_waiver_days", "runbooks")
 
 
-class Group(_Section):
+class Group(Section):
     """One group of hosts: testinfra host specs (or `ansible://pattern`) and the sections they override."""
 
     hosts: list[str] = []

@@ -1,9 +1,10 @@
 """Judgement over time in the config: warning levels beside thresholds, waivers of accepted failures, runbooks.
 
-- **Warn bands.** One naming rule (`warn_key`): the warning level of a threshold is the key with its `max`/`min`
-  word dropped and `warn_` put in front — `disk.max_used_percent` -> `disk.warn_used_percent`,
-  `disk.forecast_min_days` -> `disk.warn_forecast_days`, `security.tls[0].min_days` -> `warn_days`,
-  `slo.objectives[api].target` -> `warn_target`. `warn_band` refuses a level on the wrong side of the one it shadows.
+- **Warn bands.** One naming rule (section.py's `warn_name`; a `Setting` carries the level it names): the warning
+  level of a threshold is the key with its `max`/`min` word dropped and `warn_` put in front —
+  `disk.max_used_percent` -> `disk.warn_used_percent`, `disk.forecast_min_days` -> `disk.warn_forecast_days`,
+  `security.tls[0].min_days` -> `warn_days`, `slo.objectives[api].target` -> `warn_target`. `warn_band` refuses a
+  level on the wrong side of the one it shadows.
 - **Waivers.** `Waiver`: which check (a `-k` expression, or a node id), on which hosts, why, who approved, until when.
 - **Runbooks.** `runbooks: {<check pattern>: <URL or path under root>}` (`runbook_target` checks one value).
 - **Patterns** (a waiver's `check`, a runbook's key) must be expressions pytest's `-k` accepts (`selection`,
@@ -19,30 +20,9 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from . import expression
-from .base import _Section
+from .section import Section, warn_name
 
 MAX_WAIVER_DAYS = 90
-_LAST_NAME = re.compile(r"(^|\.)([A-Za-z_][A-Za-z0-9_]*)$")
-
-
-def warn_name(name: str) -> Optional[str]:
-    """`max_used_percent` -> `warn_used_percent`; `forecast_min_days` -> `warn_forecast_days`; `target` ->
-    `warn_target`; a name that is already a warning level has none."""
-    words = name.split("_")
-    if not name or words[0] == "warn":
-        return None
-    for bound in ("max", "min"):
-        if bound in words:
-            words.remove(bound)
-            break
-    return "_".join(["warn", *words])
-
-
-def warn_key(key: str) -> Optional[str]:
-    """The key path of the warning level beside the threshold at `key` (None when the key ends in a selector)."""
-    match = _LAST_NAME.search(key)
-    name = match and warn_name(match.group(2))
-    return key[:match.start(2)] + name if match and name else None
 
 
 def warn_band(*warn_fields: str) -> Any:
@@ -84,7 +64,7 @@ def selections(patterns: dict[str, Any]) -> dict[str, Any]:
     return patterns
 
 
-class Waiver(_Section):
+class Waiver(Section):
     """An accepted failure: the check still runs and is reported as waived, not passed, until `expires`."""
 
     check: str = Field(min_length=1)           # a -k expression over the check's names, or a node id (or its start)

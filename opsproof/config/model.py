@@ -6,18 +6,19 @@ from typing import Any, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from .base import _Section, unique_names
+from .base import unique_names
 from .cadences import Cadences
 from .fleet import Group
 from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, selections, waivers_within
 from .schedule import Attestations, Docs, Notify, Window
+from .section import Section
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp
 from .slo import Slo
 from .timers import Timers
 
 
-class Maint(_Section):
+class Maint(Section):
     """The validated configuration. `path`/`sha256` say where it came from."""
 
     service: str = Field(min_length=1)

@@ -6,12 +6,12 @@ from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
-from .base import ACTIONS, Duration, _Section
-from .sections import Endpoint
+from .base import ACTIONS, Duration, http_url
+from .section import Section
 from .when import WindowError, anchor, parse_rule, zone
 
 
-class Window(_Section):
+class Window(Section):
     rrule: str                                   # iCalendar RRULE, e.g. FREQ=MONTHLY;BYDAY=1SU
     start: str = "00:00"                         # HH:MM, or YYYY-MM-DD HH:MM to anchor INTERVAL rules
     duration: Duration = timedelta(hours=2)
@@ -45,7 +45,7 @@ class Window(_Section):
         return value
 
 
-class Webhook(_Section):
+class Webhook(Section):
     webhook: str
     timeout_s: float = Field(5, gt=0, le=60)
     headers: dict[str, str] = {}                 # e.g. Authorization; their values are secrets
@@ -53,7 +53,7 @@ class Webhook(_Section):
     @field_validator("webhook")
     @classmethod
     def _http(cls, value: str) -> str:
-        return Endpoint._http(value)
+        return http_url(value)
 
 
 class Notify(Webhook):
@@ -61,13 +61,13 @@ class Notify(Webhook):
     users: Optional[Webhook] = None              # user_facing: true — a second hook (a status page) gets start and end
 
 
-class Docs(_Section):
+class Docs(Section):
     dir: str
     max_age_days: float = Field(31, gt=0)
     task: str = "documentation-review"           # an attestation of this task also counts as reviewed
     require_update: bool = False                 # postmaintenance: docs changed since maintenance started
 
 
-class Attestations(_Section):
+class Attestations(Section):
     file: str
     tasks: dict[str, Duration] = Field(min_length=1)  # task -> period, e.g. team-training: 31d

@@ -7,11 +7,12 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .base import Duration, _Section, parse_duration
+from .base import Duration, http_url, parse_duration
 from .judgement import warn_band
+from .section import Section
 
 
-class Disk(_Section):
+class Disk(Section):
     paths: list[str] = Field(min_length=1)
     max_used_percent: float = Field(85, ge=0, le=100)
     max_inodes_used_percent: float = Field(90, ge=0, le=100)
@@ -24,7 +25,7 @@ class Disk(_Section):
     _warn = warn_band("warn_used_percent", "warn_inodes_used_percent", "warn_forecast_days")
 
 
-class Rotate(_Section):
+class Rotate(Section):
     files: list[str] = Field(min_length=1)
     max_size_mb: float = Field(100, gt=0)
     keep: int = Field(7, ge=1)
@@ -61,7 +62,7 @@ def logrotate_period(every: str) -> Optional[str]:
     return {3600: "hourly", 86400: "daily", 604800: "weekly", 2592000: "monthly", 31536000: "yearly"}.get(int(seconds))
 
 
-class Logs(_Section):
+class Logs(Section):
     error_log: str
     error_pattern: str = "ERROR|CRITICAL|FATAL"
     max_new_errors: int = Field(0, ge=0)
@@ -81,7 +82,7 @@ class Logs(_Section):
         return value
 
 
-class Temp(_Section):
+class Temp(Section):
     dirs: list[str] = Field(min_length=1)
     max_age_days: float = Field(7, gt=0)
     remove_empty_dirs: bool = True
@@ -98,7 +99,7 @@ class Temp(_Section):
         return value
 
 
-class Database(_Section):
+class Database(Section):
     engine: Literal["sqlite", "postgresql"]
     path: Optional[str] = None
     dsn: Optional[str] = None
@@ -112,12 +113,12 @@ class Database(_Section):
         return self
 
 
-class SmokeQuery(_Section):
+class SmokeQuery(Section):
     sql: str
     expect: Any = None
 
 
-class Restore(_Section):
+class Restore(Section):
     rto_minutes: float = Field(30, gt=0)
     rpo_hours: float = Field(24, gt=0)
     smoke_queries: list[Union[str, SmokeQuery]] = []
@@ -125,7 +126,7 @@ class Restore(_Section):
     scratch_dir: Optional[str] = None       # where the drill extracts; default: the target's temp folder
 
 
-class Backups(_Section):
+class Backups(Section):
     dir: str
     pattern: str = Field(min_length=1)
     max_age_hours: float = Field(26, gt=0)
@@ -148,7 +149,7 @@ class Backups(_Section):
         return value
 
 
-class Endpoint(_Section):
+class Endpoint(Section):
     url: str
     name: Optional[str] = None
     status: int = Field(200, ge=100, le=599)
@@ -168,9 +169,10 @@ class Endpoint(_Section):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return http_url(value)
+
+    def item_key(self, index: int) -> str:
+        return self.label                       # health[api].max_latency_ms
 
     @property
     def label(self) -> str:
@@ -182,7 +184,7 @@ class Endpoint(_Section):
         return f"{parts.hostname}:{parts.port or ''}{parts.path}".replace(":/", "/")
 
 
-class Services(_Section):
+class Services(Section):
     processes: list[str] = []
     ports: list[int] = []
 
@@ -195,7 +197,7 @@ class Services(_Section):
         return value
 
 
-class Monitoring(_Section):
+class Monitoring(Section):
     url: str
     timeout_s: float = Field(5, gt=0, le=300)
     status: int = Field(200, ge=100, le=599)
@@ -204,4 +206,4 @@ class Monitoring(_Section):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        return Endpoint._http(value)
+        return http_url(value)

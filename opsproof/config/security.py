@@ -6,8 +6,8 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import _Section
 from .judgement import warn_band
+from .section import Section
 
 # Advisory severities, lowest first: a gate fails at `fail_at` and above. "unknown" ranks above critical —
 # a finding whose severity the tool does not say (pip-audit never does) fails every gate: never a false pass.
@@ -21,14 +21,14 @@ def _port(port: int) -> int:
     return port
 
 
-class NpmAudit(_Section):
+class NpmAudit(Section):
     dir: str = "."                                   # holds package.json and package-lock.json
     fail_at: Severity = "high"
     omit_dev: bool = False                           # npm audit --omit=dev: production dependencies only
     timeout_s: float = Field(60, gt=0, le=3600)      # the registry's answer (npm --fetch-timeout, no retries)
 
 
-class PipAudit(_Section):
+class PipAudit(Section):
     requirements: Optional[str] = Field(None, min_length=1)  # a pinned requirements file; else the environment
     path: Optional[str] = Field(None, min_length=1)  # an environment's site-packages (pip-audit --path)
     command: str = Field("pip-audit", min_length=1)  # the pip-audit executable on the target
@@ -47,7 +47,7 @@ class PipAudit(_Section):
         return self
 
 
-class Tls(_Section):
+class Tls(Section):
     host: str = Field(min_length=1)
     port: int = 443
     name: Optional[str] = None
@@ -69,7 +69,7 @@ class Tls(_Section):
         return self.name or f"{self.host}:{self.port}"
 
 
-class Security(_Section):
+class Security(Section):
     npm_audit: Optional[NpmAudit] = None
     pip_audit: Optional[PipAudit] = None
     tls: list[Tls] = []
@@ -83,18 +83,18 @@ class Security(_Section):
         return value
 
 
-class NpmOutdated(_Section):
+class NpmOutdated(Section):
     dir: str = "."
     timeout_s: float = Field(60, gt=0, le=3600)
 
 
-class PipOutdated(_Section):
+class PipOutdated(Section):
     python: str = "python3"                          # the interpreter whose environment is checked
     index_url: Optional[str] = None
     timeout_s: float = Field(60, gt=0, le=3600)
 
 
-class Dependencies(_Section):
+class Dependencies(Section):
     npm_outdated: Optional[NpmOutdated] = None
     pip_outdated: Optional[PipOutdated] = None
     max_major_behind: int = Field(0, ge=0)           # how many major versions a package may trail its latest
@@ -105,7 +105,7 @@ class Dependencies(_Section):
 _GLOB_SAFE = re.compile(r"^[^\n\"'`$\\;|&<>{}]+$")
 
 
-class ConfigAudit(_Section):
+class ConfigAudit(Section):
     files: list[str] = Field(min_length=1)           # shell globs (no **), relative to root or absolute
     baseline: str = "config.sha256"                  # sha256sum format, written by `opsproof baseline`
     forbid_world_readable: bool = False

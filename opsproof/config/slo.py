@@ -6,12 +6,12 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Duration, _Section, unique_names
+from .base import Duration, http_url, unique_names
 from .judgement import warn_band
-from .sections import Endpoint
+from .section import Section
 
 
-class SloSource(_Section):
+class SloSource(Section):
     access_log: Optional[str] = None             # nginx combined + $request_time, or JSON lines (format: json)
     prometheus: Optional[str] = None             # base URL; queries go to /api/v1/query
     format: Literal["combined", "json"] = "combined"
@@ -31,11 +31,11 @@ class SloSource(_Section):
         if bool(self.access_log) == bool(self.prometheus):
             raise ValueError("give exactly one of access_log (a file) or prometheus (a URL)")
         if self.prometheus:
-            Endpoint._http(self.prometheus)
+            http_url(self.prometheus)
         return self
 
 
-class Objective(_Section):
+class Objective(Section):
     name: str = Field(min_length=1)
     sli: Literal["availability", "latency"] = "availability"
     target: float = Field(gt=0, lt=100)          # percent of good requests over the window
@@ -49,6 +49,14 @@ class Objective(_Section):
     description: str = ""
 
     _warn = warn_band("warn_target")
+
+    def item_key(self, index: int) -> str:
+        return self.name                        # slo.objectives[availability].target
+
+    @property
+    def origin(self) -> str:
+        """The OpenSLO document an objective was read from ("from slo/api.yaml"), "" for one written here."""
+        return "from " + self.description.removeprefix("OpenSLO ") if self.description.startswith("OpenSLO ") else ""
 
     @model_validator(mode="after")
     def _complete(self) -> "Objective":
@@ -66,7 +74,7 @@ class Objective(_Section):
         return self
 
 
-class Slo(_Section):
+class Slo(Section):
     source: SloSource
     objectives: list[Objective] = []
     openslo: list[str] = []                      # globs of OpenSLO v1 documents, read as more objectives
@@ -77,7 +85,7 @@ class Slo(_Section):
     def _names(cls, value: list[Objective]) -> list[Objective]:
         # OpenSLO objectives follow the file's own (opsproof/config/openslo.py); their description says from where
         unique_names(value, "slo.objectives", lambda o: o.name,
-                     lambda o: "the second from " + o.description if o.description.startswith("OpenSLO ") else "")
+                     lambda o: "the second from " + o.description if o.origin else "")
         return value
 
     @model_validator(mode="after")

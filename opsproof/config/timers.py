@@ -13,7 +13,8 @@ from typing import Optional
 
 from pydantic import field_validator
 
-from .base import NonNegativeDuration, PositiveDuration, _Section
+from .base import NonNegativeDuration, PositiveDuration
+from .section import Section
 
 AUTOMATED = ("daily", "weekly")          # the guide marks these Automated: they run with --apply
 MANUAL = ("monthly", "quarterly")        # people do these; the schedule only runs a reminder (no --apply)
@@ -32,7 +33,7 @@ def calendar_shape(value: str) -> str:
     return text
 
 
-class Timers(_Section):
+class Timers(Section):
     """`schedule:` — daily and weekly run with --apply; monthly and quarterly get a reminder: their checks without
     --apply (into a folder of their own), then `opsproof status` on the real ledger, which fails when one is overdue."""
 

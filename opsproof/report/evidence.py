@@ -1,9 +1,9 @@
 """Evidence records: what a check measured, against which threshold, read from which config key.
 
 `Evidence` collects a check's records, comparisons and pictures; `judge` and `judge_limit` build
-the comparison and decide pass or fail; `judge` also reads the warning level beside the threshold (the key
-`opsproof.config.judgement.warn_key` names) and marks a passing comparison past it `warned`. Nothing here fails a test: the pytest wiring
-(fixtures/evidence.py) does that with `Comparison.message`.
+the comparison and decide pass or fail. `judge` takes a `Setting` (opsproof/config/section.py: the value, its key
+path, the warning level beside it) and marks a passing comparison past the warning level `warned`. Nothing here
+fails a test: the pytest wiring (fixtures/evidence.py) does that with `Comparison.message`.
 """
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Callable, Mapping, Optional
 
-from ..config.judgement import warn_key
-from ..config.lookup import KeyPathError, lookup
+from ..config.section import KeyPathError, Setting
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
@@ -83,19 +82,14 @@ def judge_limit(what: str, measured: Any, op: str, limit: Any, source: str, unit
     return comp
 
 
-def judge(config: Any, what: str, measured: Any, op: str, key: str, unit: str = "", origin: str = "") -> Comparison:
-    """`measured op <the setting at key in config>`, decided; `origin` says where the setting came from
-    when it is not the config file itself (an OpenSLO document)."""
-    threshold = in_unit(lookup(config, key), unit, key)
-    comp = judge_limit(what, measured, op, threshold, key + (f" ({origin})" if origin else ""), unit)
-    name = warn_key(key) if op != "==" else None
-    try:
-        warn = in_unit(lookup(config, name), unit, name) if name else None
-    except KeyPathError:  # no warning level for this threshold, or none configured
-        warn = None
-    if warn is not None:
-        comp.warn, comp.warn_key = warn, name
-        comp.warned = bool(comp.passed and not OPS[op](measured, warn))
+def judge(what: str, measured: Any, op: str, setting: Setting[Any], unit: str = "") -> Comparison:
+    """`measured op setting.value`, decided; the comparison names the setting's key (and origin, when it is not
+    the config file itself), and carries its warning level unless the comparison is an equality."""
+    threshold = in_unit(setting.value, unit, setting.key)
+    comp = judge_limit(what, measured, op, threshold, setting.source, unit)
+    if op != "==" and setting.warn is not None:
+        comp.warn, comp.warn_key = in_unit(setting.warn, unit, setting.warn_key), setting.warn_key
+        comp.warned = bool(comp.passed and not OPS[op](measured, comp.warn))
     return comp
 
 
@@ -103,7 +97,6 @@ def judge(config: Any, what: str, measured: Any, op: str, key: str, unit: str = 
 class Evidence:
     """Everything one check recorded: measurement records, comparisons, pictures."""
 
-    config: Any = None                           # the configuration in effect: thresholds are read from it
     records: list[tuple[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     images: list[tuple[str, Any]] = field(default_factory=list)   # (title, PNG bytes or a future of them)
@@ -118,9 +111,9 @@ class Evidence:
         self.records.append((label or type(value).__name__, value))
         return value
 
-    def judge(self, what: str, measured: Any, op: str, key: str, *, unit: str = "", origin: str = "") -> Comparison:
-        """Compare against the setting at `key` and keep the comparison (see `judge`)."""
-        return self._keep(judge(self.config, what, measured, op, key, unit, origin))
+    def judge(self, what: str, measured: Any, op: str, setting: Setting[Any], *, unit: str = "") -> Comparison:
+        """Compare against a setting and keep the comparison (see `judge`)."""
+        return self._keep(judge(what, measured, op, setting, unit))
 
     def judge_limit(self, what: str, measured: Any, op: str, limit: Any, source: str, *, unit: str = "") -> Comparison:
         """Compare against a limit that is not a setting and keep the comparison (see `judge_limit`)."""

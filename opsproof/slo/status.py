@@ -45,13 +45,6 @@ class LogSource:
         return requests, errors, [slomath.percentile(hist, edges_ms, q) for q in (0.5, 0.95, 0.99)]
 
 
-def origin(objective: Any) -> str:
-    """Where an objective came from when not maintenance.yaml itself: its OpenSLO document ("" otherwise)."""
-    if objective.description.startswith("OpenSLO "):
-        return "from " + objective.description.removeprefix("OpenSLO ")
-    return ""
-
-
 def _utc(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
