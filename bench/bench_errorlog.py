@@ -13,7 +13,7 @@ the local host, in the target's python3 for a remote one), interpreter start-up 
 lines are appended and the re-check (from the stored offset) is compared with the full scan, both
 timed inside the process (start-up alone would be several percent of the full scan).
 
-The remote row: a real sshd on 127.0.0.1 (tests/sshd.py, as the tests start it) reached through a
+The remote row: a real sshd on 127.0.0.1 (tests/helpers/sshd.py, as the tests start it) reached through a
 relay that counts every byte of the SSH session; scan_errors on that host scans a --remote-mb log on
 the target and only its result comes back. Before, the log itself travelled (dd over ssh).
 """
@@ -132,8 +132,8 @@ def remote_row(size_mb: float, pattern: str, folder: Optional[str]) -> Row:
 
     from opsproof.hosts.target import Target
     from opsproof.logs.scan import scan_errors
-    from relay import CountingRelay
-    from sshd import Sshd
+    from helpers.relay import CountingRelay
+    from helpers.sshd import Sshd
 
     def run(path: str, workdir: str) -> Row:
         server = Sshd(os.path.join(workdir, "sshd")).start()

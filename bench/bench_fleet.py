@@ -4,7 +4,7 @@
     python bench/bench_fleet.py                 # 16 hosts, fastest of 2 runs each
     python bench/bench_fleet.py --hosts 8 --repeat 1
 
-The hosts are 16 real sshd on 127.0.0.2 ... 127.0.0.17 (tests/fleet.py, as the fleet tests start them), each
+The hosts are 16 real sshd on 127.0.0.2 ... 127.0.0.17 (tests/helpers/fleet.py, as the fleet tests start them), each
 its own host key, address and port, all this machine; the example service (examples/app) runs once and every
 host checks it over SSH. Each run is the whole `pytest -m daily` process (bench/common.measure), with a state
 folder, a report folder and SSH control sockets of its own, so no run reuses another's connections or offsets.
@@ -62,8 +62,8 @@ def _run(fleet, config: Path, workdir: Path, workers: int, label: str, repeat: i
 
 
 def rows(size_mb: int = 0, folder: str | None = None, hosts: int = HOSTS, repeat: int = 2) -> list[Row]:
-    from conftest import ExampleApp
-    from fleet import Fleet
+    from helpers.example import ExampleApp
+    from helpers.fleet import Fleet
 
     with tempfile.TemporaryDirectory(prefix="opsproof-bench-fleet-", dir=folder) as tmp:
         workdir = Path(tmp)

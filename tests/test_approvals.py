@@ -10,19 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import free_port
-from test_notify import HEADER_TOKEN, SECRET_TOKEN, Hook
+from helpers import free_port
+from helpers.webhook import HEADER_TOKEN, SECRET_TOKEN, Hook
 
 APPROVER = "Ada Lovelace (CTO)"
 REASON = "disk fills tonight; cannot wait for Sunday"
 RUN_NOTICE = ("-m", "premaintenance", "-k", "team or rollback")
-
-
-@pytest.fixture
-def hook():
-    server = Hook()
-    yield server
-    server.close()
 
 
 def _config(suite, hook_url: str, **extra) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import config_error, require_tool
+from helpers import config_error, require_tool
 from opsproof.process.attest import parse, status
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=timezone.utc)

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from conftest import require_tool
+from helpers import require_tool
 from opsproof.backups import archive
 from opsproof.backups.archive import verify
 

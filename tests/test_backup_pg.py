@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import require_tool
+from helpers import require_tool
+from helpers.pg import SUPERUSER_PASSWORD, Postgres, bin_dir
 from opsproof.backups import pgtools
 from opsproof.backups.take import take_backup, write_archive
 from opsproof.backups.restore import drill
-from pg import SUPERUSER_PASSWORD, Postgres, bin_dir
 
 PASSWORD = "Sh0p:p@ss/w0rd%x"          # characters a URL must escape: the decoded form is the secret
 PATTERN = "daily_*.tar.gz"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.backups import PATTERN, make_db
 from opsproof.backups import restore
 from opsproof.backups.take import take_backup, write_archive
 from opsproof.backups.restore import DrillError, drill, expected_matches
-from test_backup_take import PATTERN, make_db
 
 QUERIES = ["SELECT count(*) FROM orders", {"sql": "SELECT count(*) FROM lines WHERE order_id < 10", "expect": 10}]
 

@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from helpers.sshd import ALIAS
 from opsproof.backups.take import take_backup
 
 PATTERN = "daily_*.tar.gz"
@@ -187,7 +188,6 @@ def test_the_shipped_path_takes_verifies_and_restores(suite, example_app):
 
 
 def test_over_ssh_the_backup_verification_and_drill_run_on_the_remote_host(suite, example_app, sshd):
-    from sshd import ALIAS
     suite.config(example_app.config())
     result = suite.run(*ALL, f"--hosts=ssh://{ALIAS}", f"--ssh-config={sshd.ssh_config}")
     assert result.ret == 0, result.stdout.str()

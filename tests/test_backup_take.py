@@ -15,26 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
+from helpers.backups import PATTERN, make_db
 from opsproof.backups import archive
 from opsproof.backups import take as backup
 from opsproof.backups.take import PARTIAL, plan_backup, take_backup
 from opsproof.backups.recency import newest_backup
 from opsproof.hosts.target import Target
-
-PATTERN = "daily_*.tar.gz"
-
-
-def make_db(path: Path, rows: int = 1000, wal: bool = False) -> Path:
-    with sqlite3.connect(path) as conn:
-        if wal:
-            conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL)")
-        conn.execute("CREATE TABLE lines (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL)")
-        conn.executemany("INSERT INTO orders(id, item) VALUES (?, ?)", [(i, f"item-{i}") for i in range(rows)])
-        conn.executemany("INSERT INTO lines(id, order_id) VALUES (?, ?)", [(i, i) for i in range(rows)])
-    conn.close()
-    return path
 
 
 @pytest.fixture

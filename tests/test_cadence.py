@@ -12,7 +12,7 @@ from opsproof.config.cadences import Cadences
 from opsproof.report import cadence, ledger
 from opsproof.report.run import RunRecord
 
-from conftest import config_error
+from helpers import config_error
 
 NOW = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)

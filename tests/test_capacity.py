@@ -9,7 +9,7 @@ import pytest
 
 from opsproof.system.capacity import DAY, EVERY_S, FIT_S, KEEP_S, add_sample, forecast, from_sizes
 
-from conftest import require_tool, unavailable
+from helpers import require_tool, unavailable
 
 GB = 1 << 30
 
@@ -179,3 +179,105 @@ def test_a_history_recorded_with_the_size_is_carried_over_without_the_reserve(su
 def test_from_sizes_takes_the_reserve_off_and_keeps_used():
     old = [[1.0, 10.0, 100.0], [2.0, 20.0, 100.0, 5.0, 50.0], [3.0, 1.0]]      # the last is damaged: dropped
     assert from_sizes(old, size=100, usable=70) == [[1.0, 10.0, 70.0], [2.0, 20.0, 70.0, 5.0, 50.0]]
+
+
+# --- the arithmetic, in process (mutation testing: tests/MUTANTS.md) --------------------------------------
+
+def test_add_sample_keeps_inodes_only_when_both_are_known():
+    assert add_sample([], 1e9, 1, 10, 5, 50) == [[1e9, 1.0, 10.0, 5.0, 50.0]]
+    assert add_sample([], 1e9, 1, 10, None, 50) == [[1e9, 1.0, 10.0]]
+    assert add_sample([], 1e9, 1, 10, 5, 0) == [[1e9, 1.0, 10.0]]   # no inode limit (btrfs reports 0): no inodes
+
+
+def test_add_sample_keeps_whole_samples_up_to_keep_s_and_drops_damaged_ones():
+    now = 1e9
+    history = [[now - KEEP_S - 1, 1.0, 10.0], [now - KEEP_S, 2.0, 10.0, 5.0, 50.0], [now - DAY, 3.0],
+               [now - 3 * EVERY_S, 4.0, 10.0, 5.0, 50.0, 9.0], [now - EVERY_S, 5.0, 10.0]]
+    assert [s[1] for s in add_sample(history, now, 6, 10)] == [2.0, 5.0, 6.0]   # exactly KEEP_S old: kept
+    assert add_sample([[now, 1.0, 10.0]], now, 2, 10) == [[now, 1.0, 10.0]]     # one taken this instant: kept
+
+
+def test_the_forecast_record_says_what_it_fitted():
+    hist = [[1e9 - d * DAY, u, 3.0 * GB] for d, u in ((20 + 8 / 24, GB), (10, 1.5 * GB), (0, 2 * GB))]
+    fc = forecast(hist, "/srv", 1e9)
+    assert fc.mount == "/srv" and fc.history == hist and fc.history[0] is not hist[0]
+    assert fc.span_days == 20.33 and fc.used_percent == 66.67 and fc.available_bytes == 1.0 * GB
+    fc = forecast(_history([20, 10, 0], [40, 45, 50.25]), "/", 1e9)
+    assert fc.span_days == 20.0 and fc.used_percent == 50.25 and fc.available_bytes == 49.75 * GB
+    assert fc.growth_bytes_per_day == round(0.5125 * GB, 1) and fc.days_until_full == 97.1   # 97.073...
+    hist = [[1e9 - d * DAY, u, 1000.0] for d, u in ((20, 100.0), (10, 400.0), (0, 700.5))]
+    fc = forecast(hist, "/", 1e9)
+    assert fc.growth_bytes_per_day == 30.0 and fc.days_until_full == 10.0          # 30.025 a day, 299.5 left
+    hist = [[1e9 - d * DAY, u, 1000.0] for d, u in ((3, 100.0), (1.5, 160.0), (0, 217.0))]
+    fc = forecast(hist, "/", 1e9)
+    assert fc.span_days == 3.0 and fc.growth_bytes_per_day == 39.0 and fc.days_until_full == 20.1   # 20.08
+
+
+def test_the_window_and_the_span_are_inclusive_at_their_bounds():
+    fc = forecast(_history([30, 10, 0], [40, 45, 50]), "/", 1e9)           # the first exactly FIT_S old
+    assert fc.samples == 3 and fc.error is None
+    fc = forecast(_history([2, 0.5, 0], [40, 45, 50]), "/", 1e9)            # exactly MIN_SPAN_S, the middle late
+    assert fc.error is None and fc.days_until_full is not None
+    fc = forecast(_history([2, 1.5, 1.4, 0.1], [40, 45, 46, 50]), "/", 1e9)  # 1.9 days between first and last
+    assert fc.error and fc.days_until_full is None
+
+
+def test_a_filesystem_with_nothing_usable_has_no_percentage():
+    fc = forecast([[1e9 - d * DAY, 0.0, 0.0] for d in (20, 10, 0)], "/", 1e9)
+    assert fc.used_percent is None and fc.available_bytes == 0.0 and fc.days_until_full is None
+
+
+def test_could_not_forecast_says_hours_window_and_what_the_fit_needs():
+    fc = forecast([], "/", 1e9)
+    assert fc.samples == 0 and fc.span_days == 0.0 and fc.used_percent is None
+    assert fc.error == ("could not forecast /: 0 point(s) over 0 hours in the last 30 days (disk.forecast_window); "
+                        "the fit needs 3 over at least 48 hours — each run that measures the disk records one, at "
+                        "most one an hour")
+    fc = forecast([[1e9 - 5401, GB, 2.0 * GB], [1e9, GB, 2.0 * GB]], "/", 1e9, window_s=7 * DAY)
+    assert "2 point(s) over 2 hours in the last 7 days" in fc.error                    # 1.5003 hours, rounded
+
+
+def test_the_fill_date_is_in_utc_and_stops_at_9999(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "HST10")                     # ten hours behind UTC: the local date is a day earlier
+    time.tzset()
+    try:
+        fc = forecast(_history([20, 10, 0], [40, 45, 50]), "/", 1e9)     # 1e9 + 100 days: 2001-12-18 01:46 UTC
+        assert fc.days_until_full == 100.0 and fc.full_by_utc == "2001-12-18"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    slow = forecast(_history([20, 10, 0], [40, 40 + 1e-9, 40 + 2e-9]), "/", 1e9)   # a few bytes a day
+    assert slow.days_until_full > 3e6 and slow.full_by_utc == "after 9999"
+    # datetime's last second, 9999-12-31T23:59:59Z, and after: "after 9999"; a second before it still a date
+    for last, full_by in ((253402300799.0 - 100 * DAY, "after 9999"), (253402300798.0 - 100 * DAY, "9999-12-31")):
+        fc = forecast(_history([20, 10, 0], [40, 45, 50], now=last), "/", last)
+        assert fc.days_until_full == 100.0 and fc.full_by_utc == full_by, last
+
+
+def test_inodes_are_forecast_from_their_own_samples_and_the_newest_limit():
+    space = _history([10, 5], [50, 50])
+    recent = [[1e9 - d * DAY, 50.0 * GB, 100.0 * GB, i, 100_000.0] for d, i in ((1, 40_000), (0.5, 41_000), (0, 42_000))]
+    fc = forecast(space + recent, "/", 1e9)            # space spans 10 days, inodes only one: no inode forecast
+    assert fc.error is None and fc.inode_growth_per_day is None and fc.inode_days_until_full is None
+    hist = [[1e9 - d * DAY, 50.0 * GB, 100.0 * GB, i, limit]
+            for d, i, limit in ((2, 40_000, 100_000), (0.5, 43_001, 100_000), (0, 44_000.5, 200_000))]
+    fc = forecast(hist, "/", 1e9)                       # exactly MIN_SPAN_S; the filesystem grew its inode table
+    assert fc.inode_growth_per_day == 2000.3              # least squares: 2000.346... a day
+    assert fc.inode_days_until_full == 78.0               # the newest limit: (200 000 - 44 000.5) / 2000.3
+
+
+def test_the_growth_is_exact_on_a_large_fast_filesystem():
+    """500 TB used, growing about 1 TB a day, sampled at uneven times near today's clock: the fit centres times and
+    values before multiplying, so the growth matches exact least squares to well under a byte a day."""
+    from fractions import Fraction
+
+    t0 = 1_780_000_000.0
+    points = [(t0 + i * DAY + (i * i * 37.25) % 3600, 5e14 + round((i * DAY + (i * i * 37.25) % 3600) / DAY * 1e12)
+               + (i % 7) * 1e6) for i in range(30)]
+    exact = [(Fraction(t), Fraction(v)) for t, v in points]
+    mean_t, mean_v = (sum(p[k] for p in exact) / len(exact) for k in (0, 1))
+    slope = (sum((t - mean_t) * (v - mean_v) for t, v in exact) / sum((t - mean_t) ** 2 for t, _ in exact))
+    fc = forecast([[t, v, 2e15] for t, v in points], "/", points[-1][0], window_s=40 * DAY)
+    assert abs(fc.growth_bytes_per_day - float(slope * 86400)) < 1.0, (fc.growth_bytes_per_day, float(slope * 86400))

@@ -11,9 +11,9 @@ import sys
 from concurrent.futures import Future
 from types import SimpleNamespace
 
-from conftest import ROOT
+from helpers import ROOT
+from helpers.slo import AVAILABILITY, FAST, access_log_lines, slo_config
 from opsproof.report.drawing import Painter
-from test_slo_checks import AVAILABILITY, FAST, config, log_lines
 
 
 def test_the_helper_returns_what_the_function_returns_and_raises_what_it_raises():
@@ -52,8 +52,8 @@ def test_a_chart_that_could_not_be_drawn_fails_the_phase_that_asked_for_it():
 
 def test_charts_drawn_by_the_helper_are_in_the_report_the_ledger_hashed(suite, tmp_path):
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "access.log").write_text(log_lines(300))
-    suite.config(config(tmp_path, AVAILABILITY, FAST))
+    (tmp_path / "logs" / "access.log").write_text(access_log_lines(300))
+    suite.config(slo_config(tmp_path, AVAILABILITY, FAST))
     result = suite.run("-m", "weekly", "checks/test_slo.py")
     assert result.ret == 0, result.stdout.str()
     html = suite.html()

@@ -7,7 +7,8 @@ import os
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
-from conftest import free_port, require_tool, wait_for
+from helpers import free_port, require_tool, wait_for
+from helpers.sshd import ALIAS
 
 OLD = (datetime.now(timezone.utc) - timedelta(days=30)).timestamp()
 
@@ -143,32 +144,26 @@ def test_monitoring_must_answer(suite, http_server):
     assert result.ret == 1 and "Connection refused" in result.stdout.str()
 
 
-def test_actions_over_ssh(suite, example_app, tmp_path_factory):
+def test_actions_over_ssh(suite, example_app, sshd):
     """daily --apply against a remote target (a real sshd on loopback): logrotate, the shipped cleanup walk,
     the open-file scan and the lock all run through the SSH connection."""
-    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen", "logrotate")
-    from sshd import ALIAS, Sshd
-
-    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
-    try:
-        root = example_app.root
-        with open(root / "logs" / "access.log", "a") as fh:
-            fh.write("x" * 1_100_000 + "\n")
-        stale = root / "tmp" / "old.bin"
-        stale.write_bytes(b"o" * 512)
-        os.utime(stale, (OLD, OLD))
-        suite.config(example_app.config())
-        result = suite.run("-m", "daily", "-k", "rotat or temp", "--apply", f"--hosts=ssh://{ALIAS}",
-                           f"--ssh-config={server.ssh_config}")
-        assert result.ret == 0, result.stdout.str()
-        assert not stale.exists() and (root / "logs" / "access.log.1").exists()
-        [cleanup] = _evidence(suite.summary(), f"clean-temp {root / 'tmp'}")[:1]
-        assert cleanup["walker"] == "python3 on the target" and cleanup["removed"] == ["old.bin"]
-        [rotation] = _evidence(suite.summary(), "rotate-logs")[:1]
-        assert rotation["rotated"] == [str(root / "logs" / "access.log")]
-        assert rotation["reopened"], rotation  # the open-file scan over SSH saw the server let go of NAME.1
-        [gate] = _evidence(suite.summary(), "action gate: rotate-logs")[:1]
-        assert "taken by this run" in gate["lock"]
-        assert not (root / ".opsproof" / "lock").exists()
-    finally:
-        server.stop()
+    require_tool("logrotate")
+    root = example_app.root
+    with open(root / "logs" / "access.log", "a") as fh:
+        fh.write("x" * 1_100_000 + "\n")
+    stale = root / "tmp" / "old.bin"
+    stale.write_bytes(b"o" * 512)
+    os.utime(stale, (OLD, OLD))
+    suite.config(example_app.config())
+    result = suite.run("-m", "daily", "-k", "rotat or temp", "--apply", f"--hosts=ssh://{ALIAS}",
+                       f"--ssh-config={sshd.ssh_config}")
+    assert result.ret == 0, result.stdout.str()
+    assert not stale.exists() and (root / "logs" / "access.log.1").exists()
+    [cleanup] = _evidence(suite.summary(), f"clean-temp {root / 'tmp'}")[:1]
+    assert cleanup["walker"] == "python3 on the target" and cleanup["removed"] == ["old.bin"]
+    [rotation] = _evidence(suite.summary(), "rotate-logs")[:1]
+    assert rotation["rotated"] == [str(root / "logs" / "access.log")]
+    assert rotation["reopened"], rotation  # the open-file scan over SSH saw the server let go of NAME.1
+    [gate] = _evidence(suite.summary(), "action gate: rotate-logs")[:1]
+    assert "taken by this run" in gate["lock"]
+    assert not (root / ".opsproof" / "lock").exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from conftest import unavailable
+from helpers import unavailable
 from opsproof.hosts import ship as shipped
 from opsproof.temp import walk as tempwalk
 from opsproof.temp.cleanup import clean_dir

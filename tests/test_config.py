@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import config_error
+from helpers import config_error
 from opsproof import config as cfg
 
 

@@ -26,7 +26,7 @@ from opsproof.logs import errorlog, follow
 from opsproof.logs.errorlog import scan_file
 from opsproof.logs.matching import MAX_LINE
 
-from conftest import require_tool
+from helpers import require_tool
 
 NOTE = " [last line, no newline yet: the writer may have crashed]"
 

@@ -19,7 +19,7 @@ import testinfra
 from opsproof.hosts.target import Target
 from opsproof.logs.scan import scan_errors
 
-from conftest import require_tool
+from helpers import require_tool
 
 CHECK = "checks/test_errorlog.py"
 COMPRESSORS = {"gz": ("gzip", ""), "bz2": ("bzip2", "compresscmd /usr/bin/bzip2\nuncompresscmd /usr/bin/bunzip2\n"),

@@ -1,4 +1,4 @@
-"""A remote host's error log is scanned on that host: a real sshd on 127.0.0.1 (tests/test_remote.py's fixture).
+"""A remote host's error log is scanned on that host: a real sshd on 127.0.0.1 (the `sshd` fixture).
 
 Through both backends (the `ssh` command and paramiko) one scan is one shipped call (opsproof.hosts.ship:
 scan_file runs in the target's python3): the log is never read over the channel, only new bytes are
@@ -10,15 +10,15 @@ import os
 
 import pytest
 
+from helpers.relay import CountingRelay
+from helpers.sshd import BACKENDS
 from opsproof.hosts.target import Target
 from opsproof.logs.scan import scan_errors
-from relay import CountingRelay
-from test_remote import BACKENDS, _host, sshd  # noqa: F401  (sshd: the module-scoped fixture, reused)
 
 
 def _target(sshd, backend: str, monkeypatch) -> tuple[Target, list[str]]:
     """A remote target whose every command is recorded."""
-    host = _host(sshd, backend)
+    host = sshd.host(backend)
     commands: list[str] = []
     real_run = host.run
 
@@ -107,9 +107,7 @@ def test_remote_log_of_48_mib_moves_kilobytes_over_ssh(sshd, tmp_path):
     relay = CountingRelay(sshd.port)
     try:
         sshd.add_host("opsproof-counted", "127.0.0.1", relay.port)
-        import testinfra
-
-        host = testinfra.get_host("ssh://opsproof-counted", ssh_config=str(sshd.ssh_config))
+        host = sshd.host("ssh", alias="opsproof-counted")
         scan, _ = scan_errors(Target(host, 120), str(log), "ERROR", {})
         moved = relay.total
     finally:

@@ -1,6 +1,6 @@
 """Fleets: hosts from an Ansible inventory (read by the real ansible-inventory), per-group settings, -n by host.
 
-Several real sshd on 127.0.0.x (tests/fleet.py), each its own HostKey, ListenAddress and port, all this machine:
+Several real sshd on 127.0.0.x (helpers/fleet.py), each its own HostKey, ListenAddress and port, all this machine:
 the example service's checks pass on every host that answers. One host is stopped and one frozen (SIGSTOP) before
 the run; they fail every check with their reason while the others pass, and the report's header names them.
 """
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import config_error, require_tool
-from fleet import Fleet
-from sshd import Sshd
+from helpers import config_error, require_tool
+from helpers.fleet import Fleet
+from helpers.slo import OPENSLO_LATENCY
+from helpers.sshd import Sshd
 
 WEB = ["web1", "web2", "web3", "web4", "web5"]
 STOPPED, FROZEN, MID_RUN = "web3", "web4", "web5"
@@ -314,10 +315,8 @@ def test_a_host_in_two_groups_is_refused_by_check_config_as_by_the_run(suite, tm
     import subprocess
     import sys
 
-    from test_slo_openslo import LATENCY
-
     (suite.path / "slo").mkdir()
-    (suite.path / "slo" / "fast.yaml").write_text(LATENCY)
+    (suite.path / "slo" / "fast.yaml").write_text(OPENSLO_LATENCY)
     (tmp_path / "elsewhere").mkdir()
     path = suite.config({"service": "shop", "disk": {"paths": ["/"]}, "hosts": {
         "moved": {"hosts": ["local://"], "overrides": {"root": str(tmp_path / "elsewhere")}},

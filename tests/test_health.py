@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import testinfra
 
-from conftest import ROOT, HTTPServerFixture, free_port, wait_for
+from helpers import ROOT, free_port, wait_for
+from helpers.http import HTTPServerFixture
 from opsproof.config import Endpoint, Maint
 from opsproof.system.health import probe, probe_all
 from opsproof.hosts.target import Target
@@ -255,22 +256,6 @@ def test_a_host_name_is_looked_up_and_each_of_its_addresses_tried(http_server):
     assert found.ok and found.status == 200, found
     unknown = probe(Endpoint(url=f"http://no-such-host.invalid:{http_server.port}/health", timeout_s=10))
     assert unknown.error is not None and unknown.error.startswith("ConnectionError: "), unknown
-
-
-def test_loopback_url_is_skipped_for_a_remote_host_only():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from fixtures.health import _unreachable, _url_for
-    finally:
-        sys.path.remove(str(ROOT))
-    remote = Target(testinfra.get_host("ssh://web1.example.invalid"), 5)  # not connected: nothing runs on it
-    local = Target(testinfra.get_host("local://"), 5)
-    for url in ("http://127.0.0.1:8080/health", "http://localhost/health", "http://127.0.1.1/x", "http://[::1]:80/"):
-        assert _unreachable(url, remote), url
-        assert not _unreachable(url, local), url
-    templated = Endpoint(url="http://{host}:8080/health")
-    assert _url_for(templated, remote) == "http://web1.example.invalid:8080/health"
-    assert not _unreachable(_url_for(templated, remote), remote)
 
 
 # --- many endpoints: started together, connections shared per host, a slow one holds no other ------------------

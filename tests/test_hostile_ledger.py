@@ -17,7 +17,7 @@ import pytest
 
 from opsproof.report import ledger
 
-from conftest import require_tool, unavailable
+from helpers import require_tool, unavailable
 
 CHECK = "checks/test_errorlog.py"
 NOBODY = 65534
@@ -309,3 +309,95 @@ def test_a_ledger_append_that_fails_at_the_end_saves_no_state(suite, tmp_path, h
         result = suite.run("-m", "daily", CHECK, *workers)             # the same run, the ledger whole again
         assert result.ret == 0, result.stdout.str()[-3000:]
         assert len(ledger.read_entries(path)) == 2 and _state(suite), "the state was not saved after the line"
+
+
+# ---- in process: what each refusal says (mutation testing, tests/MUTANTS.md)
+
+def test_what_is_not_a_regular_file_is_named_for_what_it_is(tmp_path):
+    fifo = _special(tmp_path / "fifo", "fifo")
+    zero = _special(tmp_path / "zero", "dev-zero")
+    (tmp_path / "dir" / ledger.NAME).mkdir(parents=True)
+    (tmp_path / "block").mkdir()
+    os.symlink("/dev/loop0", tmp_path / "block" / ledger.NAME)
+    for where, kind in ((fifo, "a FIFO"), (zero, "a symbolic link to /dev/zero, a character device"),
+                        (tmp_path / "dir", "a directory"), (tmp_path / "block", "a symbolic link to /dev/loop0, a block device")):
+        if kind.endswith("block device") and not os.path.exists("/dev/loop0"):
+            continue
+        result = ledger.verify(where)
+        assert (result.exit_status, result.not_ledger) == (4, f"not a regular file ({kind})"), where
+        with pytest.raises(ledger.NotRegular) as info:
+            ledger.read_entries(where)
+        assert (info.value.kind, info.value.why, info.value.path) == (kind, f"not a regular file ({kind})",
+                                                                       ledger.ledger_path(where))
+        assert str(info.value) == f"{ledger.ledger_path(where)}: not a regular file ({kind})"
+
+
+def test_an_append_does_not_follow_a_link_even_to_a_ledger(tmp_path):
+    real = _ledger(tmp_path / "real", 1)
+    before = real.read_bytes()
+    (tmp_path / "link").mkdir()
+    os.symlink(real, tmp_path / "link" / ledger.NAME)
+    with pytest.raises(ledger.NotRegular) as info:
+        ledger.append(tmp_path / "link" / ledger.NAME, _line(5))
+    assert info.value.kind == f"a symbolic link to {real}" and real.read_bytes() == before
+    assert info.value.path == tmp_path / "link" / ledger.NAME
+    assert ledger.verify(tmp_path / "link").exit_status == 0            # a reader follows it
+
+
+def test_refusal_says_why_a_line_could_not_be_appended(tmp_path):
+    assert ledger.refusal(tmp_path / "none" / ledger.NAME) is None
+    good = _ledger(tmp_path / "good", 2)
+    assert ledger.refusal(good) is None
+    fifo = _special(tmp_path / "fifo", "fifo")
+    assert ledger.refusal(fifo) == (f"the ledger {fifo} is not a regular file (a FIFO): a run appends only to one; "
+                                    "move it aside")
+    (tmp_path / "link").mkdir()
+    os.symlink(good, tmp_path / "link" / ledger.NAME)
+    assert ledger.refusal(tmp_path / "link" / ledger.NAME) == (
+        f"the ledger {tmp_path / 'link' / ledger.NAME} is not a regular file (a symbolic link to {good}): a run "
+        "appends only to one; move it aside")
+    directory = tmp_path / "dir" / ledger.NAME
+    directory.mkdir(parents=True)
+    assert ledger.refusal(directory) == (f"the ledger {directory} cannot be written (Is a directory): fix its owner or "
+                                         "permissions (a run appends its line there)")
+    long = _ledger(tmp_path / "long", 1, b"x" * (ledger.MAX_LINE_BYTES + 1) + b"\n", after=1)
+    assert ledger.refusal(long) == (f"the ledger {long}: line 2 is over {ledger.MAX_LINE_BYTES} bytes: not a ledger "
+                                    "line (opsproof verify-ledger names what else is wrong); move it aside to start "
+                                    "a new one")
+    at_bound = _ledger(tmp_path / "bound", 1, b"x" * ledger.MAX_LINE_BYTES + b"\n")
+    assert ledger.refusal(at_bound) is None                                  # exactly the bound is a line
+
+
+def test_the_lock_is_waited_for_in_doubling_pauses_up_to_the_limit(tmp_path, monkeypatch):
+    """In process, on a fake clock: the pauses double from 5 ms to at most 250 ms, the last one only what is left,
+    and a lock released while waiting is taken."""
+    import fcntl
+    import types
+
+    path = _ledger(tmp_path, 1)
+    now, pauses = [100.0], []
+    holder = os.open(path, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+
+    def sleep(seconds):
+        pauses.append(round(seconds, 6))
+        now[0] += seconds
+    monkeypatch.setattr(ledger, "time", types.SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    try:
+        with pytest.raises(ledger.LedgerError) as info:
+            ledger.append(path, _line(5), lock_timeout_s=1)
+        assert pauses == [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25, 0.185]
+        assert str(info.value) == (f"{path}: locked by another process for over 1 s (a run or `opsproof ack` appending "
+                                   f"takes milliseconds: `fuser {path}` names the holder); nothing appended")
+        assert len(ledger.read_entries(path)) == 1
+        pauses.clear()
+
+        def release(seconds):
+            sleep(seconds)
+            if len(pauses) == 3:
+                fcntl.flock(holder, fcntl.LOCK_UN)
+        monkeypatch.setattr(ledger.time, "sleep", release)
+        ledger.append(path, _line(6), lock_timeout_s=1)
+        assert pauses == [0.005, 0.01, 0.02] and len(ledger.read_entries(path)) == 2
+    finally:
+        os.close(holder)

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from opsproof.cli import main
+from opsproof.cli.ledger import sign_command, status_command, verify_command
 from opsproof.report import cadence, ledger
-from opsproof.report.ledger_sign import sign, sign_command, verify_signature
+from opsproof.report.ledger_sign import sign, verify_signature
 from opsproof.report.run import RunRecord
 
-from conftest import require_tool, wait_for
+from helpers import require_tool, wait_for
 
 START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
 
@@ -75,7 +76,7 @@ def test_two_runs_then_verify_is_intact(tmp_path, capsys):
     _record_run(tmp_path, 2)
     result = ledger.verify(tmp_path)
     assert (result.exit_status, result.lines, result.files, result.problems) == (0, 2, 4, [])
-    assert ledger.verify_command(str(tmp_path)) == 0
+    assert verify_command(str(tmp_path)) == 0
     assert "intact — 2 run(s)" in capsys.readouterr().out
 
 
@@ -83,7 +84,7 @@ def test_an_edited_report_is_named(tmp_path, capsys):
     _record_run(tmp_path, 1)
     html, _ = _record_run(tmp_path, 2)
     html.write_text("report of run 2, all green\n")
-    assert ledger.verify_command(str(tmp_path / ledger.NAME)) == 1
+    assert verify_command(str(tmp_path / ledger.NAME)) == 1
     err = capsys.readouterr().err
     assert "altered: daily_2.html (run run002" in err
     assert "daily_1" not in err and "broken link" not in err
@@ -131,7 +132,7 @@ def test_what_is_not_a_ledger_exits_4(tmp_path, capsys, content):
     path = tmp_path / "ledger.jsonl"
     if content is not None:
         path.write_text(content)
-    assert ledger.verify_command(str(path)) == 4
+    assert verify_command(str(path)) == 4
     assert "not an opsproof ledger" in capsys.readouterr().err
 
 
@@ -151,7 +152,7 @@ def test_a_report_no_line_names_is_an_orphan(tmp_path, capsys):
         _record_run(tmp_path, n)
     (tmp_path / "notes.txt").write_text("not a report\n")
     _drop_last(tmp_path, 1, with_files=False)
-    assert ledger.verify_command(str(tmp_path)) == 1
+    assert verify_command(str(tmp_path)) == 1
     err = capsys.readouterr().err
     assert "orphan: daily_3.html" in err and "orphan: daily_3.json" in err
     assert "daily_2" not in err and "notes.txt" not in err
@@ -163,11 +164,11 @@ def test_dropping_the_last_lines_is_named_from_the_head_this_machine_wrote(tmp_p
     reports.mkdir()
     for n in (1, 2, 3, 4):
         _record_run(reports, n, state_dir=state)
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert verify_command(str(reports), state_dir=str(state)) == 0
     assert "the head this machine last wrote (run run004, line 4) is in place" in capsys.readouterr().out
     _drop_last(reports, dropped, with_files=True)
     assert ledger.verify(reports).exit_status == 0  # the chain alone cannot tell
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert verify_command(str(reports), state_dir=str(state)) == 1
     err = capsys.readouterr().err
     assert f"shortened: the ledger ends at run run00{4 - dropped} (line {4 - dropped}); run run004 was written " \
            "after it (line 4)" in err
@@ -181,7 +182,7 @@ def test_a_line_dropped_stays_named_after_the_next_run(tmp_path, capsys):
     _drop_last(reports, 1, with_files=True)
     _record_run(reports, 4, state_dir=state)  # the next run appends after the gap: the chain holds again
     assert ledger.verify(reports).exit_status == 0
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert verify_command(str(reports), state_dir=str(state)) == 1
     err = capsys.readouterr().err
     assert "run run003 (line 3) was written by this machine and was gone when run run004 was appended" in err
     assert "run run004, line 3" not in err
@@ -195,7 +196,7 @@ def test_an_edited_last_line_is_named_from_the_head(tmp_path, capsys):
     lines = _lines(reports)
     _write_lines(reports, [lines[0], lines[1].replace('"exit_status":0', '"exit_status":1')])
     assert ledger.verify(reports).exit_status == 0  # nothing chains to the last line
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert verify_command(str(reports), state_dir=str(state)) == 1
     assert "run run002 (line 2), the last line this machine wrote, is not in the ledger" in capsys.readouterr().err
 
 
@@ -206,15 +207,15 @@ def test_lines_other_writers_append_raise_no_alarm(tmp_path, capsys):
     reports.mkdir()
     _record_run(reports, 1, state_dir=state)
     _record_run(reports, 2)
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert verify_command(str(reports), state_dir=str(state)) == 0
     assert "(run run001, line 1) is in place; 1 line(s) after it" in capsys.readouterr().out
     _record_run(reports, 3, state_dir=state)
     other = tmp_path / "other"  # another ledger has a head of its own
     other.mkdir()
     _record_run(other, 9, state_dir=state)
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert verify_command(str(reports), state_dir=str(state)) == 0
     assert "(run run003, line 3) is in place" in capsys.readouterr().out
-    assert ledger.verify_command(str(other / ledger.NAME), state_dir=str(state)) == 0
+    assert verify_command(str(other / ledger.NAME), state_dir=str(state)) == 0
     assert "(run run009, line 1) is in place" in capsys.readouterr().out
 
 
@@ -224,10 +225,10 @@ def test_a_damaged_head_record_is_named_and_the_next_append_counts_afresh(tmp_pa
     _record_run(reports, 1, state_dir=state)
     (head,) = state.glob("ledger-head.*.json")
     head.write_text("{not json")
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 1
+    assert verify_command(str(reports), state_dir=str(state)) == 1
     assert f"{head}: not a ledger head record" in capsys.readouterr().err
     _record_run(reports, 2, state_dir=state)
-    assert ledger.verify_command(str(reports), state_dir=str(state)) == 0
+    assert verify_command(str(reports), state_dir=str(state)) == 0
     assert "(run run002, line 2) is in place" in capsys.readouterr().out
 
 
@@ -240,9 +241,9 @@ def test_a_head_that_cannot_be_kept_is_said_after_the_line_is_written(tmp_path):
 
 def test_without_state_the_tail_is_not_checked_and_it_says_so(tmp_path, capsys):
     _record_run(tmp_path, 1)
-    assert ledger.verify_command(str(tmp_path)) == 0
+    assert verify_command(str(tmp_path)) == 0
     assert "end not checked: no state_dir" in capsys.readouterr().out
-    assert ledger.verify_command(str(tmp_path), state_dir=str(tmp_path / "state")) == 0
+    assert verify_command(str(tmp_path), state_dir=str(tmp_path / "state")) == 0
     assert "end not checked: " + str(tmp_path / "state") + " holds no head of this ledger" in capsys.readouterr().out
 
 
@@ -293,13 +294,13 @@ def test_a_signed_head_verifies_with_the_allowed_key_and_fails_with_another(tmp_
     allowed.write_text(f'alice@example.org namespaces="opsproof" {kind} {pub}\n')
     sign(tmp_path / ledger.NAME, key)
     assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
-    assert ledger.verify_command(str(tmp_path), str(allowed)) == 0
+    assert verify_command(str(tmp_path), str(allowed)) == 0
     assert "signed by alice@example.org" in capsys.readouterr().out
     _record_run(tmp_path, 3)  # a run after the signature: the head is no longer signed
     ok, why = verify_signature(tmp_path / ledger.NAME, allowed)
     assert not ok and "signed line 2, not the head line (3)" in why
     sign(tmp_path / ledger.NAME, other)
-    assert ledger.verify_command(str(tmp_path), str(allowed)) == 1
+    assert verify_command(str(tmp_path), str(allowed)) == 1
     assert "a key" in capsys.readouterr().err
     allowed.write_text(f"alice@example.org {okind} {opub}\n")  # once the file lists that key, it verifies
     assert verify_signature(tmp_path / ledger.NAME, allowed)[0]
@@ -315,26 +316,26 @@ def test_a_signature_is_checked_without_allowed_signers(tmp_path, capsys):
         _record_run(tmp_path, n)
     key, _ = _keypair(tmp_path, "alice")
     sign(tmp_path / ledger.NAME, key)
-    assert ledger.verify_command(str(tmp_path)) == 0
+    assert verify_command(str(tmp_path)) == 0
     out = capsys.readouterr().out
     assert "signature holds over the head line (3), made with ED25519 key SHA256:" in out
     assert "not checked against an allowed-signers file" in out
     lines = _lines(tmp_path)
     _write_lines(tmp_path, [*lines[:2], lines[2].replace('"passed":3', '"passed":4')])  # an edited signed head
     assert ledger.verify(tmp_path).exit_status == 0  # the chain alone cannot tell
-    assert ledger.verify_command(str(tmp_path)) == 1
+    assert verify_command(str(tmp_path)) == 1
     assert "ledger.jsonl.sig matches neither the head line (3) nor a line before it" in capsys.readouterr().err
     _write_lines(tmp_path, lines[:2])  # the signed head dropped
     (tmp_path / "daily_3.html").unlink()
     (tmp_path / "daily_3.json").unlink()
-    assert ledger.verify_command(str(tmp_path)) == 1
+    assert verify_command(str(tmp_path)) == 1
     assert "matches neither the head line (2)" in capsys.readouterr().err
     _write_lines(tmp_path, lines)
     _record_run(tmp_path, 4)  # a run after the signature: the head is no longer signed
-    assert ledger.verify_command(str(tmp_path)) == 1
+    assert verify_command(str(tmp_path)) == 1
     assert "signed line 3, not the head line (4)" in capsys.readouterr().err
     (tmp_path / "ledger.jsonl.sig").write_text("not a signature\n")
-    assert ledger.verify_command(str(tmp_path)) == 1
+    assert verify_command(str(tmp_path)) == 1
     assert "ledger.jsonl.sig is not an SSH signature" in capsys.readouterr().err
 
 
@@ -383,12 +384,12 @@ def test_a_new_installation_is_not_overdue_on_day_one():
 
 
 def test_status_command_reads_the_ledger(tmp_path, capsys):
-    assert cadence.status_command(str(tmp_path / "none.jsonl"), datetime.now(timezone.utc)) == 4
+    assert status_command(str(tmp_path / "none.jsonl"), datetime.now(timezone.utc)) == 4
     _record_run(tmp_path, 1)
-    assert cadence.status_command(str(tmp_path), START + timedelta(hours=5)) == 0
+    assert status_command(str(tmp_path), START + timedelta(hours=5)) == 0
     out = capsys.readouterr().out
     assert "daily      local" in out and "0 overdue" in out
-    assert cadence.status_command(str(tmp_path), START + timedelta(days=3)) == 1
+    assert status_command(str(tmp_path), START + timedelta(days=3)) == 1
     assert "1 overdue: daily on local" in capsys.readouterr().out
 
 
@@ -509,3 +510,338 @@ def test_real_runs_then_their_last_lines_dropped_are_named(suite, monkeypatch, c
         monkeypatch.chdir(suite.path)
     assert main(["verify-ledger", "reports", "--maint-config=no-such.yaml"]) == 4
     assert "bad maintenance config" in capsys.readouterr().err
+
+
+# ---- in process, line by line (mutation testing: tests/MUTANTS.md)
+
+def _entry_line(n: int, prev: str) -> bytes:
+    return json.dumps({"format": ledger.FORMAT, "run_id": f"run{n}", "started": "s", "ended": "e", "outcome": {},
+                       "files": [], "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_a_line_records_what_the_run_was_judged(tmp_path):
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("x\n")
+    (tmp_path / "reports").mkdir()
+    judgement = {"warnings": ["w1"], "waived": ["c1"], "waivers": [{"check": "c1"}]}
+    line = ledger.entry(_run(1, approval={"by": "bob"}), {"passed": 1}, [], [outside], tmp_path / "reports", 0,
+                        verdict="passed", judgement=judgement)
+    assert (line["service"], line["approval"], line["verdict"]) == ("shop", {"by": "bob"}, "passed")
+    assert (line["warnings"], line["waived"], line["waivers"]) == (["w1"], ["c1"], [{"check": "c1"}])
+    assert line["files"][0]["name"] == str(outside)          # outside the ledger's folder: its absolute path
+    bare = ledger.entry(_run(2, ended=None, suite_version="0.1.0"), {}, [], [], tmp_path, 0)
+    assert (bare["ended"], bare["commit"], bare["verdict"], bare["warnings"]) == (None, None, None, [])
+
+
+def test_verify_text_says_what_holds_and_each_problem_on_its_own_line(tmp_path):
+    _record_run(tmp_path, 1)
+    path = tmp_path / ledger.NAME
+    assert ledger.verify(tmp_path).text() == (
+        f"{path}: intact — 1 run(s), chain holds, 2 file(s) match their SHA-256, every report in the folder is named\n"
+        "  end not checked: no state_dir (pass --maint-config=PATH or --state-dir=DIR of the machine that runs the "
+        "checks)")
+    (tmp_path / "daily_1.json").unlink()
+    (tmp_path / "daily_1.html").write_text("changed\n")
+    text = ledger.verify(tmp_path, state_dir=tmp_path / "state").text()
+    assert text.splitlines()[:3] == [f"{path}: 2 problem(s)", f"  altered: daily_1.html (run run001, "
+                                     f"2026-12-06T03:00:00Z): SHA-256 {ledger.sha256_file(tmp_path / 'daily_1.html')}, "
+                                     f"the ledger holds {json.loads(_lines(tmp_path)[0])['files'][0]['sha256']}",
+                                     "  missing: daily_1.json (run run001, 2026-12-06T03:00:00Z)"]
+    assert text.splitlines()[3:] == [f"  end not checked: {tmp_path / 'state'} holds no head of this ledger (this "
+                                     "machine did not write it, or not since opsproof keeps heads)"]
+
+
+def test_a_report_that_cannot_be_read_is_named_and_the_rest_still_checked(tmp_path):
+    _record_run(tmp_path, 1)
+    (tmp_path / "daily_1.html").unlink()
+    (tmp_path / "daily_1.html").mkdir()                     # something that cannot be hashed in its place
+    (tmp_path / "daily_1.json").write_text("changed\n")
+    problems = ledger.verify(tmp_path).problems
+    assert problems[0] == "unreadable: daily_1.html (Is a directory)" and problems[1].startswith(
+        "altered: daily_1.json")
+    (tmp_path / "daily_1.html").rmdir()
+    problems = ledger.verify(tmp_path).problems
+    assert problems[0].startswith("missing: daily_1.html") and problems[1].startswith("altered: daily_1.json")
+
+
+def test_what_is_not_a_ledger_says_which_and_what_this_machine_wrote(tmp_path):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    path = reports / ledger.NAME
+    assert ledger.verify(reports).not_ledger == "cannot read it (No such file or directory)"
+    for n in (1, 2):
+        _record_run(reports, n, state_dir=state)
+    suffix = "; this machine wrote 2 line(s) to it, the last run run002"
+    for content, why in ((None, "cannot read it (No such file or directory)"), ("", "empty"),
+                         ("hello\n", "no line is an opsproof ledger entry"),
+                         (json.dumps({"format": ledger.FORMAT, "run_id": "x"}) + "\n", "no line is an opsproof ledger entry")):
+        if content is None:
+            path.unlink()
+        else:
+            path.write_text(content)
+        assert ledger.verify(reports).not_ledger == why
+        assert ledger.verify(reports, state_dir=state).not_ledger == why + suffix
+        assert ledger.verify(reports, state_dir=tmp_path / "other").not_ledger == why
+    (head,) = state.glob("ledger-head.*.json")
+    head.write_text("{not json")
+    assert ledger.verify(reports, state_dir=state).not_ledger == "no line is an opsproof ledger entry"
+
+
+def test_verify_names_a_line_that_chains_to_the_start_out_of_place(tmp_path):
+    for n in (1, 2):
+        _record_run(tmp_path, n)
+    first, second = _lines(tmp_path)
+    _write_lines(tmp_path, [second])
+    problems = ledger.verify(tmp_path).problems
+    assert problems[0] == ("line 1 (run run002, 2026-12-06T04:00:00Z): broken link — does not chain to the start: "
+                           "the ledger's first line(s) were removed")
+    _write_lines(tmp_path, [first, first.replace("run001", "run009")])
+    assert ledger.verify(tmp_path).problems[:1] == [
+        "line 2 (run run009, 2026-12-06T03:00:00Z): broken link — chains to the start although it is not the first "
+        "line (reordered)"]
+
+
+def test_lines_at_and_over_the_bound(tmp_path):
+    """A line of MAX_LINE_BYTES is a line; one byte more is "not a ledger line", hashed as it streams past: the line
+    after it chains to it, and the lines after it keep their numbers. A last line needs no newline."""
+    import hashlib
+
+    bound = ledger.MAX_LINE_BYTES
+    one = _entry_line(1, ledger.GENESIS)
+    at = b"x" * bound
+    over = b"y" * (bound + 1)
+    two = _entry_line(2, ledger.line_hash(at))
+    huge = b"z" * (3 * bound + 12345)
+    three = _entry_line(3, hashlib.sha256(huge).hexdigest())
+    four = _entry_line(4, ledger.line_hash(three))
+    five = _entry_line(5, hashlib.sha256(over).hexdigest())
+    path = tmp_path / ledger.NAME
+    path.write_bytes(b"\n".join([one, at, two, huge, three, four, over, five]))      # no newline at the end
+    result = ledger.verify(tmp_path)
+    assert result.lines == 8 and [e["run_id"] for e in result.entries] == ["run1", "run2", "run3", "run4", "run5"]
+    assert result.problems == ["line 2: not a ledger entry (edited)", ledger.over_bound(4), ledger.over_bound(7)]
+    assert [e["run_id"] for e in ledger.read_entries(tmp_path)] == ["run1", "run2", "run3", "run4", "run5"]
+    path.write_bytes(b"\n".join([one, over]))                                        # unterminated, over the bound
+    assert ledger.verify(tmp_path).problems == [ledger.over_bound(2)]
+    path.write_bytes(b"\n".join([one, at]))                                          # unterminated, at the bound
+    assert ledger.verify(tmp_path).problems == ["line 2: not a ledger entry (edited)"]
+    path.write_bytes(b"\n".join([one, over + b"\n" + b"\n" + five]))
+    assert ledger.verify(tmp_path).problems == [ledger.over_bound(2)]
+
+
+def test_a_line_over_the_bound_is_never_held_whole(tmp_path):
+    import tracemalloc
+
+    bound = ledger.MAX_LINE_BYTES
+    (tmp_path / ledger.NAME).write_bytes(_entry_line(1, ledger.GENESIS) + b"\n" + b"q" * (10 * bound) + b"\n")
+    tracemalloc.start()
+    try:
+        result = ledger.verify(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.problems == [ledger.over_bound(2)] and peak < 3 * bound, peak
+
+
+def test_an_append_after_a_last_line_at_the_bound_chains_to_it(tmp_path):
+    path = tmp_path / ledger.NAME
+    at = b"x" * ledger.MAX_LINE_BYTES
+    path.write_bytes(_entry_line(1, ledger.GENESIS) + b"\n" + at + b"\n")
+    assert ledger.append(path, json.loads(_entry_line(2, "")))["prev"] == ledger.line_hash(at)
+    path.write_bytes(_entry_line(1, ledger.GENESIS) + b"\n" + at + b"x\n")
+    with pytest.raises(ledger.LedgerError, match="its last line is over"):
+        ledger.append(path, json.loads(_entry_line(2, "")))
+
+
+def test_a_head_lost_stays_lost_and_each_record_says_when(tmp_path):
+    from opsproof.report import ledger_head
+
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2, 3):
+        _record_run(reports, n, state_dir=state)
+    _drop_last(reports, 1, with_files=True)
+    before = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _record_run(reports, 4, state_dir=state)
+    _record_run(reports, 5, state_dir=state)                # a second run after the gap still carries it
+    after = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    head = ledger_head.recall(state, reports / ledger.NAME)
+    (lost,) = head["lost"]
+    assert (head["run_id"], head["line"]) == ("run005", 4) and before <= head["written"] <= after
+    assert (lost["run_id"], lost["line"], lost["noticed_by"]) == ("run003", 3, "run004")
+    assert before <= lost["noticed"] <= after and lost["written"] <= before
+    problems = ledger.verify(reports, state_dir=state).problems
+    assert problems[0].startswith(f"run run003 (line 3) was written by this machine and was gone when run run004 was "
+                                  f"appended ({lost['noticed']})")
+
+
+def test_a_long_single_line_and_trailing_spaces_are_chained_to_whole(tmp_path):
+    """The last line is read back in blocks (64 KiB, then 128 KiB): a first line that ends exactly one byte into the
+    file's start, and a line ending in spaces, are chained to as verify hashes them."""
+    path = tmp_path / ledger.NAME
+    line = _entry_line(1, ledger.GENESIS)
+    line = line[:-1] + b',"pad":"' + b"p" * (65536 + 131072 - len(line) - 9) + b'"}'
+    assert len(line) + 1 == 1 + 65536 + 131072
+    path.write_bytes(line + b"\n")
+    assert ledger.append(path, json.loads(_entry_line(2, "")))["prev"] == ledger.line_hash(line)
+    path.write_bytes(_entry_line(1, ledger.GENESIS) + b"  \n")
+    ledger.append(path, json.loads(_entry_line(2, "")))
+    assert ledger.verify(tmp_path).problems == []
+
+
+def _head(state: Path, reports: Path) -> Path:
+    from opsproof.report import ledger_head
+
+    return ledger_head.head_file(state, reports / ledger.NAME)
+
+
+def test_the_head_record_names_its_ledger_and_only_its_owner_reads_it(tmp_path):
+    import re
+
+    from opsproof.report import ledger_head
+
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    _record_run(reports, 1, state_dir=state)
+    head = _head(state, reports)
+    assert head.parent == state and re.fullmatch(r"ledger-head\.[0-9a-f]{16}\.json", head.name), head.name
+    assert head.stat().st_mode & 0o777 == 0o600
+    assert ledger_head.recall(state, reports / ledger.NAME)["ledger"] == os.path.realpath(reports / ledger.NAME)
+
+
+@pytest.mark.parametrize("record, why", [
+    ({"run_id": "run001", "line": 1}, "needs run_id, line and sha256"),
+    ({"run_id": "run001", "line": 1, "sha256": "x", "lost": [{"run_id": "run000"}]}, "needs run_id, line and sha256"),
+    ([1, 2], "needs run_id, line and sha256"),
+    ("pad" * 400_000, "at most 1048576"),
+])
+def test_a_head_record_that_is_not_one_is_refused_naming_it(tmp_path, record, why):
+    from opsproof.report import ledger_head
+
+    head = _head(tmp_path, tmp_path)
+    head.write_text(json.dumps(record))
+    with pytest.raises(ledger_head.HeadError) as info:
+        ledger_head.recall(tmp_path, tmp_path / ledger.NAME)
+    assert str(info.value).startswith(f"{head}: not a ledger head record (") and why in str(info.value), info.value
+    if why.startswith("needs"):
+        assert str(info.value) == f"{head}: not a ledger head record (needs run_id, line and sha256)"
+    head.write_text(json.dumps({"run_id": "run001", "line": 1, "sha256": "x", "lost": None}))
+    assert ledger_head.recall(tmp_path, tmp_path / ledger.NAME)["run_id"] == "run001"
+
+
+def test_a_head_that_cannot_be_kept_says_why(tmp_path):
+    (tmp_path / "state").write_text("a file where the state dir should be\n")
+    with pytest.raises(ledger.HeadNotKept) as info:
+        _record_run(tmp_path, 1, state_dir=tmp_path / "state")
+    assert "[Errno" not in str(info.value) and str(info.value).startswith(
+        f"the ledger line was written, but its head could not be kept in {_head(tmp_path / 'state', tmp_path)}: ")
+
+
+def test_each_way_the_end_differs_from_the_head_is_said_whole(tmp_path):
+    from opsproof.report import ledger_head
+
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2, 3):
+        _record_run(reports, n, state_dir=state)
+    record = _head(state, reports)
+    where = f" (this machine's record: {record}; remove it only if the ledger was started over on purpose)"
+    result = ledger.verify(reports, state_dir=state)
+    assert result.problems == [] and result.notes == ["the head this machine last wrote (run run003, line 3) is in place"]
+    lines = _lines(reports)
+    _write_lines(reports, lines[1:])                                   # the first line removed: the head moved up
+    result = ledger.verify(reports, state_dir=state)
+    assert result.problems[-1] == ("line 2 (run run003): this machine wrote it as line 3: lines before it were removed "
+                                   "or added" + where) and result.notes == []
+    _write_lines(reports, [lines[0], "{garbage"])                     # cut short, ending in a line that is no entry
+    result = ledger.verify(reports, state_dir=state)
+    assert result.problems[-1] == ("shortened: the ledger ends at a line that is not an entry (line 2); run run003 "
+                                   "was written after it (line 3)" + where) and result.notes == []
+    _write_lines(reports, lines)
+    kept = json.loads(record.read_text())
+    record.write_text(json.dumps({**kept, "lost": [{"run_id": "run000", "line": 1, "sha256": "0" * 64}]}))
+    assert ledger.verify(reports, state_dir=state).problems == [
+        "run run000 (line 1) was written by this machine and was gone when run ? was appended (?): the ledger lost its "
+        "end then" + where]
+    assert ledger_head.check(kept, {}, ["run001", "run002", None], record)[0] == [
+        "run run003 (line 3), the last line this machine wrote, is not in the ledger (it ends at a line that is not an "
+        f"entry, line 3): that line was edited or the ledger's end replaced (this machine's record: {record}; remove it "
+        "only if the ledger was started over on purpose)"]
+
+
+def test_an_append_after_a_torn_or_odd_last_line_starts_a_line_of_its_own(tmp_path):
+    import hashlib
+
+    path = tmp_path / "new" / "dirs" / ledger.NAME                   # its folders are made, it is made 0644
+    umask = os.umask(0o022)
+    try:
+        ledger.append(path, json.loads(_entry_line(1, "")))
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    first = path.read_bytes()
+    for tail in (b"{torn", b"{garbageX\n", b"\n" * 70_000):           # unterminated; ending in X; many blank lines
+        path.write_bytes(first + tail)
+        record = ledger.append(path, json.loads(_entry_line(2, "")))
+        last = (first + tail).rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        assert record["prev"] == hashlib.sha256(last).hexdigest(), tail[:10]
+        result = ledger.verify(path)
+        assert result.lines == (2 if tail.startswith(b"\n") else 3), tail[:10]
+        assert [p for p in result.problems if "broken link" in p] == [], result.problems
+        assert result.entries[-1]["run_id"] == "run2" and path.read_bytes().endswith(b"\n" + json.dumps(
+            record, sort_keys=True, separators=(",", ":")).encode() + b"\n"), tail[:10]
+    path.write_bytes(_entry_line(1, ledger.GENESIS) + b"  \n")        # a line ending in spaces is hashed with them
+    record = ledger.append(path, json.loads(_entry_line(2, "")))
+    assert record["prev"] == hashlib.sha256(_entry_line(1, ledger.GENESIS) + b"  ").hexdigest()
+
+
+def test_a_line_is_written_with_sorted_keys_and_values_json_cannot_hold_as_text(tmp_path):
+    path = tmp_path / ledger.NAME
+    record = ledger.append(path, {"run_id": "r", "format": ledger.FORMAT, "where": tmp_path, "files": []})
+    raw = path.read_bytes().rstrip(b"\n")
+    assert raw == json.dumps({**record, "where": str(tmp_path)}, sort_keys=True, separators=(",", ":")).encode()
+    assert list(json.loads(raw)) == sorted(json.loads(raw))
+
+
+def test_a_line_of_the_bound_is_appended_and_one_byte_more_is_refused(tmp_path):
+    path = tmp_path / ledger.NAME
+    base = {"format": ledger.FORMAT, "run_id": "r", "pad": ""}
+    size = len(json.dumps({**base, "prev": ledger.GENESIS}, sort_keys=True, separators=(",", ":")))
+    ledger.append(path, {**base, "pad": "p" * (ledger.MAX_LINE_BYTES - size)})
+    before = path.read_bytes()
+    assert len(before) == ledger.MAX_LINE_BYTES + 1
+    over = {**base, "pad": "p" * (ledger.MAX_LINE_BYTES - size + 1)}
+    with pytest.raises(ledger.LedgerError) as info:
+        ledger.append(path, over)
+    assert str(info.value) == (f"{path}: this line would be {ledger.MAX_LINE_BYTES + 1} bytes, over the "
+                               f"{ledger.MAX_LINE_BYTES} a ledger line may have; nothing appended")
+    assert path.read_bytes() == before
+
+
+def test_an_over_bound_last_line_is_refused_after_reading_at_most_the_bound(tmp_path, monkeypatch):
+    path = tmp_path / ledger.NAME
+    path.write_bytes(_entry_line(1, ledger.GENESIS) + b"\n" + b"x" * (2 * ledger.MAX_LINE_BYTES) + b"\n")
+    read = []
+    real = os.pread
+
+    def counting(fd, n, offset):
+        data = real(fd, n, offset)
+        read.append(len(data))
+        return data
+    monkeypatch.setattr(os, "pread", counting)
+    with pytest.raises(ledger.LedgerError) as info:
+        ledger.append(path, json.loads(_entry_line(2, "")))
+    assert str(info.value) == f"{path}: its last line is over {ledger.MAX_LINE_BYTES} bytes: not a ledger line"
+    assert sum(read) == ledger.MAX_LINE_BYTES + 2, sum(read)            # the bound and one byte, and the newline
+
+
+def test_a_head_whose_earlier_lines_were_removed_stays_counted_from_this_machine(tmp_path):
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
+    for n in (1, 2, 3):
+        _record_run(reports, n, state_dir=state)
+    _write_lines(reports, _lines(reports)[1:])
+    _record_run(reports, 4, state_dir=state)
+    problems = ledger.verify(reports, state_dir=state).problems
+    assert problems[-1].startswith("line 3 (run run004): this machine wrote it as line 4: lines before it were "
+                                   "removed or added"), problems

@@ -1,65 +1,16 @@
 """Notifications: JSON POSTs to a real local webhook server; failing and hanging webhooks fail the check in time."""
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import free_port
+from helpers import free_port
+from helpers.webhook import HEADER_TOKEN, SECRET_TOKEN, Hook
 from opsproof.process.notify import payload, post, users_payload
 from opsproof.report.redact import config_secrets
 
-SECRET_TOKEN = "T0AAAA/B0BBBB/s3cr3tW3bh00kT0k3nXYZ"
-HEADER_TOKEN = "hdr-s3cr3t-0123456789"
 DB_PASSWORD = "dbpassw0rd-xyz"
-
-
-class Hook:
-    """A webhook receiver on 127.0.0.1 that records every POST; tests set status and hang."""
-
-    def __init__(self) -> None:
-        self.status, self.hang_s, self.received = 200, 0.0, []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                hook.received.append({"path": self.path, "headers": dict(self.headers), "raw": body.decode(),
-                                      "json": json.loads(body)})
-                if hook.hang_s:
-                    time.sleep(hook.hang_s)
-                try:
-                    self.send_response(hook.status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the client gave up (the hanging case)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/services/{SECRET_TOKEN}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hook():
-    server = Hook()
-    yield server
-    server.close()
 
 
 def test_post_delivers_json(hook):

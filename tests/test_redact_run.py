@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from test_notify import Hook
+from helpers import ROOT
+from helpers.webhook import Hook
 
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 

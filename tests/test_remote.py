@@ -19,27 +19,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import testinfra
 
-from conftest import free_port, require_tool, unavailable
+from helpers import free_port, require_tool, unavailable
+from helpers.sshd import ALIAS, BACKENDS, SilentListener, Sshd
 from opsproof.hosts.target import Target, TargetError
-from sshd import ALIAS, SilentListener, Sshd
 
-BACKENDS = ["ssh", "paramiko"]
 ALL_CHECKS = ("test_disk_space", "test_disk_inodes", "test_no_new_errors", "test_backup_exists",
               "test_newest_backup_is_fresh", "test_newest_backup_is_not_trivial", "test_process_running",
               "test_port_listening")
 
 
+# Hosts that cannot be reached, and what the reason must say for each.
+UNREACHABLE = {"opsproof-refused": "refused|Unable to connect",
+               "opsproof-silent": "timed out|banner|No existing session|timeout"}
+
+
 @pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory):
-    """A real sshd on a free loopback port, plus ssh_config entries for a refusing and a silent host."""
-    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
-    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
+def unreachable_hosts(sshd: Sshd):
+    """The module's sshd's ssh_config also names a refusing host and a silent one (UNREACHABLE)."""
     silent = SilentListener()
-    server.add_host("opsproof-refused", "127.0.0.1", free_port())  # nothing listens there
-    server.add_host("opsproof-silent", "127.0.0.1", silent.port)   # accepts TCP, never sends a banner
-    yield server
+    sshd.add_host("opsproof-refused", "127.0.0.1", free_port())  # nothing listens there
+    sshd.add_host("opsproof-silent", "127.0.0.1", silent.port)   # accepts TCP, never sends a banner
+    yield UNREACHABLE
     silent.close()
-    server.stop()
 
 
 def _accepted(sshd: Sshd) -> int:
@@ -164,17 +165,13 @@ def test_health_url_with_host_placeholder_probes_each_remote_host(suite, example
     assert len(_Ok.hits) == len(hosts) and set(_Ok.hits) == {f"{name}:{port}"}, _Ok.hits
 
 
-UNREACHABLE = {"opsproof-refused": "refused|Unable to connect",
-               "opsproof-silent": "timed out|banner|No existing session|timeout"}
-
-
 @pytest.mark.slow
-def test_unreachable_hosts_fail_every_check(suite, example_app, sshd):
+def test_unreachable_hosts_fail_every_check(suite, example_app, sshd, unreachable_hosts):
     """A host that refuses or never answers fails (never passes, never skips) every check, saying why, quickly.
 
     One run, four hosts: each of the two backends against a closed port and against a listener that never speaks."""
     suite.config(example_app.config())
-    hosts = [f"{backend}://{alias}" for alias in UNREACHABLE for backend in BACKENDS]
+    hosts = [f"{backend}://{alias}" for alias in unreachable_hosts for backend in BACKENDS]
     started = time.monotonic()
     result, closures = _run_recording_fixtures(suite, "--hosts=" + ",".join(hosts), f"--ssh-config={sshd.ssh_config}",
                                                timeout=280)
@@ -196,7 +193,7 @@ def test_unreachable_hosts_fail_every_check(suite, example_app, sshd):
             assert "unreachable" in test["message"], test
             assert "CommandResult(" not in test["message"] and "The above exception" not in test["message"], test
         reasons = " ".join(t["message"] for t in tests.values())
-        assert re.search(UNREACHABLE[alias], reasons), (host_id, reasons[:2000])
+        assert re.search(unreachable_hosts[alias], reasons), (host_id, reasons[:2000])
         if alias == "opsproof-refused":
             assert f"port {sshd.port_of(alias)}" in reasons, reasons[:2000]
         # Found unreachable once, the host is not retried by the other check modules.
@@ -209,17 +206,13 @@ def test_unreachable_hosts_fail_every_check(suite, example_app, sshd):
 
 # --- the library over SSH, in process -------------------------------------------------------------
 
-def _host(sshd: Sshd, backend: str, **kw):
-    return testinfra.get_host(f"{backend}://{ALIAS}", ssh_config=str(sshd.ssh_config), **kw)
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_read_range_over_ssh_is_byte_exact(sshd, tmp_path, backend):
     """dd over SSH returns exactly the local bytes, binary and across MB boundaries."""
     data = os.urandom(3 * 1024 * 1024 + 12345)
     path = tmp_path / "blob"
     path.write_bytes(data)
-    target = Target(_host(sshd, backend), 30)
+    target = Target(sshd.host(backend), 30)
     assert not target.is_local
     for offset, length in [(0, 10), (1, 1024 * 1024), (1024 * 1024 - 7, 2 * 1024 * 1024 + 9), (len(data) - 5, 100),
                            (len(data), 10)]:

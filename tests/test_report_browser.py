@@ -14,7 +14,7 @@ from pathlib import Path
 
 from opsproof.report.html import evidence_html, value_html
 
-from conftest import require_tool
+from helpers import require_tool
 
 # What runs here as root, in a container, with no display, D-Bus or network: no sandbox, no GPU, nothing fetched.
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

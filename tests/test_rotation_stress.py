@@ -14,11 +14,18 @@ import subprocess
 import sys
 
 import pytest
+import testinfra
 
-import test_rotation as rotation
+from helpers.live_writer import rotate_after_the_writer_left, rotate_under_a_live_writer
+from opsproof.hosts.target import Target
 
 pytestmark = pytest.mark.stress
 ROUNDS = 30
+
+
+@pytest.fixture(scope="module")
+def local() -> Target:
+    return Target(testinfra.get_host("local://"), 60)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +41,5 @@ def busy_cores():
 @pytest.mark.parametrize("round_", range(1, ROUNDS + 1))
 def test_live_writer_rotation_under_full_load(busy_cores, local, tmp_path, round_):
     """Every number written exactly once and the writer ends cleanly, with every core kept busy."""
-    rotation.test_no_line_is_lost_while_rotating_under_a_live_writer(local, tmp_path / "live")
-    rotation.test_a_writer_that_left_removes_its_pid_file_and_a_later_rotation_still_passes(local, tmp_path / "left")
-
-
-local = rotation.local  # the module-scoped local:// target fixture, shared rather than copied
+    rotate_under_a_live_writer(local, tmp_path / "live")
+    rotate_after_the_writer_left(local, tmp_path / "left")

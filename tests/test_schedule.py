@@ -16,10 +16,10 @@ import pytest
 from opsproof import cli
 from opsproof import config as cfg
 from opsproof.config.timers import Timers
-from opsproof.process import timercmd
+from opsproof.process import timerunits
 from opsproof.process.timers import CronError, cron_line, cron_schedule, plan_of, systemd_files
 
-from conftest import ROOT, config_error, require_tool
+from helpers import ROOT, config_error, require_tool
 
 UNITS = [f"opsproof-{c}.{kind}" for c in ("daily", "weekly", "monthly", "quarterly") for kind in ("service", "timer")]
 BASE = "2026-03-01 12:00:00 UTC"          # a Sunday, after the first-Sunday window closed
@@ -116,10 +116,10 @@ PROMISED = {"daily": "2026-03-02 03:00:00", "weekly": "2026-03-08 04:00:00",
 def test_default_calendars_elapse_as_the_readme_promises():
     require_tool("systemd-analyze")
     for cadence, expression in Timers().cadences().items():
-        runs = timercmd.elapses(expression, 5, base=BASE)
+        runs = timerunits.elapses(expression, 5, base=BASE)
         assert len(runs) == 5
         assert f"{runs[0][1]:%Y-%m-%d %H:%M:%S}" == PROMISED[cadence], cadence
-    assert [f"{t:%m-%d}" for _, t in timercmd.elapses(Timers().quarterly, 5, base=BASE)] == [
+    assert [f"{t:%m-%d}" for _, t in timerunits.elapses(Timers().quarterly, 5, base=BASE)] == [
         "04-05", "07-05", "10-04", "01-03", "04-04"]
 
 
@@ -137,7 +137,7 @@ def test_cron_lines_parse_and_run_when_systemd_would(expression):
         moment = it.get_next(datetime)
         if not days or moment.isoweekday() in days:     # the line's `date +%u` guard
             runs.append(moment)
-    assert runs == [t for _, t in timercmd.elapses(expression, 5, base=BASE)]
+    assert runs == [t for _, t in timerunits.elapses(expression, 5, base=BASE)]
 
 
 @pytest.mark.parametrize("expression", ["*-*-* 03:00 Europe/Berlin", "2027-*-* 03:00", "*-*-* 03:00:30",
@@ -194,10 +194,10 @@ def test_dry_run_prints_every_file_and_writes_nothing(tmp_path, capsys, monkeypa
 
 def test_install_without_root_refuses_in_one_line(tmp_path, capsys, monkeypatch):
     """Never run as root for real here: as root the test takes the identity of nobody for the check."""
-    monkeypatch.setattr(timercmd, "UNIT_DIR", tmp_path / "systemd")
-    monkeypatch.setattr(timercmd, "CRON_FILE", tmp_path / "cron.d" / "opsproof")
+    monkeypatch.setattr(timerunits, "UNIT_DIR", tmp_path / "systemd")
+    monkeypatch.setattr(timerunits, "CRON_FILE", tmp_path / "cron.d" / "opsproof")
     if os.geteuid() == 0:
-        monkeypatch.setattr(timercmd.os, "geteuid", lambda: 65534)
+        monkeypatch.setattr(timerunits.os, "geteuid", lambda: 65534)
     for extra in ([], ["--cron"]):
         code, out, err = _run(capsys, f"--maint-config={_config(tmp_path)}", "--install", *extra)
         assert (code, out) == (4, "")
@@ -326,6 +326,6 @@ def test_ci_drop_ins_keep_state_and_ledger_between_runs_and_gate_on_a_complete_v
 def test_elapses_read_local_time_and_its_utc_line(monkeypatch):
     require_tool("systemd-analyze")
     monkeypatch.setenv("TZ", "Europe/Berlin")
-    runs = timercmd.elapses("*-*-* 03:00", 2, base=BASE)
+    runs = timerunits.elapses("*-*-* 03:00", 2, base=BASE)
     assert [(shown.split()[-1], f"{t:%Y-%m-%d %H:%M}") for shown, t in runs] == [
         ("CET", "2026-03-02 02:00"), ("CET", "2026-03-03 02:00")]

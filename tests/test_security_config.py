@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import config_error
+from helpers import config_error
 from opsproof import config as cfg
 
 

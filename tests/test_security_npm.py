@@ -5,16 +5,15 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import testinfra
 
-from conftest import require_tool
+from helpers import require_tool
+from helpers.registries import NpmRegistry, npm_project
 from opsproof.config.security import NpmAudit
 from opsproof.hosts.target import Target
 from opsproof.security.npm import npm_audit, npm_outdated
-from security_servers import NpmRegistry
 
 CHECKS = ("checks/test_security.py", "checks/test_dependencies.py")
 
@@ -28,22 +27,6 @@ def registry():
     reg.close()
 
 
-def project(path: Path, registry: NpmRegistry, deps: dict, lock: bool = True, install: bool = False) -> Path:
-    """An npm project using the test registry (.npmrc), locked at the lowest versions, optionally installed."""
-    path.mkdir(parents=True, exist_ok=True)
-    (path / ".npmrc").write_text(f"registry={registry.url}/\n")
-    (path / "package.json").write_text(json.dumps({"name": "svc", "version": "1.0.0", "dependencies": deps}))
-    env = dict(os.environ, npm_config_cache=str(path.parent / "npm-cache"))
-    if lock or install:
-        pinned = [f"{name}@{rng.lstrip('^~')}" for name, rng in deps.items()]
-        subprocess.run(["npm", "i", "--package-lock-only", *pinned], cwd=path, env=env, check=True,
-                       capture_output=True, timeout=120)
-        (path / "package.json").write_text(json.dumps({"name": "svc", "version": "1.0.0", "dependencies": deps}))
-    if install:
-        subprocess.run(["npm", "ci"], cwd=path, env=env, check=True, capture_output=True, timeout=120)
-    return path
-
-
 @pytest.fixture
 def target() -> Target:
     return Target(testinfra.get_host("local://"), 60)
@@ -53,7 +36,7 @@ def test_audit_findings_highest_first_with_evidence(tmp_path, registry, target):
     require_tool("npm")
     registry.advise("alpha", "<1.0.5", "high", 1001, "alpha prototype pollution")
     registry.advise("beta", "<2.0.0", "moderate", 1002, "beta regex denial of service")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"})
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"})
     result = npm_audit(target, NpmAudit(dir=str(app)))
     assert result.error is None, result
     assert [(f.package, f.severity) for f in result.findings] == [("alpha", "high"), ("beta", "moderate")]
@@ -69,7 +52,7 @@ def test_audit_findings_highest_first_with_evidence(tmp_path, registry, target):
 
 def test_no_lockfile_names_the_fix(tmp_path, registry, target):
     require_tool("npm")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0"}, lock=False)
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0"}, lock=False)
     result = npm_audit(target, NpmAudit(dir=str(app)))
     assert "has none (no package-lock.json)" in result.error
     assert "npm i --package-lock-only" in result.fix
@@ -80,7 +63,7 @@ def test_missing_dir_npm_missing_and_silent_registry_are_errors(tmp_path, regist
     result = npm_audit(target, NpmAudit(dir=str(tmp_path / "nowhere")))
     assert result.error == f"npm folder {tmp_path / 'nowhere'} does not exist on local" and "fix the path" in result.fix
 
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0"})
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0"})
     bare = tmp_path / "bin"
     bare.mkdir()
     for tool in ("sh", "timeout"):
@@ -102,7 +85,7 @@ def test_missing_dir_npm_missing_and_silent_registry_are_errors(tmp_path, regist
 
 def test_outdated_lists_current_wanted_latest_and_majors(tmp_path, registry, target):
     require_tool("npm")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
     result = npm_outdated(target, str(app), 30)
     assert result.error is None, result
     rows = {p.package: (p.current, p.wanted, p.latest, p.major_behind) for p in result.packages}
@@ -117,7 +100,7 @@ def _by_name(suite) -> dict:
 def test_weekly_gates_on_fail_at_and_majors_behind(suite, tmp_path, registry):
     require_tool("npm")
     registry.advise("beta", "<2.0.0", "moderate", 1002, "beta regex denial of service")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
     config = {"service": "npm-test", "root": str(app), "security": {"npm_audit": {"dir": ".", "fail_at": "high"}},
               "dependencies": {"npm_outdated": {}, "max_major_behind": 1}}
     suite.config(config)
@@ -157,7 +140,7 @@ def test_registry_that_cannot_answer_fails_outdated_and_audit(tmp_path, registry
     """npm outdated skips a package the registry answers 404 for and prints {} (rc 0): that would read as "up to
     date". A silent registry, an audit endpoint answering 500: each is a failure with npm's reason."""
     require_tool("npm")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
     served = registry.answer
     registry.answer = lambda m, p, b: (404, "application/json", b'{"error": "not found"}') if "alpha" in p \
         else served(m, p, b)
@@ -186,7 +169,7 @@ def test_npm_audit_of_no_dependency_says_none_were_audited(tmp_path, registry, t
     """A lockfile of no package (the example service's) is a project without npm dependencies: the evidence says
     0 packages were audited, without asking the registry anything."""
     require_tool("npm")
-    app = project(tmp_path / "app", registry, {}, lock=False)
+    app = npm_project(tmp_path / "app", registry, {}, lock=False)
     subprocess.run(["npm", "i", "--package-lock-only"], cwd=app, check=True, capture_output=True, timeout=120,
                    env=dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache")))
     result = npm_audit(target, NpmAudit(dir=str(app), timeout_s=5))
@@ -197,7 +180,7 @@ def test_an_audit_that_saw_no_package_is_not_a_pass(suite, tmp_path, registry):
     """Issue 20 #10: "0 packages audited" passed the security scan. Nothing audited is nothing checked: the check
     skips saying so, and the weekly "Security scan" task is not checked (the verdict INCOMPLETE)."""
     require_tool("npm")
-    app = project(tmp_path / "app", registry, {}, lock=False)
+    app = npm_project(tmp_path / "app", registry, {}, lock=False)
     subprocess.run(["npm", "i", "--package-lock-only"], cwd=app, check=True, capture_output=True, timeout=120,
                    env=dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache")))
     suite.config({"service": "npm-test", "root": str(app), "security": {"npm_audit": {"dir": ".", "timeout_s": 5}}})
@@ -215,7 +198,7 @@ def test_an_audit_that_saw_no_package_is_not_a_pass(suite, tmp_path, registry):
 def test_npm_outdated_printing_nothing_fails(tmp_path, registry, target):
     """npm 6 printed nothing for `npm outdated --json` (rc 0): no answer is not "nothing outdated". Today's npm
     prints {} so an `npm` on PATH that prints nothing stands in for the old one."""
-    app = project(tmp_path / "app", registry, {}, lock=False)
+    app = npm_project(tmp_path / "app", registry, {}, lock=False)
     bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "npm").write_text("#!/bin/sh\nexit 0\n")

@@ -8,11 +8,11 @@ from importlib.metadata import version
 import pytest
 import testinfra
 
-from conftest import require_tool
+from helpers import require_tool
+from helpers.registries import OsvApi, SimpleIndex
 from opsproof.config.security import PipAudit, PipOutdated
 from opsproof.hosts.target import Target
 from opsproof.security.pip import pip_audit, pip_outdated
-from security_servers import OsvApi, SimpleIndex
 
 
 @pytest.fixture

@@ -14,21 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from helpers import require_tool
+from helpers.sshd import ALIAS, Sshd
 from opsproof.hosts.target import Target
 from opsproof.security.ports import listeners
-from sshd import ALIAS, Sshd
 
 SECRET = "s3cret"
 HOST = f"ssh://{ALIAS}"
 CHECKS = ("checks/test_security.py", "checks/test_config_audit.py")
 
 
-@pytest.fixture(scope="module")
-def sshd(sshd: Sshd) -> Sshd:
-    """conftest's sshd, on a machine that also has the tools these checks run on the target."""
+@pytest.fixture(scope="module", autouse=True)
+def target_tools() -> None:
+    """The tools these checks run on the target (this machine), checked before the module's sshd starts."""
     require_tool("ss", "sha256sum")
-    return sshd
 
 
 def _logins(sshd: Sshd) -> int:

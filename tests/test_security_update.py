@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
-from security_servers import NpmRegistry
-from test_security_npm import project
+from helpers import require_tool
+from helpers.registries import NpmRegistry, npm_project
 
 CHECK = "checks/test_dependencies.py"
 
@@ -51,7 +50,7 @@ def setup(tmp_path):
     registry = NpmRegistry()
     registry.publish("alpha", "1.0.0", "1.0.5", "2.0.0")
     registry.publish("beta", "1.0.0", "1.1.0")
-    app = project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
+    app = npm_project(tmp_path / "app", registry, {"alpha": "^1.0.0", "beta": "^1.0.0"}, install=True)
     health = Health(app, broken="1.0.5")
     yield app, health
     health.close()

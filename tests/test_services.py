@@ -1,7 +1,7 @@
 """Services: the example service's real process and port pass; an absent process and a closed port fail."""
 from __future__ import annotations
 
-from conftest import free_port, require_tool
+from helpers import free_port, require_tool, wait_for
 
 CHECK = "checks/test_services.py"  # run only this module: other checks sharing the marker are not under test here
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up
@@ -95,7 +95,6 @@ def test_a_zombie_is_not_a_running_process(tmp_path):
 
     import testinfra
 
-    from conftest import wait_for
     from opsproof.hosts.target import Target
     from opsproof.system.services import process_state
 

@@ -5,27 +5,14 @@ import re
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port
-from prom import PromServer, traffic
-
-AVAILABILITY = {"name": "availability", "sli": "availability", "target": 99.0, "window": "30d"}
-FAST = {"name": "fast-responses", "sli": "latency", "threshold_ms": 300, "target": 99.0, "window": "30d"}
-
-
-def log_lines(n: int, status: int = 200, ago_s: float = 60, seconds: float = 0.02, tz_hours: float = -7) -> str:
-    at = datetime.fromtimestamp(time.time() - ago_s, timezone(timedelta(hours=tz_hours)))
-    stamp = at.strftime("%d/%b/%Y:%H:%M:%S %z")
-    return f'10.1.1.1 - - [{stamp}] "GET /a HTTP/1.1" {status} 99 "-" "probe" {seconds:.3f}\n' * n
-
-
-def config(root: Path, *objectives: dict, **source) -> dict:
-    return {"service": "slo-test", "root": str(root),
-            "slo": {"source": source or {"access_log": "logs/access.log"}, "objectives": list(objectives)}}
+from helpers import free_port
+from helpers.prom import PromServer, traffic
+from helpers.slo import AVAILABILITY, FAST, access_log_lines, slo_config
+from helpers.sshd import ALIAS
 
 
 def outcomes_of(suite, name: str) -> dict[str, dict]:
@@ -85,7 +72,7 @@ def test_broken_service_fails_postmaintenance_with_the_measured_ratio(suite, exa
 def test_no_traffic_is_could_not_observe_never_a_pass(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "access.log").write_text("")
-    suite.config(config(tmp_path, AVAILABILITY, FAST))
+    suite.config(slo_config(tmp_path, AVAILABILITY, FAST))
     assert suite.run("-m", "daily or weekly").ret == 1
     for name, test in outcomes_of(suite, "test_objective_met").items():
         assert test["outcome"] == "failed" and "could not observe" in test["message"], (name, test)
@@ -94,7 +81,7 @@ def test_no_traffic_is_could_not_observe_never_a_pass(suite, tmp_path):
 
 
 def test_unreadable_or_foreign_log_fails_with_the_reason(suite, tmp_path):
-    suite.config(config(tmp_path, AVAILABILITY))
+    suite.config(slo_config(tmp_path, AVAILABILITY))
     assert suite.run("-m", "daily").ret == 1
     (test,) = outcomes_of(suite, "test_objective_met").values()
     assert "no such file" in test["message"]
@@ -109,10 +96,10 @@ def test_unreadable_or_foreign_log_fails_with_the_reason(suite, tmp_path):
 def test_rerun_reads_only_what_was_appended(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     log = tmp_path / "logs" / "access.log"
-    log.write_text(log_lines(50))
-    suite.config(config(tmp_path, AVAILABILITY))
+    log.write_text(access_log_lines(50))
+    suite.config(slo_config(tmp_path, AVAILABILITY))
     assert suite.run("-m", "daily").ret == 0
-    added = log_lines(2, status=500, ago_s=5)
+    added = access_log_lines(2, status=500, ago_s=5)
     with open(log, "a") as fh:
         fh.write(added)
     assert suite.run("-m", "daily").ret == 1                  # 50 of 52 is 96.2 %, below 99 %
@@ -125,11 +112,12 @@ def test_rerun_reads_only_what_was_appended(suite, tmp_path):
 def test_postdeploy_fails_on_a_fast_burn_and_passes_without(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     log = tmp_path / "logs" / "access.log"
-    log.write_text(log_lines(5000, ago_s=3 * 86400) + log_lines(100, ago_s=1800) + log_lines(50, ago_s=120))
-    suite.config(config(tmp_path, dict(AVAILABILITY, target=99.9)))
+    log.write_text(access_log_lines(5000, ago_s=3 * 86400) + access_log_lines(100, ago_s=1800)
+                   + access_log_lines(50, ago_s=120))
+    suite.config(slo_config(tmp_path, dict(AVAILABILITY, target=99.9)))
     assert suite.run("-m", "postdeploy").ret == 0, suite.summary()
     with open(log, "a") as fh:                     # the deploy answers 5xx to a third of its requests
-        fh.write((log_lines(2, ago_s=30) + log_lines(1, status=502, ago_s=30)) * 20)
+        fh.write((access_log_lines(2, ago_s=30) + access_log_lines(1, status=502, ago_s=30)) * 20)
     assert suite.run("-m", "postdeploy").ret == 1
     burns = outcomes_of(suite, "test_no_fast_burn")       # one item per page alert: one never hides the other
     assert sorted(burns) == ["availability-page-1h-5m", "availability-page-6h-30m"], burns
@@ -141,15 +129,16 @@ def test_postdeploy_fails_on_a_fast_burn_and_passes_without(suite, tmp_path):
 def test_quarterly_review_passes_with_a_loose_hint_and_fails_when_missed(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     log = tmp_path / "logs" / "access.log"
-    log.write_text(log_lines(4000, ago_s=60 * 86400) + log_lines(1, status=500, ago_s=30 * 86400) + log_lines(999))
-    suite.config(config(tmp_path, AVAILABILITY))
+    log.write_text(access_log_lines(4000, ago_s=60 * 86400) + access_log_lines(1, status=500, ago_s=30 * 86400)
+                   + access_log_lines(999))
+    suite.config(slo_config(tmp_path, AVAILABILITY))
     assert suite.run("-m", "quarterly").ret == 0
     (test,) = outcomes_of(suite, "test_slo_review").values()
     review = evidence(test, "Review")[0]
     assert review["attained_percent"] == pytest.approx(100 * 4999 / 5000) and "looks loose" in review["hint"]
     assert suite.html().count("data:image/png;base64,") >= 1
     with open(log, "a") as fh:
-        fh.write(log_lines(200, status=503))
+        fh.write(access_log_lines(200, status=503))
     assert suite.run("-m", "quarterly").ret == 1
     (test,) = outcomes_of(suite, "test_slo_review").values()
     assert "the objective was missed" in test["message"], test
@@ -169,8 +158,8 @@ def test_checks_read_a_real_prometheus(suite, tmp_path):
     server.backfill(made.openmetrics(now - 2 * 3600 - 60, now - 15))
     server.start("count(last_over_time(http_requests_total[1d]))")
     try:
-        suite.config(config(tmp_path, AVAILABILITY, dict(FAST, target=50),
-                            prometheus=server.url, selector='job="api"'))
+        suite.config(slo_config(tmp_path, AVAILABILITY, dict(FAST, target=50),
+                                prometheus=server.url, selector='job="api"'))
         result = suite.run("-m", "daily or postdeploy or weekly")
         slo = [t for t in suite.summary()["tests"] if "test_slo.py" in t["id"]]
         assert len(slo) == 7 and all(t["outcome"] == "passed" for t in slo), slo   # 2 met, 2x2 burn alerts, 1 report
@@ -188,28 +177,20 @@ def test_checks_read_a_real_prometheus(suite, tmp_path):
 
 def test_prometheus_secret_headers_stay_out_of_the_report(suite, tmp_path):
     port = free_port()
-    suite.config(config(tmp_path, AVAILABILITY, prometheus=f"http://reader:s3cr3t-pw@127.0.0.1:{port}",
-                        headers={"Authorization": "Bearer tok-9f8e7d6c5b4a"}))
+    suite.config(slo_config(tmp_path, AVAILABILITY, prometheus=f"http://reader:s3cr3t-pw@127.0.0.1:{port}",
+                            headers={"Authorization": "Bearer tok-9f8e7d6c5b4a"}))
     suite.run("-m", "daily")
     text = suite.html() + str(suite.summary())
     assert "s3cr3t-pw" not in text and "tok-9f8e7d6c5b4a" not in text
 
 
-def test_slo_checks_read_the_log_over_ssh(suite, example_app, tmp_path_factory):
+def test_slo_checks_read_the_log_over_ssh(suite, example_app, sshd):
     """The same checks through testinfra's ssh backend (a real sshd on loopback): the log is read with dd."""
-    from conftest import require_tool
-    from sshd import ALIAS, Sshd
-
-    require_tool("/usr/sbin/sshd", "ssh", "ssh-keygen")
-    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
-    try:
-        suite.config(example_app.config())
-        suite.run("-m", "daily or weekly or postdeploy", f"--hosts=ssh://{ALIAS}", f"--ssh-config={server.ssh_config}",
-                  "-k", "test_slo")
-        slo = [t for t in suite.summary()["tests"] if "test_slo.py" in t["id"]]
-        assert len(slo) == 7 and all(t["outcome"] == "passed" for t in slo), slo   # 2 met, 2x2 burn alerts, 1 report
-        assert all(f"ssh://{ALIAS}" in t["id"] for t in slo)
-        read = evidence(slo[0], "LogRead")[0]
-        assert read["requests"] >= 200 and read["bytes_read"] > 0
-    finally:
-        server.stop()
+    suite.config(example_app.config())
+    suite.run("-m", "daily or weekly or postdeploy", f"--hosts=ssh://{ALIAS}", f"--ssh-config={sshd.ssh_config}",
+              "-k", "test_slo")
+    slo = [t for t in suite.summary()["tests"] if "test_slo.py" in t["id"]]
+    assert len(slo) == 7 and all(t["outcome"] == "passed" for t in slo), slo   # 2 met, 2x2 burn alerts, 1 report
+    assert all(f"ssh://{ALIAS}" in t["id"] for t in slo)
+    read = evidence(slo[0], "LogRead")[0]
+    assert read["requests"] >= 200 and read["bytes_read"] > 0

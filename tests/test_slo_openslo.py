@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.slo import OPENSLO_LATENCY
 from opsproof.config import ConfigError, load
 
 AVAILABILITY = """\
@@ -31,27 +32,6 @@ metadata: {name: api}
 spec: {description: ignored}
 """
 
-LATENCY = """\
-apiVersion: openslo/v1
-kind: SLI
-metadata: {name: fast-enough}
-spec:
-  ratioMetric:
-    counter: true
-    good: {metricSource: {type: opsproof, spec: {sli: latency, threshold_ms: 250}}}
-    total: {metricSource: {type: opsproof}}
----
-apiVersion: openslo/v1
-kind: SLO
-metadata: {name: checkout-latency}
-spec:
-  budgetingMethod: Occurrences
-  timeWindow: [{duration: 1w, isRolling: true}]
-  indicatorRef: fast-enough
-  objectives: [{targetPercent: 99.5}]
-"""
-
-
 def write(directory: Path, slo: str, docs: dict[str, str]) -> Path:
     (directory / "slo").mkdir(exist_ok=True)
     for name, text in docs.items():
@@ -63,7 +43,7 @@ def write(directory: Path, slo: str, docs: dict[str, str]) -> Path:
 
 def test_documents_become_objectives(tmp_path):
     config = write(tmp_path, "source: {prometheus: 'http://127.0.0.1:9'}\nopenslo: ['slo/*.yaml']\n",
-                   {"a.yaml": AVAILABILITY, "b.yaml": LATENCY.replace("type: opsproof", "type: Prometheus")
+                   {"a.yaml": AVAILABILITY, "b.yaml": OPENSLO_LATENCY.replace("type: opsproof", "type: Prometheus")
                     .replace("{sli: latency, threshold_ms: 250}", "{query: 'sum(rate(x_bucket{le=\"0.25\"}[{{window}}]))'}")
                     .replace("{type: Prometheus}}", "{type: Prometheus, spec: {query: 'sum(rate(x_count[{{window}}]))'}}}")})
     maint = load(config)
@@ -79,7 +59,7 @@ def test_documents_become_objectives(tmp_path):
 
 def test_opsproof_source_reads_the_access_log(tmp_path):
     config = write(tmp_path, "source: {access_log: logs/access.log}\nopenslo: ['slo/*.yaml']\n"
-                             "objectives: [{name: own, target: 99}]\n", {"b.yaml": LATENCY})
+                             "objectives: [{name: own, target: 99}]\n", {"b.yaml": OPENSLO_LATENCY})
     maint = load(config)
     names = [o.name for o in maint.slo.objectives]
     assert names == ["own", "checkout-latency"]
@@ -127,7 +107,7 @@ def test_duplicate_names_and_queries_without_prometheus_are_config_errors(tmp_pa
         load(config)
     assert err.value.key == "slo" and "need slo.source.prometheus" in str(err.value)
     config = write(tmp_path, "source: {access_log: a.log}\nopenslo: ['slo/*.yaml']\n"
-                             "objectives: [{name: checkout-latency, target: 99}]\n", {"a.yaml": LATENCY})
+                             "objectives: [{name: checkout-latency, target: 99}]\n", {"a.yaml": OPENSLO_LATENCY})
     with pytest.raises(ConfigError) as err:
         load(config)
     assert (err.value.key, err.value.problem) == (

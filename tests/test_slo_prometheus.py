@@ -7,13 +7,13 @@ from types import SimpleNamespace
 import pytest
 import testinfra
 
-from conftest import free_port
+from helpers import free_port
+from helpers.prom import PromServer, traffic
 from opsproof.config import Objective, SloSource
 from opsproof.slo import status
 from opsproof.slo.accesslog import buckets
 from opsproof.slo.prometheus import Prometheus, PromError, PromSource
 from opsproof.hosts.target import Target
-from prom import PromServer, traffic
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
             "duration_unit": "s"}

@@ -17,7 +17,7 @@ from opsproof.hosts import ship as shipped
 from opsproof.hosts.target import Target
 from opsproof.slo.accesslog import buckets, reducer
 from opsproof.slo.aggregates import latency_edges
-from sshd import ALIAS
+from helpers.sshd import ALIAS
 
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
             "duration_unit": "s"}

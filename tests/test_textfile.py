@@ -8,7 +8,7 @@ import pytest
 
 from opsproof.report import cadence, textfile
 
-from conftest import require_tool
+from helpers import require_tool
 
 NOW = datetime(2026, 12, 6, tzinfo=timezone.utc)
 ENTRIES = [

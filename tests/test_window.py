@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import config_error
+from helpers import config_error
 
 from opsproof.process.window import Schedule, WindowError
 

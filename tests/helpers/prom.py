@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import free_port, require_tool
+from helpers import free_port, require_tool
 
 BUCKETS = (0.05, 0.1, 0.3, 0.5, 1.0)
 STEP_S = 15

@@ -23,14 +23,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from helpers import free_port
+
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by an absolute path
 ALIAS = "opsproof-target"
-
-
-def _free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
+BACKENDS = ("ssh", "paramiko")  # testinfra's two ways over SSH: the `ssh` command, and paramiko in process
 
 
 def _keygen(path: Path, comment: str) -> None:
@@ -76,7 +73,7 @@ class Sshd:
         self.dir = Path(directory).absolute()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.address = address
-        self.port = _free_port(address)
+        self.port = free_port(address)
         self.user = getpass.getuser()
         self.connect_timeout = connect_timeout
         self.host_key = self.dir / "host_ed25519"
@@ -124,6 +121,12 @@ class Sshd:
         """Another `Host` entry in ssh_config (e.g. a closed port: an unreachable host)."""
         self._entries[alias] = (hostname, port)
         self.write_ssh_config()
+
+    def host(self, backend: str = "ssh", alias: str = ALIAS, **kwargs):
+        """A testinfra host reaching `alias` through this server's ssh_config by `backend` (one of BACKENDS)."""
+        import testinfra
+
+        return testinfra.get_host(f"{backend}://{alias}", ssh_config=str(self.ssh_config), **kwargs)
 
     def port_of(self, alias: str) -> int:
         return self._entries[alias][1]

@@ -1,4 +1,4 @@
-"""A fleet of real sshd on 127.0.0.x for the fleet tests and benchmark: one Sshd (tests/sshd.py) per host, each
+"""A fleet of real sshd on 127.0.0.x for the fleet tests and benchmark: one Sshd (helpers/sshd.py) per host, each
 with its own HostKey, ListenAddress and port; an Ansible inventory naming them; one ssh_config that reaches all.
 
 All of them are this machine, so every host sees the same files, processes and ports: a check that passes
@@ -15,7 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sshd import Sshd
+from helpers.sshd import Sshd
 
 
 class Fleet:

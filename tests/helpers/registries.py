@@ -1,5 +1,5 @@
 """Servers the security tests start on 127.0.0.1: an npm registry (packuments, tarballs, bulk advisories),
-a PEP 503 simple index, an OSV API (for pip-audit --osv-url), and TLS servers with certificates made here."""
+a PEP 503 simple index, an OSV API (for pip-audit --osv-url); and an npm project that installs from the registry."""
 from __future__ import annotations
 
 import base64
@@ -7,11 +7,14 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import subprocess
 import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import Any, Optional
 
 
 class _Server:
@@ -160,7 +163,17 @@ class OsvApi(_Server):
         return _json({"vulns": self.vulns[key]} if key in self.vulns else {})
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.05)
+def npm_project(path: Path, registry: NpmRegistry, deps: dict, lock: bool = True, install: bool = False) -> Path:
+    """An npm project using the test registry (.npmrc), locked at the lowest versions, optionally installed."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / ".npmrc").write_text(f"registry={registry.url}/\n")
+    (path / "package.json").write_text(json.dumps({"name": "svc", "version": "1.0.0", "dependencies": deps}))
+    env = dict(os.environ, npm_config_cache=str(path.parent / "npm-cache"))
+    if lock or install:
+        pinned = [f"{name}@{rng.lstrip('^~')}" for name, rng in deps.items()]
+        subprocess.run(["npm", "i", "--package-lock-only", *pinned], cwd=path, env=env, check=True,
+                       capture_output=True, timeout=120)
+        (path / "package.json").write_text(json.dumps({"name": "svc", "version": "1.0.0", "dependencies": deps}))
+    if install:
+        subprocess.run(["npm", "ci"], cwd=path, env=env, check=True, capture_output=True, timeout=120)
+    return path

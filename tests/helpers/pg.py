@@ -9,11 +9,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Optional
+
+from helpers import free_port
 
 SUPERUSER_PASSWORD = "super-Secret-7x"
 
@@ -27,19 +28,13 @@ def bin_dir() -> Optional[str]:
     return os.path.dirname(dirs[-1]) if dirs else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Postgres:
     def __init__(self) -> None:
         self.bin = bin_dir() or "/usr/lib/postgresql/15/bin"
         self.dir = Path(tempfile.mkdtemp(prefix="opsproof-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_root = os.geteuid() == 0
 
     def _as_owner(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
