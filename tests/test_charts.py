@@ -1,4 +1,4 @@
-"""Charts drawn by the run's helper process (opsproof/report/drawing.py, fixtures/charts.py): the same PNGs in the
+"""Charts drawn by the run's helper process (opsproof/charts/drawing.py, fixtures/charts.py): the same PNGs in the
 report whether drawn there or here, in the report before the ledger takes its digest, and a chart that cannot
 be drawn fails the check that asked for it."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from helpers import ROOT
 from helpers.slo import AVAILABILITY, FAST, access_log_lines, slo_config
-from opsproof.report.drawing import Painter
+from opsproof.charts.drawing import Painter
 
 
 def test_the_helper_returns_what_the_function_returns_and_raises_what_it_raises():

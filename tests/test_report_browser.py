@@ -146,7 +146,7 @@ def test_nested_evidence_is_tables_not_reprs():
 
 
 def test_backup_sizes_chart_is_a_png_for_any_number_of_archives():
-    from opsproof.backups.plots import sizes_chart, unit_for
+    from opsproof.charts.backups import sizes_chart, unit_for
 
     now = time.time()
     for archives in ([], [(now, 9000)], [(now - 86400 * i, 9000 - 10 * i) for i in range(14)] + [(now, 10)]):

@@ -3,7 +3,7 @@
 Importing matplotlib (and numpy under it) costs about as much as a whole plain testinfra run, and drawing is
 pure (data in, PNG bytes out), so a run that may draw starts one helper process at once; it imports the
 plotting stack on the other core while this process loads the config, collects and runs the first checks.
-`draw("opsproof.slo.plots:budget_chart", series, title)` then hands the data over and returns a future of the PNG
+`draw("opsproof.charts.slo:budget_chart", series, title)` then hands the data over and returns a future of the PNG
 (the same function, the same bytes as drawing here), so the run goes on while the helper draws. Without a helper
 (not started, or gone) it draws in this process and returns the bytes.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def _warm() -> None:
     """Import the plotting stack once, in the helper, before the first chart is asked for."""
-    importlib.import_module(f"{__package__}.charts")  # matplotlib, the Agg canvas, numpy
+    importlib.import_module(f"{__package__}.style")  # matplotlib, the Agg canvas, numpy
 
 
 def _ready() -> bool:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..report.charts import BAD, LIMIT, LINE, OK, date_axis, png, unit_for, utc
-from .capacity import Forecast
+from .style import BAD, LIMIT, LINE, OK, date_axis, png, unit_for, utc
+from ..system.capacity import Forecast
 
 
 def disk_chart(fc: Forecast, title: str) -> bytes:

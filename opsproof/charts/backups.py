@@ -10,7 +10,7 @@ from typing import Iterable, Optional
 
 from matplotlib.figure import Figure
 
-from ..report.charts import BAD, LIMIT, LINE, OK, date_axis, png, unit_for
+from .style import BAD, LIMIT, LINE, OK, date_axis, png, unit_for
 
 SPAN_MIN_S = 3600
 

@@ -8,8 +8,8 @@ from typing import Optional
 
 from matplotlib.figure import Figure
 
-from ..report.charts import BAD, LINE as MUTED, LIMIT as TARGET, OK, date_axis, png as _png, utc as _dates
-from .status import BudgetSeries, Performance
+from .style import BAD, LINE as MUTED, LIMIT as TARGET, OK, date_axis, png as _png, utc as _dates
+from ..slo.status import BudgetSeries, Performance
 
 
 def _gaps(values: list[Optional[float]]) -> list[float]:
