@@ -8,13 +8,13 @@ import pytest
 
 from helpers import config_error
 
-from opsproof.process.window import Schedule, WindowError
+from opsproof.process.window import WindowRule, WindowError
 
 UTC = timezone.utc
 
 
-def _sched(rule="FREQ=MONTHLY;BYDAY=1SU", start="02:00", hours=2.0, tz="UTC") -> Schedule:
-    return Schedule(rule, start, timedelta(hours=hours), tz)
+def _sched(rule="FREQ=MONTHLY;BYDAY=1SU", start="02:00", hours=2.0, tz="UTC") -> WindowRule:
+    return WindowRule(rule, start, timedelta(hours=hours), tz)
 
 
 def test_first_sunday_of_every_month():
@@ -97,7 +97,7 @@ def test_interval_rules_keep_their_phase_with_an_anchor_date():
 ])
 def test_bad_definitions_are_refused(rule, start, tz, words):
     with pytest.raises(WindowError, match=words):
-        Schedule(rule, start, timedelta(hours=1), tz)
+        WindowRule(rule, start, timedelta(hours=1), tz)
 
 
 # --- UNTIL, in UTC or in the window's own time (issue 21, item 6a) ----------------------------------------------
@@ -340,15 +340,15 @@ def test_a_rule_that_ended_or_has_not_begun():
 
 def test_a_zero_duration_is_refused():
     with pytest.raises(WindowError) as info:
-        Schedule("FREQ=DAILY", "02:00", timedelta(0), "UTC")
+        WindowRule("FREQ=DAILY", "02:00", timedelta(0), "UTC")
     assert str(info.value) == "duration must be positive"
 
 
-def test_schedule_of_a_config_window():
+def test_window_rule_of_a_config_window():
     from opsproof.config import Window
-    from opsproof.process.window import schedule_of
+    from opsproof.process.window import window_rule
 
-    sched = schedule_of(Window(rrule="FREQ=WEEKLY;BYDAY=SU", start="03:15", duration="90m", timezone="Europe/Berlin"))
+    sched = window_rule(Window(rrule="FREQ=WEEKLY;BYDAY=SU", start="03:15", duration="90m", timezone="Europe/Berlin"))
     assert (sched.text, sched.duration, sched.tz_name) == ("FREQ=WEEKLY;BYDAY=SU", timedelta(minutes=90), "Europe/Berlin")
     occ = sched.next(datetime(2026, 12, 1, tzinfo=UTC))
     assert (occ.start, occ.end) == (datetime(2026, 12, 6, 2, 15, tzinfo=UTC), datetime(2026, 12, 6, 3, 45, tzinfo=UTC))

@@ -13,7 +13,7 @@ bounded; YAML through yamlsafe's checks). The package is a leaf: it imports noth
 from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
 from .loader import find, for_groups, load
 from .model import Maint
-from .schedule import Attestations, Docs, Notify, Window
+from .process import Attestations, Docs, Notify, Window
 from .section import Section, Setting
 from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate, Services, SmokeQuery,
                        Temp, logrotate_period)

@@ -10,7 +10,7 @@ from .base import unique_names
 from .cadences import Cadences
 from .fleet import Group
 from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, selections, waivers_within
-from .schedule import Attestations, Docs, Notify, Window
+from .process import Attestations, Docs, Notify, Window
 from .section import Section
 from .security import ConfigAudit, Dependencies, Security
 from .sections import Backups, Disk, Endpoint, Logs, Monitoring, Services, Temp

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from ..hosts import lock as lockmod
 from ..hosts.target import Target, TargetError
-from .window import WindowError, describe_next, schedule_of
+from .window import WindowError, describe_next, window_rule
 
 DISRUPTIVE = ("update-dependencies",)
 EMERGENCY = "--ignore-window --approved-by NAME --reason TEXT"
@@ -56,7 +56,7 @@ def judge_window(decision: GateDecision, window: Any, ignore: bool, approval: Op
                                 f"{EMERGENCY}")
         return decision
     try:
-        state = schedule_of(window).state(now or datetime.now(timezone.utc))
+        state = window_rule(window).state(now or datetime.now(timezone.utc))
     except WindowError as exc:
         decision.refused = f"{name}: the maintenance window cannot be computed: {exc}"
         return decision

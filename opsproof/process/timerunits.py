@@ -21,7 +21,7 @@ from typing import Optional
 from .. import config as cfg
 from ..files import write_atomic
 from .timers import Plan, crontab, plan_of, systemd_files
-from .window import Occurrence, schedule_of
+from .window import Occurrence, window_rule
 
 CHECKOUT = Path(__file__).resolve().parents[2]       # the folder holding pytest.ini, checks/ and opsproof/
 UNIT_DIR = Path("/etc/systemd/system")
@@ -64,7 +64,7 @@ def elapses(expression: str, count: int = 5, base: Optional[str] = None,
 
 def windows(window: cfg.Window, now: datetime, count: int = 5) -> list[Occurrence]:
     """The next `count` maintenance windows (the one open now first, when one is)."""
-    sched = schedule_of(window)
+    sched = window_rule(window)
     found = [occ for occ in [sched.current(now)] if occ]
     while len(found) < count:
         nxt = sched.next(found[-1].start if found else now)
@@ -76,7 +76,7 @@ def windows(window: cfg.Window, now: datetime, count: int = 5) -> list[Occurrenc
 
 def listing(plan: Plan, window: Optional[cfg.Window], now: datetime) -> str:
     """The next five runs of each timer (local and UTC), and beside them the next five windows."""
-    sched = schedule_of(window) if window else None
+    sched = window_rule(window) if window else None
     lines = [f"timers for {plan.service} (next 5 runs from systemd-analyze calendar; local time, then UTC):"]
     for cadence, expression in plan.timers.cadences().items():
         lines.append(f"  {cadence:<10} OnCalendar={expression}   {plan.what(cadence)}")

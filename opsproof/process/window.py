@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from ..config import Window
 from ..config.when import WindowError, parse_rule, zone
 
-__all__ = ["Occurrence", "Schedule", "WindowError", "WindowState", "describe_next", "schedule_of"]
+__all__ = ["Occurrence", "WindowRule", "WindowError", "WindowState", "describe_next", "window_rule"]
 
 
 def _instant(wall: datetime, tz: ZoneInfo) -> datetime:
@@ -56,7 +56,7 @@ class WindowState:
     error: Optional[str] = None
 
 
-class Schedule:
+class WindowRule:
     """Occurrences of one window definition."""
 
     def __init__(self, rule: str, start: str, duration: timedelta, tz_name: str) -> None:
@@ -115,9 +115,9 @@ class Schedule:
             last_opened_utc=f"{last.start:%Y-%m-%dT%H:%M:%S}Z" if last else None)
 
 
-def schedule_of(window: Window) -> Schedule:
-    """The Schedule for a validated config.Window."""
-    return Schedule(window.rrule, window.start, window.duration, window.timezone)
+def window_rule(window: Window) -> WindowRule:
+    """The WindowRule for a validated config.Window."""
+    return WindowRule(window.rrule, window.start, window.duration, window.timezone)
 
 
 def describe_next(state: WindowState) -> str:
