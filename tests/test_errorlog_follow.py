@@ -27,36 +27,12 @@ from opsproof.logs.errorlog import scan_file
 from opsproof.logs.matching import MAX_LINE
 
 from helpers import require_tool
+from helpers.logfiles import RotatingLog
 
 NOTE = " [last line, no newline yet: the writer may have crashed]"
 
 
-class Log:
-    def __init__(self, path: Path) -> None:
-        self.path, self.state = path, {}
-
-    def at(self, suffix: str) -> str:
-        return f"{self.path}{suffix}"
-
-    def write(self, text: str | bytes, suffix: str = "") -> None:
-        with open(self.at(suffix), "ab") as fh:
-            fh.write(text.encode() if isinstance(text, str) else text)
-
-    def rotate(self, *renames: tuple[str, str]) -> None:
-        for old, new in renames:
-            os.rename(self.at(old), self.at(new))
-
-    def compress(self, suffix: str, opener=gzip.open, ext: str = ".gz") -> None:
-        """NAME{suffix} -> NAME{suffix}{ext}, the plain copy removed (what logrotate's compress leaves)."""
-        with open(self.at(suffix), "rb") as src, opener(self.at(suffix + ext), "wb") as dst:
-            dst.write(src.read())
-        os.remove(self.at(suffix))
-
-    def scan(self, **kw):
-        scan = scan_file(str(self.path), "ERROR", self.state, **kw)
-        if scan.error is None:
-            self.state = scan.resume
-        return scan
+Log = RotatingLog
 
 
 @pytest.fixture

@@ -14,24 +14,10 @@ import pytest
 
 from opsproof.logs.errorlog import scan_file
 
+from helpers.logfiles import RotatingLog
 
-class Log:
-    def __init__(self, path: Path) -> None:
-        self.path, self.state = path, {}
 
-    def write(self, text: str, suffix: str = "") -> None:
-        with open(f"{self.path}{suffix}", "a") as fh:
-            fh.write(text)
-
-    def rotate(self, *renames: tuple[str, str]) -> None:
-        for old, new in renames:
-            os.rename(f"{self.path}{old}", f"{self.path}{new}")
-
-    def scan(self, **kw):
-        scan = scan_file(str(self.path), "ERROR", self.state, **kw)
-        if scan.error is None:
-            self.state = scan.resume
-        return scan
+Log = RotatingLog
 
 
 @pytest.fixture

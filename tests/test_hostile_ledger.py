@@ -18,6 +18,7 @@ import pytest
 from opsproof.report import ledger
 
 from helpers import require_tool, unavailable
+from helpers.logfiles import count_preads
 
 CHECK = "checks/test_errorlog.py"
 NOBODY = 65534
@@ -113,14 +114,7 @@ def test_the_last_line_is_found_in_a_few_growing_reads_of_at_most_the_bound(tmp_
     path = _ledger(tmp_path, 1, (b"y" * 1023 + b"\n") * 2048)
     ledger.append(path, {**_line(1), "pad": "z" * (3 * MIB)})           # a long last line, under the bound
     last = path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[1]
-    read = []
-    real = os.pread
-
-    def counting(fd, n, offset):
-        data = real(fd, n, offset)
-        read.append(len(data))
-        return data
-    monkeypatch.setattr(os, "pread", counting)
+    read = count_preads(monkeypatch)
     fd = os.open(path, os.O_RDONLY)
     try:
         assert ledger._last_line(fd) == last

@@ -17,6 +17,7 @@ from opsproof.report.ledger_sign import sign, verify_signature
 from opsproof.report.run import RunRecord
 
 from helpers import require_tool, wait_for
+from helpers.logfiles import count_preads
 
 START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
 
@@ -821,14 +822,7 @@ def test_a_line_of_the_bound_is_appended_and_one_byte_more_is_refused(tmp_path):
 def test_an_over_bound_last_line_is_refused_after_reading_at_most_the_bound(tmp_path, monkeypatch):
     path = tmp_path / ledger.NAME
     path.write_bytes(_entry_line(1, ledger.GENESIS) + b"\n" + b"x" * (2 * ledger.MAX_LINE_BYTES) + b"\n")
-    read = []
-    real = os.pread
-
-    def counting(fd, n, offset):
-        data = real(fd, n, offset)
-        read.append(len(data))
-        return data
-    monkeypatch.setattr(os, "pread", counting)
+    read = count_preads(monkeypatch)
     with pytest.raises(ledger.LedgerError) as info:
         ledger.append(path, json.loads(_entry_line(2, "")))
     assert str(info.value) == f"{path}: its last line is over {ledger.MAX_LINE_BYTES} bytes: not a ledger line"

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..report import ledger
-from .common import CONFIG_DEFAULT, load_maint
+from .common import CONFIG_DEFAULT, load_with
 
 
 def ack_errorlog(args: argparse.Namespace) -> int:
@@ -17,11 +17,8 @@ def ack_errorlog(args: argparse.Namespace) -> int:
     from ..report.redact import Redactor, config_secrets
     from ..report.run import current_operator
 
-    maint = load_maint(args.maint_config)
+    maint = load_with(args.maint_config, "logs", "no error log to acknowledge")
     if maint is None:
-        return 4
-    if maint.logs is None:
-        print(f"opsproof: {maint.path} has no logs section: no error log to acknowledge", file=sys.stderr)
         return 4
     if not args.reason.strip():
         print("opsproof: --reason is empty: say why the errors are acknowledged (it goes into the ledger)",

@@ -22,6 +22,15 @@ def load_maint(path: Optional[str]) -> Optional[cfg.Maint]:
         return None
 
 
+def load_with(path: Optional[str], section: str, without: str) -> Optional[cfg.Maint]:
+    """The config, when it loads and has `section`; else None after saying why on stderr (the command exits 4)."""
+    maint = load_maint(path)
+    if maint is not None and getattr(maint, section) is None:
+        print(f"opsproof: {maint.path} has no {section} section: {without}", file=sys.stderr)
+        return None
+    return maint
+
+
 def config_in_effect(path: Optional[str]) -> Optional[tuple[Path, str]]:
     """The config file a command would read and where it was named, when there is one to read: --maint-config or
     $OPSPROOF_CONFIG given, else ./maintenance.yaml present; None otherwise (the command uses the defaults)."""

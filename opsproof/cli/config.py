@@ -11,7 +11,7 @@ from ..hosts import reach
 from ..hosts.target import TargetError
 from ..report.summary import MAX_BYTES as SUMMARY_MAX_BYTES, NotASummary, read_summary, summary_text
 from ..security.confaudit import write_baseline
-from .common import CONFIG_DEFAULT, load_maint
+from .common import CONFIG_DEFAULT, load_maint, load_with
 
 
 def check_config(args: argparse.Namespace) -> int:
@@ -47,11 +47,8 @@ def summary(args: argparse.Namespace) -> int:
 def baseline(args: argparse.Namespace) -> int:
     """Write the baseline on --host (a testinfra spec; default the local machine); 0 written, 1 failed, 4 a bad
     config or no config_audit section."""
-    maint = load_maint(args.path)
+    maint = load_with(args.path, "config_audit", "nothing to baseline")
     if maint is None:
-        return 4
-    if maint.config_audit is None:
-        print(f"opsproof: {maint.path} has no config_audit section: nothing to baseline", file=sys.stderr)
         return 4
     target = reach.at(args.host, maint.command_timeout_s)
     try:
