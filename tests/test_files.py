@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from opsproof.backups.run import Archive, newest_restorable
+from opsproof.backups.work import Archive, newest_restorable
 from opsproof.files import stage, write_atomic
 from opsproof.report.summary import write_summary
 

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from . import fleet, inputs
+from . import hosts, inputs
 from .base import DEFAULT_NAME, ENV_VAR, ConfigError, hint, key_path, message
 from .model import Maint
 from .openslo import resolved_slo
@@ -40,10 +40,10 @@ def load(path: Path, source: str = "") -> Maint:
         raise ConfigError(name, "", f"must be a mapping of sections, got {type(data).__name__}",
                           "start from the example maintenance.yaml")
     maint = _build(name, path, hashlib.sha256(raw).hexdigest(), data)
-    groups = {group: fleet.validated(name, [group], data, [spec.overrides], partial(_build, name, path, maint.sha256))
+    groups = {group: hosts.validated(name, [group], data, [spec.overrides], partial(_build, name, path, maint.sha256))
               for group, spec in (maint.hosts or {}).items()}
     maint = maint.model_copy(update={"groups": groups, "settings": data})
-    for names in fleet.listed_together(maint.hosts or {}):  # as the run will combine them (hosts/fleet.py plan)
+    for names in hosts.listed_together(maint.hosts or {}):  # as the run will combine them (hosts/fleet.py plan)
         for_groups(maint, names)
     return maint
 
@@ -56,7 +56,7 @@ def for_groups(maint: Maint, names: list[str]) -> Maint:
         return maint.groups[names[0]]
     assert maint.hosts is not None
     build = partial(_build, maint.path, Path(maint.path), maint.sha256)
-    return fleet.validated(maint.path, names, maint.settings, [maint.hosts[n].overrides for n in names], build)
+    return hosts.validated(maint.path, names, maint.settings, [maint.hosts[n].overrides for n in names], build)
 
 
 def _build(name: str, path: Path, sha256: str, data: dict) -> Maint:

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from .base import unique_names
 from .cadences import Cadences
-from .fleet import Group
+from .hosts import Group
 from .judgement import MAX_WAIVER_DAYS, Waiver, runbook_target, selections, waivers_within
 from .process import Attestations, Docs, Notify, Window
 from .section import Section
@@ -50,7 +50,7 @@ class Maint(Section):
     max_waiver_days: int = Field(MAX_WAIVER_DAYS, ge=1)  # how far ahead a waiver may expire
     waivers: list[Waiver] = []                  # accepted failures: reported as waived, not passed, until they expire
     runbooks: dict[str, str] = {}               # check pattern (as waivers match) -> URL or path under root
-    hosts: Optional[dict[str, Group]] = None    # the fleet: groups of hosts and the sections they override (fleet.py)
+    hosts: Optional[dict[str, Group]] = None    # the fleet: groups of hosts and the sections they override (hosts.py)
 
     # Filled by load(), not by the user.
     path: str = Field("", exclude=True)
