@@ -1,6 +1,7 @@
 """The `opsproof` console command: what is not a test run. It sits above the library (nothing in opsproof/ imports
 it): reading the options, printing and the exit status are here, one module per group — config.py (check-config,
-summary, baseline), ledger.py (verify-ledger, sign-ledger, status), schedule.py, ack.py; the library returns records.
+summary, baseline), ledger.py (verify-ledger, sign-ledger, status), schedule.py, ack.py, init.py; the library returns
+records.
 
     opsproof check-config [PATH]   validate a maintenance config; exit 4 when it is bad
     opsproof summary PATH.json     print a run's JSON summary: the run, its outcome, what failed;
@@ -18,6 +19,9 @@ summary, baseline), ledger.py (verify-ledger, sign-ledger, status), schedule.py,
                                    systemd timers (or cron lines) for the cadences; --list: next runs and windows
     opsproof ack errorlog --reason TEXT [--maint-config=PATH] [--host SPEC] [--by NAME] [--report-dir DIR]
                                    acknowledge the error lines counted so far: every selection counts past them
+    opsproof init [--host SPEC] [--service NAME] [--root DIR] [--out PATH] [--force]
+                                   write a commented starting config discovered from the running system; exit 4
+                                   when the file exists (without --force) or the service cannot be told
 
 Exit status, as a test run's: 0 done; 1 a finding (verify-ledger, status: see above); 4 a bad config, file or
 usage — an unknown command or option, a missing or bad argument: the usage line, then one `opsproof ...: error:`
@@ -26,7 +30,7 @@ line (argparse alone would exit 2). `--help` and `--version` exit 0.
 from __future__ import annotations
 
 from .. import __version__
-from . import ack, config, ledger, schedule
+from . import ack, config, init, ledger, schedule
 from .common import Parser
 
 
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ledger.add_parsers(sub)
     schedule.add_parser(sub)
     ack.add_parser(sub)
+    init.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
