@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GUARDED = ROOT / "fixtures" / "pytest_api.py"
 GOAL = 1800        # issue 22: fixtures/ wires the library to pytest; logic that grows it belongs in opsproof/
-MAX_LINES = 2650   # a ratchet on the way there (2 751 before the second pass): lower it as logic moves, never raise it
+MAX_LINES = 2200   # a ratchet on the way there (2 751 before the second pass, 2 167 after the library took its logic)
 
 
 def _imports(path: Path) -> set[str]:

@@ -6,6 +6,17 @@ from datetime import timedelta
 from .base import NonNegativeDuration, PositiveDuration
 from .section import Section
 
+PERIODIC = ("daily", "weekly", "monthly", "quarterly")
+CHECKLISTS = ("premaintenance", "postmaintenance", "postdeploy")
+MARKERS = (*PERIODIC, *CHECKLISTS)   # every check carries one of these (pytest.ini registers them)
+
+
+def unmarked(nodeids: list[str]) -> str:
+    """Why a run stops when checks carry no cadence or checklist marker: they would never be scheduled."""
+    listed = "\n  ".join(nodeids[:20])
+    return (f"{len(nodeids)} check(s) carry no cadence or checklist marker ({', '.join(MARKERS)}):\n  {listed}\n"
+            "add one, e.g. pytestmark = [pytest.mark.daily]")
+
 
 class Cadences(Section):
     """`cadences: {grace: 1d, monthly: 35d}`: a cadence is overdue when its last full pass (or, when it never
@@ -19,7 +30,7 @@ class Cadences(Section):
 
     def periods(self) -> dict[str, timedelta]:
         """Each periodic cadence's period, in cadence order."""
-        return {name: getattr(self, name) for name in ("daily", "weekly", "monthly", "quarterly")}
+        return {name: getattr(self, name) for name in PERIODIC}
 
     def allowed(self, cadence: str) -> timedelta:
         """How long the cadence may go without a full pass: its period plus the grace."""

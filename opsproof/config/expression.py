@@ -189,3 +189,19 @@ def selects(expression: str, marker: str) -> bool:
         return bool(eval(" ".join(out), {"__builtins__": {}}, {}))  # only True/False/and/or/not/parentheses
     except (SyntaxError, TypeError):  # TypeError: `'x' ( )` reads as calling False
         return False
+
+
+def unknown_markers(expression: str, registered: set[str], known: str) -> str:
+    """Why `-m expression` is refused: the words in it that are not registered markers ("" when every one is)."""
+    unknown = [w for w in dict.fromkeys(marker_words(expression)) if w not in registered]
+    if not unknown:
+        return ""
+    names = ", ".join(repr(w) for w in unknown)
+    return (f"-m {expression!r}: {names} {'is not a' if len(unknown) == 1 else 'are not'} registered "
+            f"marker{'s' if len(unknown) > 1 else ''}; {known}")
+
+
+def nothing_selected(markexpr: str, keyword: str, known: str) -> str:
+    """Why a run that selected no check stops: it would check nothing and pass."""
+    chosen = " ".join(f"{flag} {value!r}" for flag, value in (("-m", markexpr), ("-k", keyword)) if value)
+    return f"no check selected{' by ' + chosen if chosen else ''}: a run that checks nothing proves nothing; {known}"

@@ -37,6 +37,16 @@ class Member:
                 "command_timeout_s": self.maint.command_timeout_s, "config_sha256": self.maint.sha256}
 
 
+# testinfra's connection options (its own command-line names) with their defaults: what `connect` passes on.
+CONNECTION_OPTIONS = {"connection": None, "ssh_config": None, "ssh_identity_file": None, "sudo": False,
+                      "sudo_user": None, "force_ansible": False}
+
+
+def connection_options(option: Any) -> dict[str, Any]:
+    """testinfra's connection options as a run's parsed command line holds them (defaults where it has none)."""
+    return {name: getattr(option, name, default) for name, default in CONNECTION_OPTIONS.items()}
+
+
 def specs(option_hosts: Optional[str], maint: Any) -> list[str]:
     """The host specs of this run: --hosts, else every host listed under `hosts:`, else this machine ("")."""
     if option_hosts is not None:

@@ -36,3 +36,32 @@ class StateStore:
         it. A change that must happen whole (a ledger line and the offsets it records) stages first, writes the
         rest, then commits."""
         return stage(Path(self.dir, f"{name}.json"), json.dumps(data, indent=1, sort_keys=True), mode=0o600)
+
+    def update(self, name: str, entries: dict[str, Any]) -> None:
+        """Replace these entries of a state file, keeping the others."""
+        saved = self.load(name)
+        saved.update(entries)
+        self.save(name, saved)
+
+
+class Pending:
+    """State updates held until the run is recorded (its report, summary and ledger line written): a run that could
+    not record what it saw consumes nothing (error-log offsets, SLO aggregates). Plain values, so a pytest-xdist
+    worker can hand its own to the controller."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[str, str, dict[str, Any]]] = []   # (a host's state folder, file name, entries)
+
+    def add(self, store: StateStore, name: str, entries: dict[str, Any]) -> None:
+        self.updates.append((str(store.dir), name, entries))
+
+    def extend(self, handed: list) -> None:
+        """Another process's `updates` (lists, as they travel)."""
+        self.updates.extend((directory, name, entries) for directory, name, entries in handed)
+
+    def save(self) -> None:
+        """Apply every held update, in the order they were made, then hold none."""
+        for directory, name, entries in self.updates:
+            where = Path(directory)
+            StateStore(str(where.parent), where.name).update(name, entries)  # the folder a host id made, as it is
+        self.updates = []

@@ -40,3 +40,12 @@ def problems(report_dir: Path, state_dir: Path, textfile: Optional[str]) -> list
         else:
             found.append(writable_dir(target.parent if str(target.parent) else Path(os.curdir), "--textfile's folder"))
     return [p for p in found if p]
+
+
+def report_path(directory: Path, stem: str) -> Path:
+    """A new report's path: `stem.html` in `directory`, `stem-2.html` and on when two runs start in one second."""
+    path, n = Path(directory, stem + ".html").absolute(), 1
+    while path.exists():
+        n += 1
+        path = Path(directory, f"{stem}-{n}.html").absolute()
+    return path

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .. import __version__
-from .redact import one_line
+from .redact import Redactor, one_line
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -78,6 +78,24 @@ class RunRecord:
             if moment.tzinfo is None:
                 raise ValueError(f"run record: {name} must carry its time zone, got {moment.isoformat()}")
             object.__setattr__(self, name, moment.astimezone(timezone.utc))
+
+    @classmethod
+    def begin(cls, maint: Any, hosts: str, selection: str, apply: bool, ignore_window: bool,
+              rootdir: Path) -> "RunRecord":
+        """A run starting now on this machine, by whoever runs it, against `maint` (the loaded config); the hosts as
+        given, secrets masked ("local" without any)."""
+        return cls(run_id=new_run_id(), started=datetime.now(timezone.utc), service=maint.service,
+                   operator=current_operator(), hosts=Redactor().text(hosts) if hosts else "local",
+                   selection=selection, apply=apply, ignore_window=ignore_window, config_path=maint.path,
+                   config_sha256=maint.sha256, suite_version=suite_version(rootdir))
+
+    def header(self, source: str, state_dir: str) -> list[str]:
+        """The run as the terminal's header shows it (`source`: where the config path came from)."""
+        mode = "apply" if self.apply else "plan only (no --apply)"
+        return [f"opsproof: service {self.service}; config {self.config_path} (from {source})",
+                f"opsproof: config sha256 {self.config_sha256}",
+                f"opsproof: hosts {self.hosts}; actions: {mode}; state {state_dir}",
+                ] + ([f"opsproof: {self.metadata()['Emergency approval']}"] if self.approval else [])
 
     def finished(self, ended: datetime) -> "RunRecord":
         return replace(self, ended=ended)

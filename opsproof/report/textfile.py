@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..config.cadences import MARKERS as CADENCES
 from ..files import write_atomic
-from .cadence import CadenceState, PERIODS, selects
+from .cadence import CadenceState, selects
 
-CADENCES = (*PERIODS, "premaintenance", "postmaintenance", "postdeploy")
 _HELP = {
     "opsproof_check_success": "1 when the check passed in the last run, 0 when it failed (skipped checks are absent)",
     "opsproof_check_warning": "1 when the check passed past a warning level in the last run, else 0",
