@@ -17,7 +17,7 @@ import testinfra
 from helpers import unavailable
 from opsproof.hosts import ship as shipped
 from opsproof.temp import walk as tempwalk
-from opsproof.temp.cleanup import clean_dir
+from opsproof.temp.cleanup import clean_dir, clean_dirs
 from opsproof.hosts.target import Target
 
 OLD = (datetime.now(timezone.utc) - timedelta(days=30)).timestamp()
@@ -300,3 +300,21 @@ def test_a_missing_temp_dir_fails(suite, tmp_path):
     result = suite.run("-m", "daily")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*nope: No such file or directory*"])
+
+
+def test_clean_dirs_cleans_every_configured_dir_by_name(local, tmp_path):
+    from opsproof.config import Maint
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        old = tmp_path / name / "old.tmp"
+        old.write_text("x")
+        os.utime(old, (0, 0))
+    temp = Maint.model_validate({"service": "s", "temp": {"dirs": [str(tmp_path / "a"), str(tmp_path / "b")],
+                                                          "max_age_days": 1}}).temp
+    planned = clean_dirs(local, temp, apply=False)
+    assert list(planned) == temp.dirs and all(r.mode == "plan" and r.removed_count == 1 for r in planned.values())
+    assert (tmp_path / "a" / "old.tmp").exists()
+    done = clean_dirs(local, temp, apply=True)
+    assert all(r.mode == "apply" and r.removed == ["old.tmp"] for r in done.values())
+    assert not (tmp_path / "a" / "old.tmp").exists() and not (tmp_path / "b" / "old.tmp").exists()

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from opsproof.system.disk import disk_usage, parse_df
+from opsproof.hosts.state import StateStore
+from opsproof.system.capacity import Forecast
+from opsproof.system.disk import (DiskUsage, disk_usage, forecast_chart, forecast_evidence, measure_and_record,
+                                  parse_df, with_sample)
 from opsproof.hosts.target import Target, TargetError
 
 CHECK = "checks/test_disk.py"  # run only this module: other checks sharing the marker are not under test here
@@ -182,3 +185,37 @@ def test_local_measurement_matches_statvfs(tmp_path):
     assert abs(usage.used_percent - space) < 0.5
     if inodes is not None:
         assert abs(usage.inodes_used_percent - inodes) < 0.5
+
+
+def test_with_sample_adds_used_and_usable_by_mount_and_carries_a_size_history_over():
+    usage = DiskUsage("/srv/x", mount="/srv", used_bytes=600, size_bytes=1100, available_bytes=400, inodes_used=10,
+                      inodes_free=90)
+    assert with_sample({}, {}, usage, 1000.0) == [[1000.0, 600.0, 1000.0, 10.0, 100.0]]
+    kept = [[1.0, 500.0, 1000.0]]
+    assert with_sample({"/srv": kept}, {"/srv": [[0.0, 1.0, 2.0]]}, usage, 7200.0)[0] == kept[0]  # saved wins
+    legacy = {"/srv": [[1.0, 500.0, 1100.0]]}   # recorded with the size: the reserve (100) comes off
+    assert with_sample({}, legacy, usage, 7200.0)[0] == [1.0, 500.0, 1000.0]
+    failed = DiskUsage("/srv/x", error="df: no such file")
+    assert with_sample({"/srv/x": kept}, {}, failed, 7200.0) == kept
+
+
+def test_measure_and_record_saves_the_history_and_forecasts_from_it(tmp_path):
+    state = StateStore(str(tmp_path / "state"), "local")
+    recorded = measure_and_record(Target(testinfra.get_host("local://"), 30), state, str(tmp_path))
+    mount = recorded.usage.mount
+    assert recorded.usage.error is None and state.load("capacity") == {mount: recorded.history}
+    assert len(recorded.history) == 1 and recorded.history[0][0] == recorded.now
+    fc = recorded.forecast(30 * 86400.0)
+    assert fc.mount == mount and fc.samples == 1 and fc.error.startswith(f"could not forecast {mount}")
+    gone = measure_and_record(Target(testinfra.get_host("local://"), 30), state, str(tmp_path / "nowhere"))
+    assert gone.usage.error and state.load("capacity") == {mount: recorded.history}   # an error records nothing
+
+
+def test_the_forecast_evidence_leaves_the_samples_to_the_chart():
+    fc = Forecast("/srv", samples=3, span_days=2.5, history=[[0.0, 1.0, 2.0]])
+    shown = forecast_evidence(fc)
+    assert "history" not in shown and shown["mount"] == "/srv" and shown["samples"] == 3
+    chart = forecast_chart(fc)
+    assert chart.function == "opsproof.charts.disk:disk_chart" and chart.args == (
+        fc, "/srv: space used over 2.5 days of recorded history")
+    assert chart.caption == "/srv: space used and its growth"

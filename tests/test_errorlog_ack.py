@@ -152,3 +152,32 @@ def test_an_ack_follows_the_log_through_a_compressed_rotation(suite, tmp_path):
     log.write_text("INFO new file\n")
     assert suite.run("-m", "daily", CHECK).ret == 1
     assert "ERROR after the ack" in _outcome(suite)["message"]
+
+
+def test_a_selection_scan_moves_its_reference_on_only_when_the_check_passed(tmp_path):
+    """scan_selection reads from the selection's own point (or a later acknowledgement); saved_after moves it on only
+    after a pass (or with logs.since: last_run), and never after a scan that could not read the log."""
+    import testinfra
+
+    from opsproof.config import Maint
+    from opsproof.hosts.target import Target
+    from opsproof.logs.ack import ack_key, scan_selection, selection_key
+
+    log = tmp_path / "error.log"
+    log.write_text("INFO up\nERROR payment gateway refused\n")
+    logs = Maint.model_validate({"service": "s", "logs": {"error_log": str(log)}}).logs
+    local = Target(testinfra.get_host("local://"), 10)
+    first = scan_selection(local, logs, "daily", {})
+    assert first.scan.error is None and first.scan.matches == 1 and first.key == selection_key(str(log), "daily")
+    assert first.saved_after(False, 5.0) is None
+    moved = first.saved_after(True, 5.0)
+    assert moved == {first.key: {**first.reference, "at": 5.0}}
+    again = scan_selection(local, logs, "daily", moved)
+    assert again.scan.matches == 0 and "acknowledged" not in again.scan.reference
+    acked = scan_selection(local, logs, "postdeploy", {ack_key(str(log)): {**first.reference, "at": 9.0, "by": "x"}})
+    assert acked.scan.matches == 0 and acked.scan.reference.endswith(" (acknowledged up to there)")
+    last_run = Maint.model_validate({"service": "s", "logs": {"error_log": str(log), "since": "last_run"}}).logs
+    assert scan_selection(local, last_run, "daily", {}).saved_after(False, 5.0) is not None
+    missing = Maint.model_validate({"service": "s", "logs": {"error_log": str(tmp_path / "none.log")}}).logs
+    unread = scan_selection(local, missing, "daily", {})
+    assert unread.scan.error is not None and unread.saved_after(True, 5.0) is None

@@ -74,3 +74,21 @@ def test_the_lock_is_taken_once_per_target_and_another_runs_lock_refuses(tmp_pat
     assert other.refused is not None and other.refused.startswith(f"backup refused on {target.name}: ")
     gate.release(locks)
     assert not (tmp_path / "lock").exists()
+
+
+def test_a_refused_action_fails_its_tests_with_the_reason():
+    assert gate.refusal("backup refused on local: held by run-2") == "action refused: backup refused on local: held by run-2"
+
+
+def test_a_runs_locks_sit_in_the_work_dir_name_the_run_and_are_released_at_its_end(tmp_path):
+    from types import SimpleNamespace
+
+    target = Target(testinfra.get_host("local://"), 10)
+    run = SimpleNamespace(run_id="run-7", started=SUNDAY_3AM, operator="ops", selection="daily")
+    locks = gate.RunLocks()
+    decision = locks.take(gate.GateDecision("backup"), target, str(tmp_path), run)
+    assert decision.refused is None and decision.lock.startswith(f"{tmp_path}/lock taken by this run")
+    assert "run-7" in (tmp_path / "lock").read_text() and "ops" in (tmp_path / "lock").read_text()
+    assert locks.take(gate.GateDecision("rotate-logs"), target, str(tmp_path), run).lock == decision.lock
+    locks.release()
+    assert not (tmp_path / "lock").exists()

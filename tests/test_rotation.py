@@ -192,3 +192,24 @@ def test_outcome_reads_numbering_and_gzip(local, tmp_path):
 def test_rotate_config_errors_name_the_key(tmp_path, text, key, words):
     err = config_error(tmp_path, text)
     assert err.key == key and words in str(err)
+
+
+def test_listed_gives_each_log_once_and_a_glob_that_matches_nothing_itself(local, tmp_path):
+    """What the items are made of at collection: matched files in order, each once; siblings are not logs."""
+    for name in ("a.log", "b.log", "a.log.1", "a.log.2.gz"):
+        (tmp_path / name).write_text("x\n")
+    listed = rotate_module.listed
+    assert listed(local, [f"{tmp_path}/*.log", f"{tmp_path}/a.log", f"{tmp_path}/none*.log"]) == [
+        f"{tmp_path}/a.log", f"{tmp_path}/b.log", f"{tmp_path}/none*.log"]
+    assert listed(local, [f"{tmp_path}/*/x.log"]) == [f"{tmp_path}/*/x.log"]   # cannot be listed: its item says why
+
+
+def test_outcome_of_reads_a_log_or_says_why_not(local, tmp_path):
+    (tmp_path / "a.log").write_text("x\n")
+    (tmp_path / "a.log.1").write_text("y\n")
+    policy = rotation_policy(tmp_path)
+    found, error = rotate_module.outcome_of(local, policy, f"{tmp_path}/a.log")
+    assert error is None and [(o.path, o.rotated_count) for o in found] == [(f"{tmp_path}/a.log", 1)]
+    assert rotate_module.outcome_of(local, policy, f"{tmp_path}/none.log") == (
+        [], f"logs.rotate.files: no file matches {tmp_path}/none.log on {local.name}")
+    assert "a glob may only be in the file name" in rotate_module.outcome_of(local, policy, f"{tmp_path}/*/a.log")[1]

@@ -124,3 +124,27 @@ def test_update_without_health_checks_is_not_applied(suite, setup):
     test = _test(suite)
     assert test["outcome"] == "failed" and "no health: section" in test["message"], test
     assert (app / "package-lock.json").read_text() == lock and _installed(app) == "1.0.0"
+
+
+def test_the_plan_says_what_npm_update_would_change_and_what_it_holds_back():
+    from opsproof.security.update import UpdateResult, planned
+
+    plan = UpdateResult(".", planned=["left-pad 1.0.0 -> 1.3.0"], held_back=["lodash 3.10.1 (latest 4.17.21: outside"
+                                                                             " the range in package.json)"])
+    assert planned(plan) == ("plan only (no --apply, in the window or with --ignore-window): npm update would change "
+                             "left-pad 1.0.0 -> 1.3.0; newer majors held back by package.json: lodash 3.10.1 (latest "
+                             "4.17.21: outside the range in package.json)")
+    assert planned(UpdateResult(".")).endswith("npm update would change nothing")
+
+
+def test_without_health_checks_the_update_is_refused_before_anything_runs(tmp_path):
+    from opsproof.config import Maint
+    from opsproof.security.update import update_dependencies
+
+    class Untouchable:  # the target: nothing may run on it
+        def __getattr__(self, name):
+            raise AssertionError(f"the target was used: {name}")
+
+    maint = Maint.model_validate({"service": "s", "root": str(tmp_path), "dependencies": {"npm_outdated": {"dir": "."}}})
+    result = update_dependencies(Untouchable(), maint)
+    assert result.mode == "apply" and result.steps == [] and "has no health: section: nothing was changed" in result.error

@@ -194,3 +194,17 @@ def test_slo_checks_read_the_log_over_ssh(suite, example_app, sshd):
     assert all(f"ssh://{ALIAS}" in t["id"] for t in slo)
     read = evidence(slo[0], "LogRead")[0]
     assert read["requests"] >= 200 and read["bytes_read"] > 0
+
+
+def test_an_objective_shorter_than_every_page_window_has_no_page_alert_to_evaluate():
+    from opsproof.config import Maint
+    from opsproof.slo.source import no_page_alert, page_alerts
+
+    slo = Maint.model_validate({"service": "s", "slo": {"source": {"access_log": "a.log"}, "objectives": [
+        {"name": "short", "sli": "availability", "target": 99, "window": "30m"},
+        {"name": "month", "sli": "availability", "target": 99, "window": "30d"}]}}).slo
+    short, month = slo.objectives
+    (none,) = page_alerts(short)
+    assert none.id == "short-none" and no_page_alert(none) == (
+        "short: a window of 0:30:00 is shorter than the 1h page alert window")
+    assert all(no_page_alert(a) is None for a in page_alerts(month)) and len(page_alerts(month)) >= 1

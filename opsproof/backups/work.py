@@ -1,4 +1,5 @@
-"""Backup work on a target from the validated `backups` config: plan or take, verify, restore drill, RPO.
+"""Backup work on a target from the validated `backups` config: plan or take, verify, restore drill, RPO; each done
+once per run (RunCache), and what a run without --apply would do, in words.
 
 The host-side entry point the fixtures call. The work itself runs where the archives are, through
 opsproof.hosts.ship: opsproof.backups.take, .archive and .restore in this process for the local host,
@@ -91,6 +92,13 @@ def take(target: Target, backups: Backups) -> BackupResult:
         return BackupResult(False, engine, source, backups.dir, error=str(exc))
 
 
+def planned(plan: BackupPlan) -> str:
+    """What the backup action would do, for a run that only plans."""
+    removes = ", ".join(os.path.basename(p) for p in plan.would_remove) or "nothing"
+    return (f"plan only (no --apply): would dump {plan.engine} {plan.source} into {plan.would_write}; "
+            f"retention (backups.keep = {plan.keep}) would remove {removes}")
+
+
 def verify(target: Target, path: str, backups: Backups) -> Verification:
     try:
         return shipped.call(target, "opsproof.backups.archive:verify", {"path": path}, backups.timeout_s,
@@ -113,6 +121,59 @@ def drill(target: Target, path: str, backups: Backups) -> RestoreResult:
                             ship=_ship())
     except TargetError as exc:
         return RestoreResult(False, path, reason=str(exc))
+
+
+def drill_planned(backups: Backups, archives: list[Archive]) -> str:
+    """What the restore drill would do, for a run that only plans."""
+    where = (f"a scratch database on {backups.restore.dsn or 'the server of backups.database.dsn'}"
+             if backups.database and backups.database.engine == "postgresql"
+             else f"a temporary SQLite file in {backups.restore.scratch_dir or 'the temp folder'}")
+    return (f"plan only (no --apply): would restore {', '.join(a.path for a in archives)} into {where}, run the smoke "
+            "queries, compare row counts and drop it; the drill runs with --apply")
+
+
+class RunCache:
+    """Work done once per run, however many checks ask for it: by what it is and what it is done to."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Any, ...], Any] = {}
+
+    def once(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
+        if key not in self._done:
+            self._done[key] = work()
+        return self._done[key]
+
+
+@dataclass(frozen=True)
+class BackupWork:
+    """The backup work on one target under its `backups` config, each piece done once per run (`cache`, the run's): a
+    backup per host, a verification and a drill per archive (by host, path, mtime and size) — `-m "daily or weekly"`
+    reads the newest archive once, and the RPO search reuses the monthly drill."""
+
+    target: Target
+    backups: Backups
+    cache: RunCache
+
+    def archives(self) -> list[Archive]:
+        return list_archives(self.target, self.backups)
+
+    def plan(self) -> BackupPlan:
+        return plan(self.target, self.backups)
+
+    def take(self) -> BackupResult:
+        return self.cache.once(("take", self.target.name), lambda: take(self.target, self.backups))
+
+    def verified(self, archive: Archive) -> Verification:
+        return self.cache.once(("verify", self.target.name, archive.path, archive.mtime, archive.size),
+                               lambda: verify(self.target, archive.path, self.backups))
+
+    def drilled(self, archive: Archive) -> RestoreResult:
+        return self.cache.once(("drill", self.target.name, archive.path, archive.mtime, archive.size),
+                               lambda: drill(self.target, archive.path, self.backups))
+
+    def newest_restorable(self, archives: list[Archive]) -> Rpo:
+        """The RPO search over the kept archives, reusing this run's drills."""
+        return newest_restorable(archives, self.backups.keep, self.drilled)
 
 
 @dataclass(frozen=True)

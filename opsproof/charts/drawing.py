@@ -9,11 +9,39 @@ plotting stack on the other core while this process loads the config, collects a
 """
 from __future__ import annotations
 
+import base64
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+
+WAIT_S = 300                        # the longest a report waits for the helper's chart
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A picture for the report, not drawn yet: the pure chart function ("module:name"), its data, its caption.
+
+    The library decides what a picture shows (opsproof/charts/backups.py, disk.py, slo.py); the run's helper
+    process draws it (`Painter.draw(chart.function, *chart.args)`)."""
+
+    function: str
+    args: tuple[Any, ...]
+    caption: str
+
+
+def base64_png(png: Union[bytes, bytearray, "Future"], timeout_s: float = WAIT_S) -> str:
+    """The PNG as base64 text, waiting up to `timeout_s` for the helper when it is still drawing; a chart that could
+    not be drawn raises the drawing's own error."""
+    data = png if isinstance(png, (bytes, bytearray)) else png.result(timeout=timeout_s)
+    return base64.b64encode(data).decode("ascii")
+
+
+def not_drawn(caption: str, exc: BaseException) -> str:
+    return f"the chart {caption!r} could not be drawn: {type(exc).__name__}: {exc}"
 
 
 def _warm() -> None:

@@ -17,7 +17,8 @@ from ..hosts.state import StateStore
 from ..hosts.target import Target
 from ..report import ledger, outputs
 from ..report.redact import one_line
-from .scan import reference_at_end
+from .errorlog import ErrorScan
+from .scan import reference_at_end, scan_errors
 
 STATE = "errorlog"
 
@@ -39,6 +40,33 @@ def reference_for(saved: dict[str, Any], path: str, selection: str) -> dict[str,
     if ack and float(ack.get("at", 0)) >= float(own.get("at", 0)):
         return {**{k: v for k, v in ack.items() if k not in ("by", "reason")}, "acknowledged": True}
     return own
+
+
+@dataclass
+class SelectionScan:
+    """One -m selection's scan of the error log, and the reference point the next scan starts from if it moves on."""
+
+    scan: ErrorScan
+    key: str
+    reference: dict[str, Any]
+    since_last_run: bool = False     # logs.since: last_run — moves on whether the check passed or not
+
+    def saved_after(self, passed: bool, at: float) -> Optional[dict[str, Any]]:
+        """The state entries to save once the check is judged, or None: the point stays, so errors stay counted run
+        after run until the cause is fixed (and acknowledged) — unless logs.since is last_run."""
+        if self.scan.error is None and (self.since_last_run or passed):
+            return {self.key: {**self.reference, "at": at}}
+        return None
+
+
+def scan_selection(target: Target, logs: Any, selection: str, saved: dict[str, Any]) -> SelectionScan:
+    """The configured error log (`logs`: the config's section) scanned from the reference point of `selection` in
+    the saved state (STATE)."""
+    previous = reference_for(saved, logs.error_log, selection)
+    scan, reference = scan_errors(target, logs.error_log, logs.error_pattern, previous, logs.show_lines)
+    if previous.get("acknowledged"):
+        scan.reference += " (acknowledged up to there)"
+    return SelectionScan(scan, selection_key(logs.error_log, selection), reference, logs.since == "last_run")
 
 
 @dataclass

@@ -124,6 +124,19 @@ def match(target: Target, globs: list[str]) -> tuple[list[str], list[str]]:
     return files, empty
 
 
+def listed(target: Target, globs: list[str]) -> list[str]:
+    """One entry per log to check: the files each glob matches (each once, in order), or the glob itself where it
+    matches nothing or cannot be listed (its check then fails saying so)."""
+    out: list[str] = []
+    for pattern in globs:
+        try:
+            found = match(target, [pattern])[0]
+        except TargetError:
+            found = []
+        out += [f for f in found if f not in out] if found else [pattern]
+    return out
+
+
 def _decisions(output: str) -> dict[str, str]:
     out: dict[str, str] = {}
     current = None
@@ -258,3 +271,14 @@ def outcome(target: Target, policy: Rotate, files: list[str]) -> list[LogOutcome
                    for r in siblings.find(target, path) if r.number is not None and r.compression in ("", ".gz")]
         out.append(LogOutcome(path, st.size if st.exists else None, rotated, delayed))
     return out
+
+
+def outcome_of(target: Target, policy: Rotate, log: str) -> tuple[list[LogOutcome], Optional[str]]:
+    """The state on disk of `log` (a file, or a glob: each file it matches), or why it cannot be read."""
+    try:
+        files, empty = match(target, [log])
+    except TargetError as exc:
+        return [], str(exc)
+    if empty:
+        return [], f"logs.rotate.files: no file matches {log} on {target.name}"
+    return outcome(target, policy, files), None

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from ..hosts import lock as lockmod
 from ..hosts.target import Target, TargetError
+from ..report.run import utc
 from .window import WindowError, describe_next, window_rule
 
 DISRUPTIVE = ("update-dependencies",)
@@ -33,6 +34,11 @@ class GateDecision:
     lock: str = ""
     refused: Optional[str] = None
     notes: list[str] = field(default_factory=list)
+
+
+def refusal(reason: str) -> str:
+    """What a test whose action was refused fails with (nothing was changed)."""
+    return f"action refused: {reason}"
 
 
 def is_disruptive(name: str, window: Any) -> bool:
@@ -106,6 +112,22 @@ def release(locks: dict[str, dict[str, Any]]) -> None:
     for entry in locks.values():
         if entry["lock"] is not None:
             entry["lock"].release()
+
+
+class RunLocks:
+    """The action locks one run holds, by target name: each taken at the target's first action (at `work_dir`/lock
+    on it, naming the run as its holder) and held to the end of the run."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, dict[str, Any]] = {}
+
+    def take(self, decision: GateDecision, target: Target, work_dir: str, run: Any) -> GateDecision:
+        """`run`: the report.run.RunRecord of this run (its id, start, operator and selection name the holder)."""
+        holder = lambda: lockmod.me(run.run_id, utc(run.started), run.operator, run.selection)  # noqa: E731
+        return take_lock(decision, target, f"{work_dir}/lock", holder, self.held)
+
+    def release(self) -> None:
+        release(self.held)
 
 
 def decide(name: str, apply: bool, window: Any, ignore: bool, approval: Optional[dict[str, str]],

@@ -1,13 +1,17 @@
 """The update-dependencies action: `npm update` within the ranges package.json allows, then the audit and the
-health checks again; a failed health check restores the saved manifest and lockfile and reinstalls them."""
+health checks again (at each endpoint's URL for the target: opsproof/system/health_url.py); a failed health check
+restores the saved manifest and lockfile and reinstalls them. Without a health: section nothing could say an update
+may stay, so none is made."""
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..config.security import NpmAudit
 from ..hosts.target import Target, TargetError
+from ..system.health_url import problems as health_problems
 from .npm import fetch_options, npm_audit, npm_outdated
 
 SAVED = ("package.json", "package-lock.json")
@@ -42,6 +46,25 @@ def plan_update(target: Target, directory: str, timeout_s: float) -> UpdateResul
     return result
 
 
+def planned(plan: UpdateResult) -> str:
+    """What the action would do, for a run that only plans."""
+    held = f"; newer majors held back by package.json: {', '.join(plan.held_back)}" if plan.held_back else ""
+    return (f"plan only (no --apply, in the window or with --ignore-window): npm update would change "
+            f"{', '.join(plan.planned) or 'nothing'}{held}")
+
+
+def update_dependencies(target: Target, maint: Any) -> UpdateResult:
+    """The action, once the gate let it act: apply_update with the config's health checks as the gate that decides
+    whether the update stays; refused (nothing changed) when the config has no health: section."""
+    cfg = maint.dependencies.npm_outdated
+    if not maint.health:
+        return UpdateResult(cfg.dir, mode="apply", error=(
+            f"update-dependencies keeps an update only if the health checks pass, and {os.path.basename(maint.path)} "
+            "has no health: section: nothing was changed — add the service's health endpoints"))
+    return apply_update(target, cfg.dir, maint.work_dir, cfg.timeout_s, maint.root, maint.dependencies.after_update,
+                        lambda: health_problems(maint.health, target, maint.health_concurrency))
+
+
 def _step(target: Target, result: UpdateResult, what: str, command: str, *args: object) -> bool:
     try:
         run = target.run(command, *args, check=False)
@@ -62,7 +85,7 @@ def apply_update(target: Target, directory: str, work_dir: str, timeout_s: float
         return result
     result.saved_to = posixpath.join(work_dir, "update-dependencies")
     saved = [n for n in SAVED if target.stat(posixpath.join(directory, n)).exists]
-    copy = " && ".join(f"cp -p %s %s" for _ in saved)
+    copy = " && ".join("cp -p %s %s" for _ in saved)
     pairs = [a for n in saved for a in (posixpath.join(directory, n), posixpath.join(result.saved_to, n))]
     if not _step(target, result, f"save {', '.join(saved)} to {result.saved_to}",
                  "mkdir -p %s && " + copy, result.saved_to, *pairs):

@@ -2,6 +2,7 @@
 
 Prometheus is asked at each evaluation; an access log is read from where the last recorded run stopped, its
 per-minute aggregates kept in the host's state store (saved only once the run is recorded: the caller's part).
+Each evaluation returns its record and the chart that shows it (drawn by the caller's helper, opsproof/charts/).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..charts.drawing import Chart
 from ..config import Objective
 from ..hosts.state import StateStore
 from . import status
@@ -17,6 +19,7 @@ from .math import alert_windows
 
 DAY = 86400
 STATE = "slo"          # the state file of the access-log aggregates
+BUDGET_CHART = "opsproof.charts.slo:budget_chart"
 SETTINGS = ("format", "time_field", "status_field", "duration_field", "duration_unit")
 
 
@@ -49,6 +52,42 @@ class SloRun:
     @property
     def error(self) -> Optional[str]:
         return self.read.error if self.read else None
+
+    def status(self, objective: Objective) -> tuple[status.ObjectiveStatus, Optional[Chart]]:
+        """One objective over its window, and its SLI and budget burn-down chart (None when it could not be judged)."""
+        st = status.evaluate(self.source, objective, self.now, min_requests=self.min_requests)
+        if st.error is not None:
+            return st, None
+        series = status.budget_series(self.source, objective, self.now)
+        return st, Chart(BUDGET_CHART, (series, budget_title(objective, st)), f"{objective.name}: SLI and error budget")
+
+    def burn(self, alert: BurnAlert) -> status.BurnStatus:
+        """One page-level burn alert of one objective, evaluated now."""
+        return status.burn(self.source, alert.objective, self.now, "page", self.min_requests, alert=alert.alert)
+
+    def performance(self) -> tuple[status.Performance, Optional[Chart]]:
+        """Requests, 5xx share and latency percentiles per day over the last week, and their chart."""
+        perf = status.performance(self.source, self.now)
+        if perf.error is not None or not perf.requests:
+            return perf, None
+        return perf, Chart("opsproof.charts.slo:performance_chart", (perf, f"last 7 days, {perf.source}"),
+                           "requests, 5xx and latency per day")
+
+    def review(self, objective: Objective) -> tuple[status.Review, status.ObjectiveStatus, Optional[Chart]]:
+        """One objective over the last quarter (with a plain-words hint), its status, and the quarter's chart."""
+        review, st = status.review(self.source, objective, self.now, self.min_requests)
+        if review.error is not None:
+            return review, st, None
+        series = status.budget_series(self.source, objective, self.now, status.QUARTER_S, points=26)
+        return review, st, Chart(BUDGET_CHART, (series, quarter_title(objective, review)),
+                                 f"{objective.name}: the quarter")
+
+
+def no_page_alert(alert: BurnAlert) -> Optional[str]:
+    """Why `alert` has nothing to evaluate (its objective's window is shorter than any page window), or None."""
+    if alert.alert:
+        return None
+    return f"{alert.objective.name}: a window of {alert.objective.window} is shorter than the 1h page alert window"
 
 
 def open_source(target: Any, slo: Any, state: StateStore) -> tuple[SloRun, Optional[dict]]:

@@ -1,11 +1,18 @@
-"""Disk space and inodes of the filesystem holding a path, read with POSIX `df -P` on the target."""
+"""Disk space and inodes of the filesystem holding a path, read with POSIX `df -P` on the target; every measurement
+adds to the capacity history (opsproof/system/capacity.py) kept in the host's state store."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
+from ..charts.drawing import Chart
+from ..hosts.state import StateStore
 from ..hosts.target import Target, TargetError
+from .capacity import Forecast, add_sample, forecast, from_sizes
+
+STATE = "capacity"      # the state file of the capacity history, by filesystem
+LEGACY_STATE = "disk"   # the older history, which recorded the filesystem's size where usable belongs
 
 
 @dataclass(frozen=True)
@@ -71,3 +78,52 @@ def disk_usage(target: Target, path: str) -> DiskUsage:
         inodes_used_percent=round(100.0 * iused_n / itotal_n, 1) if itotal_n else None,
         inodes_used=iused_n, inodes_total=itotal_n, inodes_free=ifree_n, command=command,
     )
+
+
+@dataclass
+class Recorded:
+    """One measurement and the history of its filesystem with it added."""
+
+    usage: DiskUsage
+    now: float
+    history: list[list[float]] = field(default_factory=list)
+
+    def forecast(self, window_s: float) -> Forecast:
+        """Days until the filesystem is full, fitted over the recorded history of the last `window_s`."""
+        return forecast(self.history, self.usage.mount or self.usage.path, self.now, window_s)
+
+
+def with_sample(saved: dict[str, Any], legacy: dict[str, Any], usage: DiskUsage, now: float) -> list[list[float]]:
+    """The filesystem's history in `saved` (by mount) with this measurement added: used, and used + available (what a
+    writer can use); a history recorded with the size instead (`legacy`) is carried over. Unchanged after an error."""
+    key = usage.mount or usage.path
+    history = saved.get(key, [])
+    if usage.error is not None or usage.used_bytes is None or usage.available_bytes is None:
+        return history
+    usable = usage.used_bytes + usage.available_bytes
+    if key not in saved and usage.size_bytes:
+        history = from_sizes(legacy.get(key, []), usage.size_bytes, usable)
+    inodes_usable = (usage.inodes_used or 0) + (usage.inodes_free or 0)
+    return add_sample(history, now, usage.used_bytes, usable, usage.inodes_used, inodes_usable)
+
+
+def measure_and_record(target: Target, state: StateStore, path: str) -> Recorded:
+    """Measure, and add the sample to this host's history of its filesystem (saved at once)."""
+    usage = disk_usage(target, path)
+    saved, now, key = state.load(STATE), target.now(), usage.mount or path
+    legacy = state.load(LEGACY_STATE) if key not in saved else {}
+    recorded = Recorded(usage, now, with_sample(saved, legacy, usage, now))
+    if usage.error is None and usage.used_bytes is not None and usage.available_bytes is not None:
+        state.save(STATE, {**saved, key: recorded.history})
+    return recorded
+
+
+def forecast_evidence(fc: Forecast) -> dict[str, Any]:
+    """The forecast as the report shows it: every number, not the samples (the chart draws those)."""
+    return {k: v for k, v in vars(fc).items() if k != "history"}
+
+
+def forecast_chart(fc: Forecast) -> Chart:
+    return Chart("opsproof.charts.disk:disk_chart",
+                 (fc, f"{fc.mount}: space used over {fc.span_days:g} days of recorded history"),
+                 f"{fc.mount}: space used and its growth")

@@ -93,3 +93,9 @@ if __name__ == "__main__":  # pragma: no cover - a manual entry point: python -m
     import sys
 
     print(json.dumps(tempwalk.clean(os.path.abspath(sys.argv[1]), float(sys.argv[2]) * 86400, apply=False), indent=1))
+
+
+def clean_dirs(target: Target, temp: Any, apply: bool, work_dir: Optional[str] = None) -> dict[str, CleanupResult]:
+    """Every dir of the config's temp: section cleaned (planned without `apply`), by dir."""
+    return {d: clean_dir(target, d, temp.max_age_days, apply, temp.exclude, temp.remove_empty_dirs, work_dir)
+            for d in temp.dirs}
