@@ -12,6 +12,9 @@ import pytest
 
 from helpers import free_port
 from helpers.webhook import HEADER_TOKEN, SECRET_TOKEN, Hook
+from opsproof import config as cfg
+from opsproof.process import approval
+from opsproof.process.attest import Attestation, AttestationFile
 
 APPROVER = "Ada Lovelace (CTO)"
 REASON = "disk fills tonight; cannot wait for Sunday"
@@ -172,3 +175,50 @@ def test_premaintenance_apply_leaves_a_new_verified_archive_and_without_it_asks_
     assert found[f"verification of {now[1].name}"]["ok"]
     row = [r for r in suite.summary()["coverage"] if r["task"] == "Backup created"][0]
     assert row["outcome"] == "passed", row
+
+
+# ---- the decision itself (opsproof/process/approval.py's grant), pure: the files are read only when needed
+
+NOW = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)
+
+
+def _maint(tmp_path, text: str = "") -> cfg.Maint:
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: shop\nroot: .\n" + text)
+    return cfg.load(path)
+
+
+def _never(path: str, tasks: set[str]) -> list[AttestationFile]:
+    raise AssertionError("no attestations file is read when the options decide")
+
+
+def test_grant_needs_nothing_without_ignore_window_and_takes_the_command_lines_approval(tmp_path):
+    maint = _maint(tmp_path)
+    assert approval.grant(False, None, None, NOW, maint, _never, NOW) is None
+    granted = approval.grant(True, APPROVER, REASON, NOW - timedelta(minutes=1), maint, _never, NOW)
+    assert granted == {"by": APPROVER, "reason": REASON, "at": "2026-12-06T01:59:00Z",
+                       "source": "command line (--approved-by, --reason)"}
+    with pytest.raises(approval.Refused, match="they go with --ignore-window"):
+        approval.grant(False, APPROVER, REASON, NOW, maint, _never, NOW)
+    with pytest.raises(approval.Refused, match="needs an approval: pass --approved-by NAME and --reason TEXT"):
+        approval.grant(True, None, None, NOW, maint, _never, NOW)
+
+
+def test_grant_reads_every_targets_attestations_with_the_windows_max_age(tmp_path):
+    maint = _maint(tmp_path, "attestations: {file: att.yaml, tasks: {team-training: 31d}}\n"
+                             "window: {rrule: 'FREQ=WEEKLY;BYDAY=SU', start: '02:00', duration: 2h, "
+                             "emergency_approval_max_age: 2h}\n")
+    asked = []
+
+    def read(path: str, tasks: set[str]) -> list[AttestationFile]:
+        asked.append((path, tasks))
+        record = Attestation(approval.TASK, "2026-12-06T01:00:00Z", "Dana", "disk full", 1, NOW - timedelta(hours=1))
+        return [AttestationFile("web1:att.yaml", [record]), AttestationFile("web2:att.yaml", [record])]
+
+    granted = approval.grant(True, None, None, NOW, maint, read, NOW)
+    assert asked == [(maint.attestations.file, {approval.TASK})]
+    assert granted["by"] == "Dana" and granted["source"].endswith(f"({approval.TASK}, within 2h)")
+    with pytest.raises(approval.Refused, match="older than window.emergency_approval_max_age = 2h"):
+        approval.grant(True, None, None, NOW, maint, read, NOW + timedelta(hours=2))
+    assert approval.max_age(None) == cfg.Window.model_fields["emergency_approval_max_age"].default
+    assert approval.max_age(maint.window) == timedelta(hours=2)

@@ -79,6 +79,36 @@ def test_never_passed_counts_from_the_hosts_first_line(tmp_path):
     assert late == [("daily", "ssh://web1"), ("daily", "ssh://web2")]
 
 
+# ---- the ledger as a run finds it (report/cadence.py's LedgerView: what fixtures/cadence.py stashes)
+
+def test_a_runs_hosts_text_is_split_as_the_ledger_writes_it():
+    assert cadence.split_hosts("ssh://web1:22, ssh://web2:22,") == ["ssh://web1:22", "ssh://web2:22"]
+    assert cadence.split_hosts("") == [] and cadence.hosts_of({"hosts": ""}) == ["local"]
+
+
+def test_no_ledger_yet_is_a_view_without_lines_and_each_longer_cadence_notes_why(tmp_path):
+    view = cadence.LedgerView.read(tmp_path / ledger.NAME, NOW, ["local"], Cadences())
+    assert not view.exists and view.entries == [] and view.overdue_rows() == []
+    due = view.due("daily", "monthly")
+    assert due.states == [] and due.records() == [("cadence", {"ledger": str(tmp_path / ledger.NAME), "note": (
+        f"no ledger yet: first run (nothing at {tmp_path / ledger.NAME}); nothing can be overdue before a period "
+        "passed")})]
+    assert cadence.LONGER == ("weekly", "monthly", "quarterly")
+
+
+def test_the_view_gives_the_overdue_rows_and_each_hosts_state_as_evidence(tmp_path):
+    record(tmp_path, NOW - timedelta(days=45), "monthly", hosts="ssh://web1")
+    view = cadence.LedgerView.read(tmp_path / ledger.NAME, NOW, ["ssh://web1", "ssh://web2"], Cadences())
+    assert view.exists and len(view.entries) == 1
+    [row] = [r for r in view.overdue_rows() if r["cadence"] == "monthly"]
+    assert row["host"] == "ssh://web1" and row["overdue"] is True and row["text"].startswith("monthly last fully")
+    records = view.due("daily", "monthly").records()
+    assert records[0] == ("cadence", {"ledger": str(tmp_path / ledger.NAME),
+                                      "note": "no run on ssh://web2 in the ledger yet: this is its first"})
+    assert records[1][0] == "monthly on ssh://web1" and records[1][1]["overdue"] is True
+    assert view.due("monthly", "monthly").records()[0][1]["note"].startswith("this run (monthly) runs the monthly")
+
+
 # ---- the config
 
 def test_the_section_defaults_and_overrides(tmp_path):

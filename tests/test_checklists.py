@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from helpers import free_port, require_tool, wait_for
 from helpers.sshd import ALIAS
+from opsproof import config as cfg
+from opsproof.process import checklist, maintenance
 
 OLD = (datetime.now(timezone.utc) - timedelta(days=30)).timestamp()
 
@@ -167,3 +169,58 @@ def test_actions_over_ssh(suite, example_app, sshd):
     [gate] = _evidence(suite.summary(), "action gate: rotate-logs")[:1]
     assert "taken by this run" in gate["lock"]
     assert not (root / ".opsproof" / "lock").exists()
+
+
+# ---- the checklists' own decisions (opsproof/process/checklist.py, maintenance.py), pure
+
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=timezone.utc)      # a Sunday, inside a window opening at 02:00
+
+
+def _maint(tmp_path, text: str = "") -> cfg.Maint:
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: shop\nroot: .\n" + text)
+    return cfg.load(path)
+
+
+class _Store:
+    def __init__(self, saved: dict) -> None:
+        self.saved = saved
+
+    def load(self, name: str) -> dict:
+        return self.saved
+
+
+def test_why_a_checklist_item_does_not_apply(tmp_path):
+    bare = _maint(tmp_path)
+    assert checklist.start_skipped(bare) == "no logs or docs section in maintenance.yaml: nothing is counted from the start"
+    assert checklist.plan_skipped(bare) == "no rollback_plan in maintenance.yaml"
+    full = _maint(tmp_path, "logs: {error_log: logs/error.log}\nrollback_plan: rollback.md\n")
+    assert checklist.start_skipped(full) is None and checklist.plan_skipped(full) is None
+    none = maintenance.Reference("none", detail="no open premaintenance record and no window: section")
+    assert checklist.errors_skipped(none) == ("no open premaintenance record and no window: section: errors are "
+                                              "counted since the last run by test_no_new_errors")
+    assert checklist.errors_skipped(maintenance.Reference("window", "2026-12-06T02:00:00Z")) is None
+
+
+def test_the_monitoring_endpoint_the_known_tasks_and_the_docs_period(tmp_path):
+    maint = _maint(tmp_path, "monitoring: {url: 'http://127.0.0.1:9090/-/ready', timeout_s: 2, contains: ready}\n"
+                             "docs: {dir: docs, max_age_days: 1.5}\n"
+                             "attestations: {file: att.yaml, tasks: {team-training: 31d}}\n")
+    endpoint = checklist.monitoring_endpoint(maint.monitoring)
+    assert (endpoint.name, endpoint.url, endpoint.status, endpoint.contains) == (
+        "monitoring", "http://127.0.0.1:9090/-/ready", 200, "ready")
+    assert endpoint.timeout_s == 2 and endpoint.max_latency_ms == 2000
+    assert checklist.known_tasks(maint) == {"team-training", "documentation-review", "emergency-approval"}
+    assert checklist.known_tasks(_maint(tmp_path)) == {"emergency-approval"}
+    assert checklist.docs_period(maint.docs) == timedelta(hours=36)
+
+
+def test_the_reference_point_and_which_record_a_passing_run_closes(tmp_path):
+    window = _maint(tmp_path, "window: {rrule: 'FREQ=WEEKLY;BYDAY=SU', start: '02:00', duration: 2h}\n").window
+    start = {"started_utc": "2026-12-06T01:50:00Z", "run": "pre1"}
+    recorded = maintenance.reference(_Store({"start": start, "ended_utc": None}), window, NOW)
+    assert recorded.kind == "premaintenance" and recorded.since_utc == "2026-12-06T01:50:00Z"
+    assert recorded.closes_after("post1") and not recorded.closes_after("pre1")   # a run's own record stays open
+    opened = maintenance.reference(_Store({"start": start, "ended_utc": "2026-12-06T02:30:00Z"}), window, NOW)
+    assert opened.kind == "window" and opened.since_utc == "2026-12-06T02:00:00Z" and not opened.closes_after("x")
+    assert maintenance.reference(_Store({}), None, NOW).kind == "none"

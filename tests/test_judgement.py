@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from opsproof.config.judgement import Waiver
 from opsproof.config.section import warn_key
 from opsproof.report import ledger
+from opsproof.report.judgement import Ruling, covers, listing, rule, runbook_for, unused, with_lines
+from opsproof.report.redact import Redactor
 
 from helpers import config_error, require_tool
 
@@ -236,3 +239,58 @@ def test_check_config_and_the_run_refuse_a_bad_selection_with_the_same_line(suit
     assert line.startswith(f"opsproof: bad maintenance config: {path}: {key}: ") and "not a -k expression" in line
     result = suite.run("-m", "daily", "-k", DISK_CHECKS)
     assert result.ret == 4 and line.removeprefix("opsproof: ") in result.stderr.str(), result.stderr.str()
+
+
+# ---- the run-time judgement (opsproof/report/judgement.py), pure: a pattern matcher, the redactor and the day in
+
+def _w(**changes) -> Waiver:
+    return Waiver(**{**_waiver(), **changes})
+
+
+def test_a_waiver_covers_a_check_its_pattern_selects_on_its_hosts():
+    yes, no = (lambda pattern: True), (lambda pattern: False)
+    nodeid = "checks/test_disk.py::test_disk_space[ssh://web1:22]"
+    assert covers(_w(), nodeid, yes) and not covers(_w(), nodeid, no)
+    assert covers(_w(hosts=["web1"]), nodeid, yes) and not covers(_w(hosts=["web2"]), nodeid, yes)
+    assert covers(_w(hosts=["web2", "web1"]), nodeid, yes)
+
+
+def test_the_first_matching_runbook_a_url_as_written_a_path_resolved():
+    books = {"test_backup": "docs/backup.md", "test_disk": "https://wiki/disk", "disk": "docs/other.md"}
+    def resolve(path: str) -> str:
+        return "/srv/" + path
+    assert runbook_for(books, lambda p: p == "test_backup", resolve) == "/srv/docs/backup.md"
+    assert runbook_for(books, lambda p: "disk" in p, resolve) == "https://wiki/disk"
+    assert runbook_for(books, lambda p: False, resolve) is None
+
+
+def test_unused_waivers_are_named_with_their_index_and_hosts():
+    waivers = [_w(), _w(check="test_nothing", hosts=["web1", "web2"]), _w(check="test_gone")]
+    assert unused(waivers, lambda w: w.check == DISK_CHECKS) == [
+        "waivers[1]: test_nothing on web1, web2 matches no check", "waivers[2]: test_gone matches no check"]
+
+
+def test_a_failure_is_waived_by_the_first_waiver_in_force_else_says_the_expired_ones_and_the_runbook():
+    today = date.today()
+    live, old = _w(reason="grows (OPS-12)"), _w(expires=today - timedelta(days=1), reason="old one")
+    red = Redactor(["OPS-12"])
+    assert rule(False, [live], "https://wiki/OPS-12", red, today) == Ruling("https://wiki/***")
+    waived = rule(True, [old, live], None, red, today)
+    assert waived.waived == f"waived: grows (***) (approved by Dana CTO, until {live.expires.isoformat()})"
+    assert waived.lines == []
+    failed = rule(True, [old], "/srv/run.md", red, today)
+    assert failed.waived is None and failed.runbook == "/srv/run.md"
+    assert failed.lines == [old.expired_note(), "runbook: /srv/run.md"]
+    assert rule(True, [live], None, red, today + timedelta(days=31)).lines == [red.text(live.expired_note())]
+    assert rule(True, [], None, red, today) == Ruling()
+
+
+def test_lines_end_a_failures_text_and_the_listing_says_which_waivers_are_in_force():
+    assert with_lines("AssertionError: full\n\n", ["a", "b"]) == "AssertionError: full\na\nb"
+    assert with_lines("unchanged\n", []) == "unchanged\n"
+    today = date.today()
+    old = _w(expires=today - timedelta(days=1))
+    listed = listing([_w(), old], ["waivers[1]: x matches no check"], today)
+    assert [w["in_force"] for w in listed["waivers"]] == [True, False]
+    assert listed["waivers"][1]["expires"] == old.expires.isoformat() and listed["waivers"][0]["hosts"] is None
+    assert listed["unused_waivers"] == ["waivers[1]: x matches no check"]

@@ -7,8 +7,11 @@ import pytest
 
 from helpers import free_port
 from helpers.webhook import HEADER_TOKEN, SECRET_TOKEN, Hook
-from opsproof.process.notify import payload, post, users_payload
-from opsproof.report.redact import config_secrets
+from opsproof import config as cfg
+from opsproof.process import notify
+from opsproof.process.notify import Delivery, Notices, payload, post, users_payload
+from opsproof.report.redact import Redactor, config_secrets
+from opsproof.report.run import RunRecord
 
 DB_PASSWORD = "dbpassw0rd-xyz"
 
@@ -214,3 +217,70 @@ def test_a_service_that_is_not_user_facing_reads_users_notified_not_applicable(s
     assert row["why"].startswith("not applicable: the service is not user-facing"), row
     team = [r for r in suite.summary()["coverage"] if r["task"] == "Team notified"][0]
     assert team["outcome"] == "passed", team
+
+
+# ---- who is told what, and when (pure decisions; the sends against a real local hook)
+
+def _maint(tmp_path, text: str) -> cfg.Maint:
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("service: shop\nroot: .\n" + text)
+    return cfg.load(path)
+
+
+def _run(selection: str) -> RunRecord:
+    from datetime import datetime, timezone
+    return RunRecord(run_id="r1", started=datetime(2026, 12, 6, tzinfo=timezone.utc), service="shop", operator="ops",
+                     hosts="local", selection=selection, apply=False, ignore_window=False, config_path="m.yaml",
+                     config_sha256="0" * 64, suite_version="0.1.0")
+
+
+def test_a_run_is_notified_when_its_selection_names_one_of_notify_selections(tmp_path):
+    maint = _maint(tmp_path, "notify: {webhook: 'http://127.0.0.1:9/h'}\n")
+    assert notify.selected(maint.notify, _run("premaintenance"))
+    assert notify.selected(maint.notify, _run("daily or postmaintenance"))
+    assert not notify.selected(maint.notify, _run("daily")) and not notify.selected(None, _run("premaintenance"))
+    assert notify.not_sent(maint, _run("premaintenance")) is None
+    assert notify.not_sent(maint, _run("daily")) == (
+        "this run (-m 'daily') is not in notify.selections ['premaintenance', 'postmaintenance']: no notice is sent")
+    assert notify.not_sent(maint, _run("")).startswith("this run (-m '(none)')")
+    assert notify.not_sent(_maint(tmp_path, ""), _run("premaintenance")) == "no notify section in maintenance.yaml"
+
+
+def test_users_are_told_only_by_a_user_facing_service_with_a_users_hook(tmp_path):
+    hooks = "notify: {webhook: 'http://127.0.0.1:9/h', users: {webhook: 'http://127.0.0.1:9/u'}}\n"
+    pre = _run("premaintenance")
+    assert notify.users_not_told(_maint(tmp_path, "user_facing: true\n" + hooks), pre) is None
+    assert notify.users_not_told(_maint(tmp_path, hooks), pre).startswith("not applicable: the service is not user")
+    assert notify.users_not_told(_maint(tmp_path, hooks), pre).endswith("users get no notice")
+    assert notify.users_not_told(_maint(tmp_path, "user_facing: true\n" + hooks), _run("daily")).startswith(
+        "this run (-m 'daily')")
+    bare = _maint(tmp_path, "user_facing: true\nnotify: {webhook: 'http://127.0.0.1:9/h'}\n")
+    assert notify.users_not_told(bare, pre) == ("user_facing: true, but maintenance.yaml has no notify.users webhook "
+                                                "(a status page) to tell users through")
+    assert notify.users_hook(bare) is None and notify.users_hook(_maint(tmp_path, hooks)) is None
+
+
+def test_send_tells_the_users_first_keeps_both_and_masks_the_body(tmp_path, hook):
+    maint = _maint(tmp_path, f"user_facing: true\nnotify: {{webhook: '{hook.url()}', users: {{webhook: "
+                             f"'{hook.url()}'}}}}\n")
+    notices = Notices()
+    team = notify.send(maint, _run("premaintenance"), "start", Redactor(["shop"]), notices, "pre.html")
+    assert team.ok and notices.start is team and notices.end is None and notices.users["start"].ok
+    users, ours = hook.received
+    assert users["json"]["audience"] == "users" and users["json"]["text"] == "***: maintenance has started"
+    assert ours["json"]["event"] == "start" and ours["json"]["service"] == "***"
+    end = notify.send(maint, _run("premaintenance"), "end", Redactor(), notices, "pre.html", {"passed": 1}, "passed")
+    assert notices.end is end and "end" not in notices.users        # a premaintenance run does not tell its end
+    assert len(hook.received) == 3
+
+
+def test_notices_cross_to_a_worker_as_plain_values_and_say_one_line_each():
+    sent = Delivery("start", "http://h/…", 200, 3.0)
+    notices = Notices(start=sent, users={"start": Delivery("start", "http://u/…", error="refused")})
+    back = Notices.of(notices.plain())
+    assert back == notices and Notices.of(None) == Notices()
+    assert back.start_notice() == sent and back.start_notice(users=True).error == "refused"
+    assert Notices().start_notice() == Delivery("start", "", error="not sent")
+    back.end = Delivery("end", "http://h/…", 200)
+    assert back.lines() == ["opsproof: start notice to http://h/…: HTTP 200", "opsproof: end notice to http://h/…: HTTP 200",
+                            "opsproof: users' start notice to http://u/…: FAILED: refused"]

@@ -12,8 +12,10 @@ import pytest
 
 from opsproof.cli import main
 from opsproof.config.section import KeyPathError, Setting
-from opsproof.report.evidence import Comparison, Evidence, judge, judge_limit
+from opsproof.report.evidence import (Comparison, Evidence, first_line, judge, judge_limit, masked_longrepr,
+                                      report_info)
 from opsproof.report.html import comparison_row, evidence_cell, evidence_html, evidence_table
+from opsproof.report.redact import Redactor
 from opsproof.report.run import RunRecord
 from opsproof.report.summary import NotASummary, Results, build_summary, read_summary, summary_text, to_json
 
@@ -76,6 +78,31 @@ def test_evidence_keeps_records_and_comparisons_in_order():
     ev.judge_limit("errors", 0, "==", 0, "the guide")
     assert ev.records == [("usage", record)]
     assert [c.passed for c in ev.comparisons] == [False, True]
+
+
+def test_what_a_checks_report_carries_is_plain_and_masked():
+    assert first_line("\n    Disk space under the limit.\n\n    More.\n") == "Disk space under the limit."
+    assert first_line(None) == "" and first_line("   ") == ""
+    ev = Evidence()
+    ev.record({"dsn": "postgresql://app:hunter22@db/app"}, "dump")
+    ev.judge_limit("rows of hunter22", 3, ">=", 1, "the guide")
+    info = report_info("Backups restore.", ev, ["weekly", "daily", "weekly"], Redactor(["hunter22"]))
+    assert info["check"] == "Backups restore." and info["markers"] == ["daily", "weekly"]
+    assert info["evidence"] == [{"label": "dump", "data": {"dsn": "postgresql://app:***@db/app"}}]
+    assert info["comparisons"][0]["what"] == "rows of ***" and info["comparisons"][0]["passed"] is True
+    assert report_info("", None, [], Redactor()) == {"check": "", "evidence": [], "comparisons": [], "markers": []}
+
+
+def test_a_failure_text_or_skip_reason_is_masked_and_escaped_and_left_alone_when_clean():
+    red = Redactor(["hunter22"])
+    clean = ("checks/a.py", 3, "Skipped: no backups section")
+    assert masked_longrepr(clean, red) is clean
+    assert masked_longrepr(("checks/a.py", 3, "Skipped: hunter22\x1b[2J"), red) == ("checks/a.py", 3,
+                                                                                     "Skipped: ***\\x1b[2J")
+    class Longrepr:       # pytest's failure representation: read as its text
+        def __str__(self) -> str:
+            return "AssertionError: password hunter22"
+    assert masked_longrepr(Longrepr(), red) == "AssertionError: password ***"
 
 
 # ---- HTML fragments

@@ -6,13 +6,15 @@ record in the attestations file (task, date, by, evidence = the reason) newer th
 window.emergency_approval_max_age. The approval is a plain dict (who, why, when, where it came from)
 that the run record carries into the report header, the JSON summary, the ledger and the notices; its
 values are one line each, control characters shown escaped (a newline in --reason starts no line of its own).
-Pure: the caller reads the attestation files (opsproof.process.attest) and the clock.
+`grant` decides, before any check runs: no approval needed, the one given, or Refused (the run stops, exit 4, with
+its one line). Pure: the caller reads the attestation files (opsproof.process.attest) and the clock.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
+from ..config import Maint, Window
 from ..report.redact import one_line
 from .attest import AttestationFile
 
@@ -37,6 +39,28 @@ def option_problem(ignore_window: bool, approved_by: Optional[str], reason: Opti
         missing = "--reason TEXT" if approved_by is not None else "--approved-by NAME"
         return f"--ignore-window with {given[0]} needs {missing} as well (who approved the emergency, and why)"
     return None
+
+
+def max_age(window: Optional[Window]) -> timedelta:
+    """How old an attested approval may be: window.emergency_approval_max_age (its default without a window)."""
+    return window.emergency_approval_max_age if window else Window.model_fields["emergency_approval_max_age"].default
+
+
+def grant(ignore_window: bool, approved_by: Optional[str], reason: Optional[str], started: datetime, maint: Maint,
+          read: Callable[[str, set[str]], Iterable[AttestationFile]], now: datetime) -> Optional[dict[str, str]]:
+    """The approval a run carries: None without --ignore-window, the command line's (stamped with the run's
+    `started`), else the newest attested one of every target; Refused with the one line that says what is missing.
+    `read(path, tasks)` reads the attestations file at `path` of every target, only when one is needed."""
+    problem = option_problem(ignore_window, approved_by, reason)
+    if problem:
+        raise Refused(problem)
+    if not ignore_window:
+        return None
+    if approved_by is not None and reason is not None:
+        return given(approved_by, reason, started)
+    if maint.attestations is None:
+        raise refusal_without_attestations()
+    return attested(read(maint.attestations.file, {TASK}), max_age(maint.window), now)
 
 
 def given(approved_by: str, reason: str, now: datetime) -> dict[str, str]:

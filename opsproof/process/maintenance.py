@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
+from ..config import Logs, Window
 from ..logs.errorlog import ErrorScan
 from ..logs.scan import reference_at_end, scan_errors
 from ..hosts.target import Target
+from .window import window_rule
 
 STATE = "maintenance"
 PROBE = 16 * 1024
@@ -39,6 +41,10 @@ class Reference:
     detail: str = ""
     record: Optional[dict] = None
 
+    def closes_after(self, run_id: str) -> bool:
+        """Whether a passing postmaintenance run `run_id` closes the record counted from: one another run opened."""
+        return self.kind == "premaintenance" and (self.record or {}).get("run") != run_id
+
 
 @dataclass
 class ErrorsSince:
@@ -56,8 +62,10 @@ def utc(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record_start(target: Target, store, run: str, operator: str, error_log: Optional[str]) -> MaintenanceStart:
-    """Save the start of this maintenance for `target` in the state store."""
+def record_start(target: Target, store, run: str, operator: str, logs: Optional[Logs]) -> MaintenanceStart:
+    """Save the start of this maintenance for `target` in the state store, with where the error log (of `logs`, when
+    the config has that section) ends now."""
+    error_log = logs.error_log if logs else None
     start = MaintenanceStart(target.name, utc(datetime.now(timezone.utc)), run, operator)
     if error_log:
         mark, _ = reference_at_end(target, error_log)
@@ -73,8 +81,9 @@ def close(store) -> None:
         store.save(STATE, saved)
 
 
-def reference(store, schedule, now: datetime) -> Reference:
+def reference(store, window: Optional[Window], now: datetime) -> Reference:
     """Since when postmaintenance counts: the recorded start, else the window's last opening, else none."""
+    schedule = window_rule(window) if window else None
     saved = store.load(STATE)
     start = saved.get("start")
     if start and not saved.get("ended_utc"):

@@ -16,9 +16,11 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..config.cadences import Cadences
 from ..config.expression import selects  # noqa: F401  (the one -m reading; coverage and textfile use it here)
+from .ledger_file import read_entries
 from .run import parse_utc, utc
 
 PERIODS = Cadences().periods()  # the defaults: daily 1 d, weekly 7 d, monthly 31 d, quarterly 92 d
+LONGER = tuple(PERIODS)[1:]     # weekly, monthly, quarterly: what the daily check judges, one item each
 
 
 def span(value: timedelta) -> str:
@@ -42,8 +44,13 @@ def full_pass(entry: Mapping[str, Any]) -> bool:
     return clean and (entry.get("verdict") in (None, "passed") or entry.get("apply") is True)
 
 
+def split_hosts(text: str) -> list[str]:
+    """A run's hosts as its record and its ledger line write them (`web1:22, web2:22`), one each."""
+    return [h.strip() for h in text.split(",") if h.strip()]
+
+
 def hosts_of(entry: Mapping[str, Any]) -> list[str]:
-    return [h.strip() for h in str(entry.get("hosts") or "local").split(",") if h.strip()]
+    return split_hosts(str(entry.get("hosts") or "local"))
 
 
 @dataclass(frozen=True)
@@ -146,9 +153,18 @@ class LedgerView:
     entries: list[dict[str, Any]]
     cadences: Cadences
 
+    @classmethod
+    def read(cls, path: Path, now: datetime, hosts: list[str], cadences: Cadences) -> "LedgerView":
+        """The ledger at `path` as a run starting at `now` on `hosts` finds it (nothing there: no lines)."""
+        return cls(path, path.is_file(), now, hosts, read_entries(path), cadences)
+
     def overdue(self) -> list[CadenceState]:
         found, _ = for_hosts(self.entries, self.hosts, self.cadences)
         return [s for s in found if s.overdue(self.now)]
+
+    def overdue_rows(self) -> list[dict[str, Any]]:
+        """The JSON summary's "overdue": one row per cadence and host of the run that is overdue."""
+        return [s.row(self.now) for s in self.overdue()]
 
     def overdue_text(self) -> Optional[str]:
         """One line naming every overdue cadence and the command that runs it; None when nothing is overdue."""
@@ -167,11 +183,12 @@ class LedgerView:
         run that runs that cadence itself (its own outcome decides)."""
         if not self.exists:
             notes = [f"no ledger yet: first run (nothing at {self.path}); nothing can be overdue before a period passed"]
-            return CadenceDue(cadence, self.now, [], notes)
+            return CadenceDue(cadence, self.now, [], notes, str(self.path))
         if selects(selection, cadence):
             notes = [f"this run ({selection or 'no -m'}) runs the {cadence} checks: its own outcome decides"]
-            return CadenceDue(cadence, self.now, [], notes)
-        return CadenceDue(cadence, self.now, *for_hosts(self.entries, self.hosts, self.cadences, only=(cadence,)))
+            return CadenceDue(cadence, self.now, [], notes, str(self.path))
+        return CadenceDue(cadence, self.now, *for_hosts(self.entries, self.hosts, self.cadences, only=(cadence,)),
+                          str(self.path))
 
 
 @dataclass(frozen=True)
@@ -182,6 +199,12 @@ class CadenceDue:
     now: datetime
     states: list[CadenceState]
     notes: list[str]
+    ledger: str = ""         # the ledger read
+
+    def records(self) -> list[tuple[str, dict[str, Any]]]:
+        """The evidence, as (label, record): each note with the ledger it read, then each host's state."""
+        return ([("cadence", {"ledger": self.ledger, "note": note}) for note in self.notes]
+                + [(f"{self.cadence} on {s.host}", s.row(self.now)) for s in self.states])
 
 
 def status_text(found: list[CadenceState], now: datetime) -> str:

@@ -4,15 +4,20 @@
 the comparison and decide pass or fail. `judge` takes a `Setting` (opsproof/config/section.py: the value, its key
 path, the warning level beside it) and marks a passing comparison past the warning level `warned`. Nothing here
 fails a test: the pytest wiring (fixtures/evidence.py) does that with `Comparison.message`.
+
+What a check's report carries (`report_info`: its docstring's first line, its records and comparisons, its markers)
+is plain values, masked: pytest-xdist sends it from its workers to the controller, and no secret reaches the HTML
+report, the JSON summary or JUnit. `masked_longrepr` does the same for a report's failure text or skip reason.
 """
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ..config.section import KeyPathError, Setting
+from .redact import Redactor, printable
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
@@ -122,3 +127,35 @@ class Evidence:
     def _keep(self, comp: Comparison) -> Comparison:
         self.comparisons.append(comp)
         return comp
+
+
+def first_line(doc: Optional[str]) -> str:
+    """A check's docstring's first line: what the report shows as the check ('' without one)."""
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def report_info(check: str, evidence: Optional[Evidence], markers: Iterable[str], red: Redactor) -> dict[str, Any]:
+    """What a check's report carries: `check` (its docstring's line), `evidence` ({label, data} records) and
+    `comparisons`, masked by `red`, and its `markers` sorted."""
+    records = [{"label": label, "data": red.data(rec)} for label, rec in (evidence.records if evidence else [])]
+    comparisons = [red.data(c) for c in (evidence.comparisons if evidence else [])]
+    return {"check": check, "evidence": records, "comparisons": comparisons, "markers": sorted(set(markers))}
+
+
+def shown(text: str, red: Redactor) -> str:
+    """Text as a report shows it: secrets masked, control characters escaped."""
+    return printable(red.text(text))
+
+
+def masked_longrepr(longrepr: Any, red: Redactor) -> Any:
+    """A report's failure text (any object, read as its text) or skip reason (`(path, line, reason)`) as `shown`;
+    the object itself when nothing in it needed masking."""
+    text = str(longrepr)
+    masked = shown(text, red)
+    if masked == text:
+        return longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        path, line, reason = longrepr
+        return (path, line, shown(reason, red))
+    return masked
