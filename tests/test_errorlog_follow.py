@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from opsproof.logs import errorlog, follow
-from opsproof.logs.errorlog import scan_file
 from opsproof.logs.matching import MAX_LINE
 
 from helpers import require_tool

@@ -11,13 +11,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import testinfra
 
 from helpers import ROOT, free_port, wait_for
 from helpers.http import HTTPServerFixture
 from opsproof.config import Endpoint, Maint
 from opsproof.system.health import probe, probe_all
-from opsproof.hosts.target import Target
 
 CHECK = "checks/test_health.py"  # run only this module: other checks sharing the marker are not under test here
 FAST = ("-p", "no:hypothesispytest", "-p", "no:benchmark")  # unused third-party plugins: seconds of start-up

@@ -7,11 +7,11 @@ unless --force, and read back through the config loader before the command says 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from .. import config as cfg
+from ..files import write_atomic
 from ..hosts import reach, ship
 from ..hosts.target import TargetError
 
@@ -36,9 +36,7 @@ def _write(out: Path, text: str, force: bool) -> None:
         with open(out, "x", encoding="utf-8") as fh:
             fh.write(text)
         return
-    temporary = out.with_name(f".{out.name}.opsproof-init")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, out)
+    write_atomic(out, text)
 
 
 def init(args: argparse.Namespace) -> int:

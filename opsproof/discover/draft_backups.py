@@ -30,8 +30,8 @@ def database(survey: dict) -> tuple[Optional[dict], list[str]]:
                 dsn, _, secret = value.partition(" ")
                 return {"engine": "postgresql", "dsn": dsn}, [
                     f"PostgreSQL from ${name} in the service's environment"
-                    + (f"; its password is not written here: give it to the run as PGPASSWORD (environment) or in "
-                       f"~/.pgpass (never on a command line)" if secret else "")]
+                    + ("; its password is not written here: give it to the run as PGPASSWORD (environment) or in "
+                       "~/.pgpass (never on a command line)" if secret else "")]
     for item in found.get("dsns", []):
         return {"engine": "postgresql", "dsn": item["dsn"]}, [
             f"PostgreSQL named in {rel(item['source'], root)}"

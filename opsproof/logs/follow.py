@@ -17,7 +17,7 @@ import os
 import stat
 import zlib
 from dataclasses import dataclass, field
-from typing import IO, Any, Optional
+from typing import Any, Optional
 
 from . import siblings
 from .siblings import Rotated
