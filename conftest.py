@@ -1,8 +1,8 @@
-"""Registers opsproof's pytest plugins (every module of fixtures/, as fixtures.plugin_names derives them) and its
+"""Registers opsproof's pytest plugins (every module of engine/ and fixtures/, as engine.plugin_names derives them) and its
 options for the checks in checks/.
 
 The plugins are imported and registered here rather than listed in `pytest_plugins`: pytest rewrites the
-asserts of every module it imports as a plugin, and fixtures/ asserts nothing (checks fail through
+asserts of every module it imports as a plugin, and engine/ and fixtures/ assert nothing (checks fail through
 `pytest.fail` with their own message), so rewriting them only cost start-up. Assertion rewriting stays
 where the asserts are: checks/ (pytest's `python_files`) and this file.
 """
@@ -13,7 +13,7 @@ import importlib
 
 import pytest
 
-from fixtures import plugin_names
+from engine import plugin_names
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

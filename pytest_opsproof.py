@@ -4,7 +4,7 @@
 path-like arguments before this suite's conftest adds the option, so it takes the path for a
 test path, misses pytest.ini and conftest.py, and would stop with "unrecognized arguments".
 This runs before that and says what to write instead. It also keeps pytest from rewriting the asserts of the
-library (below). Everything else lives in fixtures/.
+library (below). Everything else lives in engine/ and fixtures/.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     i = args.index("--maint-config")
     value = args[i + 1] if i + 1 < len(args) else ""
     inipath = early_config.inipath
-    suite_found = inipath is not None and Path(inipath.parent, "fixtures", "options.py").exists()
+    suite_found = inipath is not None and Path(inipath.parent, "engine", "options.py").exists()
     if value and not value.startswith("-") and not suite_found:
         raise pytest.UsageError(
             f"--maint-config {value}: write --maint-config={value} (with '='), or set OPSPROOF_CONFIG={value}. "

@@ -79,7 +79,7 @@ def test_never_passed_counts_from_the_hosts_first_line(tmp_path):
     assert late == [("daily", "ssh://web1"), ("daily", "ssh://web2")]
 
 
-# ---- the ledger as a run finds it (report/cadence.py's LedgerView: what fixtures/cadence.py stashes)
+# ---- the ledger as a run finds it (report/cadence.py's LedgerView: what engine/cadence.py stashes)
 
 def test_a_runs_hosts_text_is_split_as_the_ledger_writes_it():
     assert cadence.split_hosts("ssh://web1:22, ssh://web2:22,") == ["ssh://web1:22", "ssh://web2:22"]

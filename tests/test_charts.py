@@ -1,4 +1,4 @@
-"""Charts drawn by the run's helper process (opsproof/charts/drawing.py, fixtures/charts.py): the same PNGs in the
+"""Charts drawn by the run's helper process (opsproof/charts/drawing.py, engine/charts.py): the same PNGs in the
 report whether drawn there or here, in the report before the ledger takes its digest, and a chart that cannot
 be drawn fails the check that asked for it."""
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_the_helper_returns_what_the_function_returns_and_raises_what_it_raises(
 def test_a_chart_that_could_not_be_drawn_fails_the_phase_that_asked_for_it():
     sys.path.insert(0, str(ROOT))
     try:
-        from fixtures.charts import encoded
+        from engine.charts import encoded
     finally:
         sys.path.remove(str(ROOT))
     future: Future = Future()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.selection import marker_words
+from engine.selection import marker_words
 
 DISK_OK = {"paths": ["/"], "max_used_percent": 100, "max_inodes_used_percent": 100}
 KNOWN = "known markers: daily, weekly, monthly, quarterly, premaintenance, postmaintenance, postdeploy"

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("opsproof", "fixtures", "checks")
+OURS = ("opsproof", "engine", "fixtures", "checks")
 
 
 def _private(name: str) -> bool:

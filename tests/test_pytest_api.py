@@ -1,11 +1,11 @@
-"""pytest's private API, used in one guarded place (fixtures/pytest_api.py), still works on the installed pytest:
+"""pytest's private API, used in one guarded place (engine/pytest_api.py), still works on the installed pytest:
 `-k` evaluated against an item, and the definitions of an item's fixtures. pyproject allows pytest>=9; CI runs this
 on the pytest it installs, so a pytest that moved either fails here, named."""
 from __future__ import annotations
 
 import pytest
 
-from fixtures.pytest_api import fixture_functions, keyword_match
+from engine.pytest_api import fixture_functions, keyword_match
 
 SOURCE = '''
 import pytest

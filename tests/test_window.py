@@ -228,7 +228,7 @@ def test_plan_mode_outside_the_window_plans_and_says_it_would_refuse(suite):
 
 DISRUPTIVE_CHECK = '''
 import pytest
-from fixtures.actions import gate
+from engine.actions import gate
 
 pytestmark = [pytest.mark.monthly]
 

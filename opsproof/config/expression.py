@@ -1,6 +1,6 @@
 r"""Selection expressions as pytest's `-k` and `-m` read them, checked here because the config must not import pytest.
 
-A waiver's `check` and a runbook's pattern select checks as `-k` would (fixtures/judgement.py evaluates them with
+A waiver's `check` and a runbook's pattern select checks as `-k` would (engine/judgement.py evaluates them with
 pytest's own machinery); `problem()` tells at load time whether pytest will accept one, so `opsproof
 check-config` and the run refuse the same ones. -k refuses the call form `name(key=value)` (-m's), as pytest does. The grammar is pytest's (_pytest/mark/expression.py, 8.x-9.x):
 
@@ -152,7 +152,7 @@ def problem(text: str, calls: bool = False) -> str:
 
 
 # -m as a run reads it back: lenient (whatever pytest makes of a broken expression, these never raise), the one
-# reading both the run's marker check (fixtures/selection.py) and the cadence and coverage logic use.
+# reading both the run's marker check (engine/selection.py) and the cadence and coverage logic use.
 _MARK_TOKEN = re.compile(r"""'[^']*'|"[^"]*"|[()=,]|[^\s()=,'"]+""")
 
 

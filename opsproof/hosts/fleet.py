@@ -1,6 +1,6 @@
 """The fleet of one run: every host, the `hosts:` groups it takes overrides from, its config and its test id.
 
-Pure of pytest: fixtures/target.py asks `plan` once per process and parametrizes the checks with its members.
+Pure of pytest: engine/target.py asks `plan` once per process and parametrizes the checks with its members.
 Where the hosts come from, in order: `--hosts` (specs and `ansible://pattern`), else the hosts listed under the
 config's `hosts:` groups, else this machine.
 """

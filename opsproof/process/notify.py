@@ -1,6 +1,6 @@
 """Tell the team: a JSON POST to a webhook at the start and the end of a checklist run.
 
-Who is told what, and when (the pytest wiring, fixtures/notify.py, only calls these):
+Who is told what, and when (the pytest wiring, engine/notify.py, only calls these):
 - A run is notified when its -m expression names one of notify.selections (by default the two checklists:
   `selected`). The start notice goes out at session start; the premaintenance check "team notified" asserts it was
   accepted. The completion notice is sent by the postmaintenance check "team notified of completion", which runs

@@ -3,7 +3,7 @@
 `Evidence` collects a check's records, comparisons and pictures; `judge` and `judge_limit` build
 the comparison and decide pass or fail. `judge` takes a `Setting` (opsproof/config/section.py: the value, its key
 path, the warning level beside it) and marks a passing comparison past the warning level `warned`. Nothing here
-fails a test: the pytest wiring (fixtures/evidence.py) does that with `Comparison.message`.
+fails a test: the pytest wiring (engine/evidence.py) does that with `Comparison.message`.
 
 What a check's report carries (`report_info`: its docstring's first line, its records and comparisons, its markers)
 is plain values, masked: pytest-xdist sends it from its workers to the controller, and no secret reaches the HTML

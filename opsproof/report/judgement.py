@@ -3,7 +3,7 @@
 Matching, for waivers and runbooks alike: a pattern is a `-k` expression over the check's keywords (its name with
 parameters, module, class, markers; case-insensitive substrings, `and`/`or`/`not`), or a node id or the start of
 one (`checks/test_disk.py::test_disk_space`). pytest's own `-k` machinery evaluates it, so the caller passes
-`selects`: whether a pattern selects the check at hand (fixtures/judgement.py). A waiver with `hosts` covers a check
+`selects`: whether a pattern selects the check at hand (engine/judgement.py). A waiver with `hosts` covers a check
 only when its id names one of them.
 
 A waived failure is pytest's xfail: the pytest wiring turns the failed setup or call report into `outcome =

@@ -6,7 +6,7 @@ ledger.py's `entry`). Every string passes the run's redactor first, all but the 
 appends it, remembered as the head this machine wrote in the run's state_dir (so `opsproof verify-ledger` names a
 ledger cut short at its end), and says, in one line, what went wrong: the head this machine remembers not kept (the line is in), or no
 line at all — then the run's state (error-log offsets, SLO aggregates) must stay unsaved, no --textfile is written,
-and the run exits 4 (`EXIT_NO_LINE`). The pytest wiring (fixtures/ledger.py) calls these at the run's very end.
+and the run exits 4 (`EXIT_NO_LINE`). The pytest wiring (engine/ledger.py) calls these at the run's very end.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A copy of the suite (conftest, pytest.ini, fixtures/, checks/) in a pytester folder, run in a subprocess: the
+"""A copy of the suite (conftest, pytest.ini, engine/, fixtures/, checks/) in a pytester folder, run in a subprocess: the
 `suite` fixture. Its methods read what the run wrote (the JSON summary, the HTML report)."""
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ def pytest_collection_finish(session):
 
 
 class Suite:
-    """A copy of the suite (conftest, pytest.ini, fixtures/, checks/) in a pytester folder, run in a subprocess."""
+    """A copy of the suite (conftest, pytest.ini, engine/, fixtures/, checks/) in a pytester folder, run in a subprocess."""
 
     def __init__(self, pytester: pytest.Pytester) -> None:
         self.pytester = pytester
         self.path = Path(pytester.path)
         for name in ("conftest.py", "pytest.ini"):
             shutil.copy(ROOT / name, self.path / name)
-        for name in ("fixtures", "checks"):
+        for name in ("engine", "fixtures", "checks"):
             shutil.copytree(ROOT / name, self.path / name, ignore=shutil.ignore_patterns("__pycache__"))
         (self.path / "_opsproof_suite_gc.py").write_text(GC_PLUGIN)   # importable: the run's cwd is on PYTHONPATH
         self.reports = self.path / "reports"
