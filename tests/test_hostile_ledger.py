@@ -395,3 +395,18 @@ def test_the_lock_is_waited_for_in_doubling_pauses_up_to_the_limit(tmp_path, mon
         assert pauses == [0.005, 0.01, 0.02] and len(ledger.read_entries(path)) == 2
     finally:
         os.close(holder)
+
+
+@pytest.mark.parametrize("blank", [b"   \n", b"\t \r\n", b" \n\n  \n", b"  "])
+def test_an_append_after_blank_lines_chains_to_the_last_line_verify_reads(tmp_path, blank):
+    """A ledger ending in whitespace-only lines (an editor's stray spaces): verify skips them, so the append must
+    chain past them to the last real line — it chained to the blank one, and verify then called a good ledger
+    broken (a false red)."""
+    from opsproof.report.ledger_verify import verify
+
+    path = _ledger(tmp_path, 2, tail=blank)
+    ledger.append(path, _line(3))
+    found = verify(path)
+    assert (found.problems, found.exit_status) == ([], 0)
+    before, last = ledger.read_entries(path)[-2:]
+    assert last["prev"] == ledger.line_hash(json.dumps(before, sort_keys=True, separators=(",", ":")).encode())

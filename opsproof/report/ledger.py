@@ -69,9 +69,21 @@ def entry(run: RunRecord, outcome: Mapping[str, int], failed: Iterable[str], fil
 
 
 def _last_line(fd: int) -> bytes:
-    """The file's last non-empty line (b"" for an empty file), read backwards from the end in growing blocks, at
-    most MAX_LINE_BYTES + 1 bytes of it: linear in its length. ValueError when it is longer than the bound."""
-    pos = os.lseek(fd, 0, os.SEEK_END)
+    """The file's last line that is not blank (b"" when there is none), as `verify` numbers lines: whitespace-only
+    lines (a stray edit) are passed over, so a new line chains to the line verify reads before it. Read backwards
+    from the end in growing blocks, at most MAX_LINE_BYTES + 1 bytes of each line: linear in its length.
+    ValueError when that line is longer than the bound."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    while end > 0:
+        line, end = _line_before(fd, end)
+        if line.strip():
+            return line
+    return b""
+
+
+def _line_before(fd: int, end: int) -> tuple[bytes, int]:
+    """The line that ends at byte `end` (the newlines there skipped), and where it starts."""
+    pos = end
     parts: list[bytes] = []  # the line's blocks, last first
     held, step = 0, _FIRST_BLOCK
     while pos > 0:
@@ -88,9 +100,9 @@ def _last_line(fd: int) -> bytes:
         if held > MAX_LINE_BYTES:
             raise ValueError(f"its last line is over {MAX_LINE_BYTES} bytes: not a ledger line")
         if cut >= 0:
-            break
+            return b"".join(reversed(parts)), pos + cut + 1
         step = min(step * 2, MAX_LINE_BYTES + 1 - held)
-    return b"".join(reversed(parts))
+    return b"".join(reversed(parts)), 0
 
 
 def _line_hashes(fd: int) -> list[str]:
