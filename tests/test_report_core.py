@@ -21,7 +21,7 @@ from opsproof.report.summary import NotASummary, Results, build_summary, read_su
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 12, 6, 2, 0, 0, tzinfo=timezone.utc)
-SUMMARY_KEYS = ["format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply",
+SUMMARY_KEYS = ["format", "run_id", "service", "hosts", "selection", "config", "suite_version", "operator", "apply",
                 "approval", "started",
                 "ended", "exit_status", "outcome", "warnings", "waived", "report", "tests"]
 
@@ -185,8 +185,8 @@ def test_summary_builder_from_records():
     disk, slo, probe = summary["tests"]
     assert disk["outcome"] == "failed" and disk["duration_s"] == 0.12 and disk["comparisons"] == [_failed_disk()]
     assert len(disk["message"]) == 2000 and disk["message"].endswith("the end")
-    assert slo == {"id": "checks/test_slo.py::test_slo", "outcome": "skipped", "duration_s": 0.0,
-                   "message": "no slo section in m.yaml"}
+    assert slo == {"id": "checks/test_slo.py::test_slo", "outcome": "skipped", "host": "ssh://web1", "cadences": [],
+                   "message": "no slo section in m.yaml", "comparisons": [], "runbook": None, "duration_s": 0.0}
     assert probe["outcome"] == "error"
 
 
@@ -213,8 +213,8 @@ def test_what_is_not_a_summary_is_refused(text, why):
 
 def test_a_summary_of_another_format_is_refused():
     summary = build_summary(_run().finished(START), [], 0, "r.html")
-    with pytest.raises(NotASummary, match="format 2"):
-        read_summary(json.dumps({**summary, "format": 2}))
+    with pytest.raises(NotASummary, match="format 3, this opsproof reads formats 1, 2"):
+        read_summary(json.dumps({**summary, "format": 3}))
     with pytest.raises(NotASummary, match="run fields"):
         read_summary(json.dumps({**summary, "started": "yesterday"}))
 

@@ -1,7 +1,7 @@
 """The `opsproof` console command: what is not a test run. It sits above the library (nothing in opsproof/ imports
 it): reading the options, printing and the exit status are here, one module per group — config.py (check-config,
-summary, baseline), ledger.py (verify-ledger, sign-ledger, status), schedule.py, ack.py, init.py; the library returns
-records.
+summary, baseline), ledger.py (verify-ledger, sign-ledger, status), schedule.py, ack.py, init.py, bundle.py,
+history.py; the library returns records.
 
     opsproof check-config [PATH]   validate a maintenance config; exit 4 when it is bad
     opsproof summary PATH.json     print a run's JSON summary: the run, its outcome, what failed;
@@ -22,6 +22,12 @@ records.
     opsproof init [--host SPEC] [--service NAME] [--root DIR] [--out PATH] [--force]
                                    write a commented starting config discovered from the running system; exit 4
                                    when the file exists (without --force) or the service cannot be told
+    opsproof bundle [DIR-or-FILE] --from DATE --to DATE --out FILE.tar.gz [--force]
+                                   one archive for an audit period: the period's reports, JSON and JUnit files,
+                                   the whole ledger and signature, the verification, index.html; exit 1 when the
+                                   ledger has problems (still written), 4 a bad date or --out (nothing written)
+    opsproof history [DIR-or-FILE] [--out FILE.html] [--force]
+                                   every run per cadence and host with trend charts of measured values
 
 Exit status, as a test run's: 0 done; 1 a finding (verify-ledger, status: see above); 4 a bad config, file or
 usage — an unknown command or option, a missing or bad argument: the usage line, then one `opsproof ...: error:`
@@ -30,7 +36,7 @@ line (argparse alone would exit 2). `--help` and `--version` exit 0.
 from __future__ import annotations
 
 from .. import __version__
-from . import ack, config, init, ledger, schedule
+from . import ack, bundle, config, history, init, ledger, schedule
 from .common import Parser
 
 
@@ -43,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     schedule.add_parser(sub)
     ack.add_parser(sub)
     init.add_parser(sub)
+    bundle.add_parser(sub)
+    history.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -45,3 +45,22 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(4, f"{self.prog}: error: {message}\n")
+
+
+def out_problem(out: Path, endings: tuple[str, ...], force: bool, ours: bytes = b"") -> Optional[str]:
+    """Why a command must not write its --out file (one line; None when it may): a name without one of `endings`,
+    a directory, a folder that is not there, or an existing file — unless --force, or the file starts with `ours`
+    (a page this command wrote before, made again)."""
+    if not out.name.endswith(endings):
+        return f"--out {out}: name a file ending in {' or '.join(endings)}"
+    if out.is_dir():
+        return f"--out {out} is a directory: name a file"
+    if not out.parent.is_dir():
+        return f"--out {out}: the folder {out.parent} does not exist (nothing is written outside --out: create it)"
+    if (out.exists() or out.is_symlink()) and not force:
+        if ours and out.is_file() and not out.is_symlink():
+            with open(out, "rb") as handle:
+                if handle.read(len(ours)) == ours:
+                    return None
+        return f"--out {out} exists: pass --force to replace it, or name another file"
+    return None

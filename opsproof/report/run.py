@@ -151,9 +151,9 @@ class RunRecord:
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> "RunRecord":
-        """The run a JSON summary describes. A summary does not carry the run id or --ignore-window:
-        they come back as "" and False."""
-        return cls(run_id="", started=parse_utc(summary["started"]), service=summary["service"],
+        """The run a JSON summary describes. A summary does not carry --ignore-window (it comes back False), nor,
+        before format 2, the run id (it comes back "")."""
+        return cls(run_id=str(summary.get("run_id") or ""), started=parse_utc(summary["started"]), service=summary["service"],
                    operator=summary["operator"], hosts=summary["hosts"], selection=summary["selection"],
                    apply=bool(summary["apply"]), ignore_window=False, config_path=summary["config"]["path"],
                    config_sha256=summary["config"]["sha256"], suite_version=summary["suite_version"],

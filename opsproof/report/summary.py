@@ -11,10 +11,14 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..config import inputs
 from ..files import write_atomic
+from .cadence import split_hosts
 from .evidence import Comparison
 from .run import RunRecord, utc
+from .textfile import cadences_of, host_of
 
-FORMAT = 1
+FORMAT = 2             # 2: run_id; per check host, cadences, message, comparisons and runbook always there
+READS = (1, FORMAT)    # `opsproof summary` still reads a format-1 summary (no run id: it prints none)
+SCHEMA = Path(__file__).with_name("summary.schema.json")   # the JSON Schema of format 2 (package data)
 MAX_BYTES = 32 << 20   # 10 000 checks at some 3 KB each; `opsproof summary` refuses a larger file unread
 ORDER = ("passed", "failed", "error", "waived", "skipped")
 _REQUIRED = ("format", "service", "hosts", "selection", "config", "suite_version", "operator", "apply", "started",
@@ -83,14 +87,27 @@ def judged(tests: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]
             "waived": [{"id": t["id"], "waiver": t["waiver"]} for t in tests if t["outcome"] == "waived"]}
 
 
+def described(test: Mapping[str, Any], hosts: list[str], selection: str) -> dict[str, Any]:
+    """A check's entry as the summary carries it: its id and outcome, the host it ran on, its cadences (the ones the
+    run selected, else all it carries), the plain message (None when it passed), its comparisons ([] when it made
+    none) and runbook (None when none is configured), then the rest as the run gathered it."""
+    return {"id": test["id"], "outcome": test["outcome"], "host": host_of(test["id"], hosts),
+            "cadences": [c for c in cadences_of(test, selection) if c != "none"], "message": test.get("message"),
+            "comparisons": list(test.get("comparisons") or []), "runbook": test.get("runbook"),
+            **{k: v for k, v in test.items() if k not in ("id", "outcome", "message", "comparisons", "runbook")}}
+
+
 def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int, report: str,
                   verdict: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """The JSON summary of a finished run (secrets are masked by the caller, who holds the config's secrets);
-    `verdict` is opsproof.report.coverage.build's result: its verdict, text and coverage rows open the summary."""
+    `verdict` is opsproof.report.coverage.build's result: its verdict, text and coverage rows open the summary.
+    `run_id` is the ledger line's; `report` the HTML report's file name (the summary is beside it)."""
     opening = {"verdict": verdict["verdict"], "verdict_text": verdict["text"], "coverage": verdict["coverage"]} \
         if verdict else {}
+    hosts = split_hosts(run.hosts)
     return {
         "format": FORMAT,
+        "run_id": run.run_id,
         **opening,
         "service": run.service,
         "hosts": run.hosts,
@@ -106,7 +123,7 @@ def build_summary(run: RunRecord, tests: list[dict[str, Any]], exit_status: int,
         "outcome": outcome_counts(tests),
         **judged(tests),
         "report": report,
-        "tests": tests,
+        "tests": [described(t, hosts, run.selection) for t in tests],
     }
 
 
@@ -143,8 +160,8 @@ def read_summary(text: str | bytes) -> dict[str, Any]:
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise NotASummary(f"no {', '.join(missing)} key(s)")
-    if data["format"] != FORMAT:
-        raise NotASummary(f"format {data['format']!r}, this opsproof reads format {FORMAT}")
+    if data["format"] not in READS:
+        raise NotASummary(f"format {data['format']!r}, this opsproof reads formats {', '.join(map(str, READS))}")
     try:
         RunRecord.from_summary(data)
     except (KeyError, TypeError, ValueError) as exc:
@@ -156,6 +173,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     """A summary for a person: the run (as the report's environment table shows it), outcome, what failed."""
     run = RunRecord.from_summary(summary)
     lines = [f"{key}: {value}" for key, value in run.metadata().items()]
+    if run.run_id:
+        lines.insert(0, f"Run id: {run.run_id}")
     if summary.get("verdict_text"):
         lines.insert(0, f"Verdict: {summary['verdict_text']}")
     lines.append(f"Outcome: {outcome_text(summary['outcome'])} (exit status {summary.get('exit_status', '?')})")
