@@ -6,11 +6,13 @@ import pytest
 
 @pytest.mark.daily
 @pytest.mark.premaintenance
-def test_backup_exists(backup_recency, maint):
+def test_backup_exists(backup_recency, maint, evidence):
     """At least one file in backups.dir matches backups.pattern."""
-    assert backup_recency.error is None, backup_recency.error
-    assert backup_recency.path, (f"no file matches {maint.backups.pattern!r} in {maint.backups.dir} — "
-                                 "the backup job is not running or writes elsewhere (pytest -m daily --apply takes one)")
+    evidence.require(backup_recency.error is None, f"cannot list backups.dir {maint.backups.dir}: {backup_recency.error}"
+                     " — check that the directory exists and the suite's user may read it")
+    evidence.require(backup_recency.path, f"no file matches backups.pattern {maint.backups.pattern} in backups.dir "
+                     f"{maint.backups.dir} — the backup job is not running or writes elsewhere "
+                     "(pytest -m daily --apply takes one)")
 
 
 def _newest(backup_recency):
@@ -40,7 +42,9 @@ def test_newest_backup_is_not_trivial(backup_recency, maint, evidence):
 def test_backup_created_before_maintenance(backup_before_maintenance, maint, evidence):
     """A backup younger than backups.premaintenance_max_age_minutes reads end to end (with --apply: taken now)."""
     backup = backup_before_maintenance
-    assert backup.error is None, f"{backup.error} — take one before maintenance: pytest -m premaintenance --apply"
-    assert backup.verified, f"{backup.path} does not read end to end: {backup.reason}"
+    evidence.require(backup.error is None, f"{backup.error} — take one before maintenance: "
+                     "pytest -m premaintenance --apply")
+    evidence.require(backup.verified, f"{backup.path} does not read end to end: {backup.reason} — a backup that does "
+                     "not read cannot be restored: take a fresh one before maintenance (pytest -m premaintenance --apply)")
     evidence.compare(f"age of {backup.path}", backup.age_minutes, "<=",
                      maint.backups.setting("premaintenance_max_age_minutes"), unit=" min", hint="take a fresh backup before maintenance: pytest -m premaintenance --apply")

@@ -6,9 +6,8 @@ from opsproof.security.outdated import OutdatedResult
 
 def _policy(evidence, result: OutdatedResult, maint) -> None:
     __tracebackhide__ = True
-    if result.error:
-        pytest.fail(f"{result.tool} on {result.source}: {result.error}" + (f" — {result.fix}" if result.fix else ""),
-                    pytrace=False)
+    evidence.require(not result.error, f"{result.tool} on {result.source}: {result.error}"
+                     + (f" — {result.fix}" if result.fix else ""))
     over = result.over(maint.dependencies.max_major_behind)
     evidence.compare(f"most major versions behind latest ({len(result.packages)} outdated packages)",
                      result.most_major_behind, "<=", maint.dependencies.setting("max_major_behind"),
@@ -28,11 +27,13 @@ def test_pip_outdated(pip_outdated_result, maint, evidence):
 
 
 @pytest.mark.monthly
-def test_update_dependencies(dependency_update):
+def test_update_dependencies(dependency_update, evidence):
     """The monthly npm update is planned, or applied in the window and kept only if the health checks pass."""
-    assert dependency_update.error is None, dependency_update.error + "".join(
-        f" — {step}" for step in ["; ".join(dependency_update.steps)] if step)
-    assert not dependency_update.rolled_back, (
-        "the health checks failed after npm update (" + "; ".join(dependency_update.health_after)
-        + f"), so the saved lockfile was restored from {dependency_update.saved_to} and reinstalled: "
-        + "; ".join(dependency_update.steps))
+    update = dependency_update
+    evidence.require(update.error is None, f"the dependency update failed: {update.error}"
+                     + (f" (steps: {'; '.join(update.steps)})" if update.steps else "")
+                     + " — fix the cause, then run it again in the next window")
+    evidence.require(not update.rolled_back, "the health checks failed after npm update ("
+                     + "; ".join(update.health_after) + f"), so the saved lockfile was restored from {update.saved_to} "
+                     "and reinstalled: " + "; ".join(update.steps) + " — find which update broke the service before "
+                     "trying again")

@@ -6,7 +6,7 @@ pytestmark = [pytest.mark.daily, pytest.mark.postmaintenance]
 
 def test_disk_space(disk_usage, maint, evidence):
     """The filesystem holding each configured path has free space within disk.max_used_percent."""
-    assert disk_usage.error is None, f"cannot measure {disk_usage.path}: {disk_usage.error}"
+    evidence.require(disk_usage.error is None, f"cannot measure {disk_usage.path} (disk.paths): {disk_usage.error}")
     evidence.compare(f"space used on {disk_usage.mount}", disk_usage.used_percent, "<=",
                      maint.disk.setting("max_used_percent"), unit="%",
                      hint="free space: rotate and compress logs, prune old backups, or grow the volume")
@@ -14,7 +14,7 @@ def test_disk_space(disk_usage, maint, evidence):
 
 def test_disk_inodes(disk_usage, maint, evidence):
     """The filesystem holding each configured path has inodes left within disk.max_inodes_used_percent."""
-    assert disk_usage.error is None, f"cannot measure {disk_usage.path}: {disk_usage.error}"
+    evidence.require(disk_usage.error is None, f"cannot measure {disk_usage.path} (disk.paths): {disk_usage.error}")
     if disk_usage.inodes_used_percent is None:
         pytest.skip(f"{disk_usage.mount} ({disk_usage.filesystem}) has no fixed inode table: nothing to run out of")
     evidence.compare(f"inodes used on {disk_usage.mount}", disk_usage.inodes_used_percent, "<=",

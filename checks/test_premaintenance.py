@@ -11,39 +11,50 @@ pytestmark = [pytest.mark.premaintenance]
 
 def test_window_scheduled(window_state, maint, evidence):
     """Now is inside a maintenance window, or the next one opens within window.horizon."""
-    assert window_state.error is None, window_state.error
+    evidence.require(window_state.error is None, f"{window_state.error} (window)")
     if window_state.inside:
         return
-    assert window_state.hours_until_next is not None, f"window.rrule {maint.window.rrule!r} has no future window"
+    evidence.require(window_state.hours_until_next is not None, f"window.rrule {maint.window.rrule} has no future "
+                     "window — schedule the next one in window.rrule")
     evidence.compare(f"hours until the next window ({window_state.next_local})", window_state.hours_until_next,
                      "<=", maint.window.setting("horizon"), unit=" h",
                      hint="maintenance is not due yet: schedule it for the next window")
 
 
-def test_rollback_plan_ready(rollback_plan):
+def test_rollback_plan_ready(rollback_plan, evidence):
     """The rollback plan (rollback_plan) exists on the target, is a file and says something beyond headings."""
-    assert rollback_plan.exists, f"rollback plan {rollback_plan.path}: {rollback_plan.error or 'no such file'}"
-    assert rollback_plan.is_file, f"rollback plan {rollback_plan.path} is not a regular file"
-    assert rollback_plan.words > 0, f"rollback plan {rollback_plan.path} is empty (headings only or no words)"
+    plan = rollback_plan
+    write = "write down how to undo this maintenance before starting it"
+    evidence.require(plan.exists, f"the rollback plan {plan.path} (rollback_plan) is missing: "
+                     f"{plan.error or 'no such file'} — {write}")
+    evidence.require(plan.is_file, f"the rollback plan {plan.path} (rollback_plan) is not a regular file — {write}")
+    evidence.require(plan.words > 0, f"the rollback plan {plan.path} (rollback_plan) is empty (headings only or no "
+                     f"words) — {write}")
 
 
-def test_monitoring_active(monitoring_probe):
+def test_monitoring_active(monitoring_probe, evidence):
     """The monitoring system answers its readiness URL (monitoring.url, e.g. Prometheus /-/ready) as expected."""
-    assert monitoring_probe.error is None, f"monitoring at {monitoring_probe.url}: {monitoring_probe.error}"
-    assert not monitoring_probe.problems, (f"monitoring at {monitoring_probe.url} is not ready: "
-                                           + "; ".join(monitoring_probe.problems))
+    probe = monitoring_probe
+    evidence.require(probe.error is None, f"monitoring at {probe.url} (monitoring.url) did not answer: {probe.error} "
+                     "— start the monitoring before maintenance, so what maintenance breaks is seen")
+    evidence.require(not probe.problems, f"monitoring at {probe.url} (monitoring.url) is not ready: "
+                     + "; ".join(probe.problems) + " — wait until it is ready, or fix it, before maintenance")
 
 
-def test_team_notified(notice_start):
+def test_team_notified(notice_start, evidence):
     """The team was notified that maintenance starts (notify.webhook accepted the start notice)."""
-    assert notice_start.ok, f"start notice to {notice_start.webhook}: {notice_start.error}"
+    evidence.require(notice_start.ok, f"start notice to {notice_start.webhook} (notify.webhook): {notice_start.error} "
+                     "— tell the team by hand and check the webhook")
 
 
-def test_users_notified(users_notice_start):
+def test_users_notified(users_notice_start, evidence):
     """Users of a user-facing service were told maintenance starts (notify.users accepted the start notice)."""
-    assert users_notice_start.ok, f"users' start notice to {users_notice_start.webhook}: {users_notice_start.error}"
+    notice = users_notice_start
+    evidence.require(notice.ok, f"users' start notice to {notice.webhook} (notify.users): {notice.error} — tell the "
+                     "users another way and check the webhook")
 
 
-def test_maintenance_start_recorded(maintenance_start):
+def test_maintenance_start_recorded(maintenance_start, evidence):
     """The start of maintenance is recorded, so postmaintenance counts errors from here."""
-    assert maintenance_start.started_utc
+    evidence.require(maintenance_start.started_utc, "the start of maintenance was not recorded in the state "
+                     "directory (state_dir) — check that it is writable, then run pytest -m premaintenance again")

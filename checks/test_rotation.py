@@ -6,9 +6,10 @@ from opsproof.temp.cleanup import human
 pytestmark = [pytest.mark.daily]
 
 
-def test_rotation_ran_cleanly(rotation):
+def test_rotation_ran_cleanly(rotation, evidence):
     """logrotate planned or rotated the logs in logs.rotate.files without an error (its stderr is read: it exits 0 after skipping a config)."""
-    assert rotation.ok, "; ".join(rotation.errors)
+    evidence.require(rotation.ok, "log rotation (logs.rotate) reported errors: " + "; ".join(rotation.errors)
+                     + " — fix them and rotate again (pytest -m daily --apply); its evidence has the whole output")
 
 
 def test_active_logs_under_max_size(rotation_outcome, maint, evidence):
@@ -28,11 +29,13 @@ def test_rotated_files_within_keep(rotation_outcome, maint, evidence):
                      + ", ".join(r.path for r in most.rotated[maint.logs.rotate.keep:][:5]))
 
 
-def test_rotated_files_compressed(rotation_outcome, maint):
+def test_rotated_files_compressed(rotation_outcome, maint, evidence):
     """With logs.rotate.compress, every rotated file but the newest (kept plain one cycle, for its writer) is gzip-compressed and starts like gzip."""
     if not maint.logs.rotate.compress:
         pytest.skip("logs.rotate.compress is false")
     plain = [p for o in rotation_outcome for p in o.not_compressed()]
     broken = [r.path for o in rotation_outcome for r in o.rotated if r.compressed and not r.gzip_ok]
-    assert not plain, f"rotated but not compressed: {', '.join(plain)} (logs.rotate.compress is true)"
-    assert not broken, f"named .gz but not gzip data: {', '.join(broken)}"
+    evidence.require(not plain, f"rotated but not compressed: {', '.join(plain)} (logs.rotate.compress is true) — "
+                     "rotation is not finishing its cycle: look at its rotate-logs evidence")
+    evidence.require(not broken, f"named .gz but not gzip data: {', '.join(broken)} — something other than the "
+                     "rotation writes these files: find it; the lines in them may be lost")

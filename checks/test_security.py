@@ -8,9 +8,8 @@ from opsproof.security.findings import AuditResult
 
 def _gate(evidence, result: AuditResult, fail_at: Setting) -> None:
     __tracebackhide__ = True
-    if result.error:
-        pytest.fail(f"{result.tool} on {result.source}: {result.error}" + (f" — {result.fix}" if result.fix else ""),
-                    pytrace=False)
+    evidence.require(not result.error, f"{result.tool} on {result.source}: {result.error}"
+                     + (f" — {result.fix}" if result.fix else ""))
     if result.dependencies == 0:  # "0 packages audited" checked nothing: not a pass (the task reads not checked)
         pytest.skip(f"{result.tool} audited no package in {result.source}: nothing was checked")
     over = result.at_or_above(fail_at.value)
@@ -36,20 +35,20 @@ def test_pip_audit(pip_audit_result, maint, evidence):
 @pytest.mark.postdeploy
 def test_tls_certificate(tls_result, tls_index, maint, evidence):
     """Each security.tls endpoint presents a trusted certificate for its host name with at least min_days left."""
-    assert tls_result.error is None, tls_result.error
-    assert not tls_result.problems, (f"{tls_result.endpoint} (name {tls_result.server_name}, subject "
-                                     f"{tls_result.subject}, issuer {tls_result.issuer}, not after "
-                                     f"{tls_result.not_after}): " + "; ".join(tls_result.problems)
-                                     + f" — checked against {tls_result.trusted_by}")
+    tls = tls_result
+    evidence.require(tls.error is None, f"{tls.error} (security.tls) — is the endpoint up and reachable from here?")
+    evidence.require(not tls.problems, f"{tls.endpoint} (name {tls.server_name}, subject {tls.subject}, issuer "
+                     f"{tls.issuer}, not after {tls.not_after}): " + "; ".join(tls.problems) + f" — checked against "
+                     f"{tls.trusted_by} (security.tls[].ca_file, else the system's); fix the certificate chain or name")
     evidence.compare(f"days left on the certificate of {tls_result.endpoint}", tls_result.days_left, ">=",
                      maint.security.tls[tls_index].setting("min_days"), unit=" days", hint="renew the certificate")
 
 
 @pytest.mark.quarterly
-def test_no_unexpected_ports(ports_result):
+def test_no_unexpected_ports(ports_result, evidence):
     """Every listening TCP port on the target is in security.allowed_ports; each other one is named with its process."""
-    assert ports_result.error is None, ports_result.error
-    assert not ports_result.unexpected, (
+    evidence.require(ports_result.error is None, f"cannot list the listening ports: {ports_result.error}")
+    evidence.require(not ports_result.unexpected, (
         f"{len(ports_result.unexpected)} listening socket(s) on ports not in security.allowed_ports "
-        f"{ports_result.allowed}: " + "; ".join(ports_result.unexpected)
-        + " — close them, or add the port to security.allowed_ports if it is meant to be open")
+        f"({', '.join(map(str, ports_result.allowed)) or 'none'}): " + "; ".join(ports_result.unexpected)
+        + " — close them, or add the port to security.allowed_ports if it is meant to be open"))

@@ -6,16 +6,16 @@ from opsproof.temp.cleanup import human
 pytestmark = [pytest.mark.daily]
 
 
-def test_temp_cleanup_ran(cleanup):
+def test_temp_cleanup_ran(cleanup, evidence):
     """The cleanup of each temp.dirs directory ran without an error (files it may not remove are listed)."""
-    assert cleanup.error is None, cleanup.error
-    assert not cleanup.errors, f"{cleanup.dir}: " + "; ".join(cleanup.errors[:10])
+    evidence.require(cleanup.error is None, f"{cleanup.error} (temp.dirs)")
+    evidence.require(not cleanup.errors, f"the cleanup of {cleanup.dir} (temp.dirs) could not remove: "
+                     + "; ".join(cleanup.errors[:10]) + " — check who owns these files and why they stay")
 
 
 def test_no_stale_temp_files(cleanup, maint, evidence):
     """No file in a temp dir is older than temp.max_age_days, except those kept for safety (open, linked, other filesystem)."""
-    if cleanup.error:
-        pytest.fail(cleanup.error, pytrace=False)
+    evidence.require(not cleanup.error, f"{cleanup.error} (temp.dirs)")
     verb = "removed" if cleanup.mode == "apply" else "would remove"
     evidence.compare(f"oldest file left in {cleanup.dir} ({verb} {cleanup.removed_count} files, "
                      f"{human(cleanup.bytes_freed)})", cleanup.oldest_left_days, "<=",

@@ -83,7 +83,7 @@ def test_a_bad_record_fails_and_a_missing_task_is_named(suite):
     assert result.ret == 1
     out = result.stdout.str()
     assert "line 2: unknown task 'fire-drill'" in out
-    assert "no record of 'documentation-review'" in out
+    assert "no record of documentation-review in attestations.file" in out
 
 
 def test_a_missing_attestation_file_fails(suite):

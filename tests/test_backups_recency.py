@@ -94,7 +94,7 @@ def test_no_match_fails_existence_and_skips_properties(suite, tmp_path):
     tests = _run(suite, tmp_path)
     exists = tests["test_backup_exists"]
     assert exists["outcome"] == "failed"
-    assert f"no file matches 'daily_*.tar.gz' in {backups}" in exists["message"]
+    assert f"no file matches backups.pattern daily_*.tar.gz in backups.dir {backups}" in exists["message"]
     for check in CHECKS[1:]:
         assert tests[check]["outcome"] == "skipped"
         assert tests[check]["message"] == "no backup found: see test_backup_exists"

@@ -372,7 +372,7 @@ def test_the_example_daily_run_passes_only_with_apply_monthly_is_incomplete_week
     names = sorted(p.name for p in (example_app.root / "backups").glob("daily_*.tar.gz"))
     assert sorted(t["id"].split("[")[1] for t in kept) == [f"{n}-local]" for n in names] and len(names) == 2
     assert {t["outcome"] for t in kept} == {"passed"}
-    assert not [t for t in tests if "archive(s) exist" in t.get("message", "")]
+    assert not [t for t in tests if "archive(s) exist" in (t.get("message") or "")]
     rows = rows_by_task(suite.summary())
     assert "backups: 2 archives kept, backups.keep = 14" in rows[("weekly", "Full backup verification")]["why"]
     capacity = rows[("quarterly", "Capacity planning review")]     # one sample recorded: nothing to fit yet

@@ -70,7 +70,8 @@ def test_healthy_endpoints_pass_and_are_probed_concurrently(suite, http_server):
     tests = _run(suite, *[_endpoint(http_server.url(f"/{n}"), name=n, contains='"ok"', max_latency_ms=30000,
                                     timeout_s=20) for n in ("a", "b", "c")])
     assert all(t["outcome"] == "passed" for t in tests.values()), tests
-    comp = tests["a"]["comparisons"][0]
+    status, comp = tests["a"]["comparisons"]
+    assert status["key"] == "health[a].status" and status["measured"] == 200 and status["passed"]
     assert comp["key"] == "health[a].max_latency_ms" and comp["threshold"] == 30000 and comp["passed"]
     assert tests["a"]["evidence"][0]["data"]["status"] == 200
     assert len(http_server.behaviour.requests) == 3
@@ -80,7 +81,8 @@ def test_healthy_endpoints_pass_and_are_probed_concurrently(suite, http_server):
 def test_each_unhealthy_answer_fails_with_its_reason(suite, servers):
     refused = f"http://127.0.0.1:{free_port()}/health"
     endpoints = {
-        "status": (_endpoint(servers(status=503).url(), name="status"), "status 503, expected 200"),
+        "status": (_endpoint(servers(status=503).url(), name="status"),
+                   ") is 503; health[status].status asks for 200 — "),
         "json": (_endpoint(servers(body=b'{"status": "degraded", "db": {"ok": true}}').url(), name="json",
                            json={"status": "ok", "db": {"ok": True, "replicas": 2}}),
                  "$.status is 'degraded', expected 'ok'; $.db.replicas is missing"),
@@ -89,13 +91,14 @@ def test_each_unhealthy_answer_fails_with_its_reason(suite, servers):
                      "body does not contain 'database: up'"),
         "slow": (_endpoint(servers(delay_s=0.4).url(), name="slow", max_latency_ms=100),
                  "health[slow].max_latency_ms allows <= 100"),
-        "refused": (_endpoint(refused, name="refused"), f"({refused}): ConnectionError: Connection refused"),
+        "refused": (_endpoint(refused, name="refused"),
+                    f"({refused}) did not answer: ConnectionError: Connection refused"),
     }
     tests = _run(suite, *[e for e, _ in endpoints.values()])
     for name, (_, reason) in endpoints.items():
         assert tests[name]["outcome"] == "failed", (name, tests[name])
         assert reason in tests[name]["message"], (name, tests[name]["message"])
-    slow = tests["slow"]["comparisons"][0]
+    slow = tests["slow"]["comparisons"][-1]
     assert slow["measured"] >= 400 and slow["threshold"] == 100 and not slow["passed"]
     assert f"slow latency is {slow['measured']} ms; health[slow].max_latency_ms allows <= 100" in tests["slow"]["message"]
 
@@ -107,7 +110,7 @@ def test_retries_succeed_after_failures_and_are_bounded(suite, servers):
     assert tests["recovers"]["outcome"] == "passed", tests["recovers"]
     assert tests["recovers"]["evidence"][0]["data"]["attempts"] == 3
     assert tests["down"]["outcome"] == "failed"
-    assert "status 503, expected 200" in tests["down"]["message"]
+    assert ") is 503; health[down].status asks for 200" in tests["down"]["message"]
     assert len(recovers.behaviour.requests) == len(stays_down.behaviour.requests) == 3
 
 
@@ -152,7 +155,7 @@ def test_endpoints_on_one_host_and_path_keep_their_own_results(suite, http_serve
     tests = [t for t in suite.summary()["tests"] if "::test_endpoint_healthy[" in t["id"]]
     assert sorted(t["outcome"] for t in tests) == ["failed", "passed"], tests
     failed = next(t for t in tests if t["outcome"] == "failed")
-    assert "status 200, expected 204" in failed["message"] and "probe=b" in failed["message"]
+    assert failed["message"].startswith(f"HTTP status of b ({url}?probe=b) is 200; health[b].status asks for 204")
 
 
 def test_hanging_and_dripping_endpoints_fail_within_timeout(suite, http_server, drip_server):
@@ -177,13 +180,13 @@ def test_secrets_never_reach_report_json_or_junit(suite, http_server):
     http_server.behaviour.status = 500
     endpoint = _endpoint(http_server.url(f"/health?token={token}&x=1"), headers={"Authorization": f"Bearer {bearer}"})
     test = _run(suite, endpoint, args=("--junitxml=junit.xml",))["api"]
-    assert test["outcome"] == "failed" and "status 500, expected 200" in test["message"]
+    assert test["outcome"] == "failed" and ") is 500; health[api].status asks for 200" in test["message"]
     assert http_server.behaviour.requests[0]["headers"]["Authorization"] == f"Bearer {bearer}", "the probe sent it"
     assert token in http_server.behaviour.requests[0]["path"]
     outputs = {"html": suite.html(), "json": (suite.reports / suite.summary()["report"]).with_suffix(".json").read_text(),
                "junit": (suite.path / "junit.xml").read_text()}
     assert "token=***" in outputs["json"]
-    assert "status 500" in outputs["junit"]
+    assert ") is 500; health[api].status asks for 200" in outputs["junit"]
     for name, text in outputs.items():
         for secret in (token, bearer):
             assert secret not in text, f"{secret} leaked into the {name} output"

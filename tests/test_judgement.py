@@ -190,6 +190,7 @@ def test_a_failure_ends_with_its_runbook(suite):
     test = _one(suite.summary(), DISK_CHECKS)
     assert test["runbook"] == "https://wiki.example/runbooks/disk-full"
     assert test["message"].rstrip().endswith("runbook: https://wiki.example/runbooks/disk-full")
+    assert test["message"].startswith("space used on /") and "\n" not in test["message"].strip()  # measured first
     assert "<a href='https://wiki.example/runbooks/disk-full'>" in html.unescape(suite.html())
 
 
@@ -286,7 +287,7 @@ def test_a_failure_is_waived_by_the_first_waiver_in_force_else_says_the_expired_
 
 
 def test_lines_end_a_failures_text_and_the_listing_says_which_waivers_are_in_force():
-    assert with_lines("AssertionError: full\n\n", ["a", "b"]) == "AssertionError: full\na\nb"
+    assert with_lines("disk is full\n\n", ["a", "b"]) == "disk is full — a — b"
     assert with_lines("unchanged\n", []) == "unchanged\n"
     today = date.today()
     old = _w(expires=today - timedelta(days=1))

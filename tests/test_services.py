@@ -39,11 +39,12 @@ def test_example_app_passes_absent_process_and_closed_port_fail(suite, example_a
 
     absent = results["test_process_running[no-such-daemon]"]
     assert absent["outcome"] == "failed"
-    assert "no process named 'no-such-daemon' is running (checked with `ps -A -o pid= -o stat= -o comm=`)" in absent["message"]
+    assert ("no process named no-such-daemon is running (services.processes names it; checked with `ps -A -o pid= "
+            "-o stat= -o comm=`)") in absent["message"]
 
     closed_port = results[f"test_port_listening[tcp{closed}]"]
     assert closed_port["outcome"] == "failed"
-    assert f"nothing listens on TCP port {closed} (checked with `ss -H -l -t -n`)" in closed_port["message"]
+    assert f"nothing listens on TCP port {closed} (services.ports names it; checked with `ss -H -l -t -n`)" in closed_port["message"]
 
     # The same service stopped: its port now fails and its process is gone from the evidence.
     example_app.ctl("down")
@@ -77,7 +78,7 @@ def test_a_stopped_process_fails(suite, tmp_path):
         child.wait()
     assert suite.run("-m", "postmaintenance", CHECK, *FAST).ret == 1
     stopped = _results(suite)[f"test_process_running[{name}]"]
-    assert stopped["outcome"] == "failed" and f"no process named '{name}' is running" in stopped["message"], stopped
+    assert stopped["outcome"] == "failed" and f"no process named {name} is running" in stopped["message"], stopped
 
 
 def test_no_services_section_skips_with_reason(suite, tmp_path):

@@ -60,6 +60,13 @@ class Verification:
     inflater: str = ""
     seconds: float = 0.0
 
+    def damage(self, within: str = "") -> str:
+        """Why the archive does not read end to end, as a clause: `daily_1.tar.gz: gzip CRC mismatch` (its path
+        relative to `within`, when it lies there)."""
+        inside = within and self.path.startswith(within.rstrip("/") + "/")
+        return f"{self.path[len(within.rstrip('/')) + 1:] if inside else self.path}: " \
+               f"{self.reason or 'did not read end to end'}"
+
 
 def inflater_name(prefer: Optional[str] = None) -> str:
     """"zlib" when asked for, or when isal (with its gzip reader) is not installed; "isal" otherwise."""

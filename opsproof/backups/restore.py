@@ -48,6 +48,10 @@ class RestoreResult:
     counts: list[dict] = field(default_factory=list)    # {table, manifest, restored, ok}
     reason: Optional[str] = None
 
+    def failure(self) -> str:
+        """Why the drill did not restore, as a clause: the archive and the first step, query or count that failed."""
+        return f"{self.archive} did not restore: {self.reason or 'the drill reported no reason'}"
+
 
 def age_hours(created_at: Optional[str], now: Optional[float] = None) -> Optional[float]:
     if not created_at:

@@ -92,6 +92,15 @@ def take(target: Target, backups: Backups) -> BackupResult:
         return BackupResult(False, engine, source, backups.dir, error=str(exc))
 
 
+def unfinished(run: BackupResult) -> str:
+    """Why a backup left no verified archive under its final name, as a sentence (its steps are in the evidence)."""
+    if run.error:
+        return f"the backup of {run.source} into {run.directory} failed: {run.error}"
+    done = ", ".join(str(s.get("step")) for s in run.steps) or "no step"
+    return (f"the backup of {run.source} into {run.directory} ended without a verified archive under its final name "
+            f"(steps done: {done})")
+
+
 def planned(plan: BackupPlan) -> str:
     """What the backup action would do, for a run that only plans."""
     removes = ", ".join(os.path.basename(p) for p in plan.would_remove) or "nothing"

@@ -8,10 +8,18 @@ fails a test: the pytest wiring (engine/evidence.py) does that with `Comparison.
 What a check's report carries (`report_info`: its docstring's first line, its records and comparisons, its markers)
 is plain values, masked: pytest-xdist sends it from its workers to the controller, and no secret reaches the HTML
 report, the JSON summary or JUnit. `masked_longrepr` does the same for a report's failure text or skip reason.
+
+A failed check's text is one plain line a person reads: what was measured or found, the limit and the key it came
+from, what to do (`Comparison.message`, or a library result's own sentence). Whatever else reached pytest is turned
+into such a line by the wiring: `plain_assertion` keeps what an `assert cond, "message"` in a check said and drops
+what pytest's assertion rewriting adds (reprs of the objects involved); `internal_error` marks an unexpected
+exception as opsproof's fault, keeping its traceback between a headline and the same line at the end (the coverage
+table and the summary read a failure's last line, the terminal its first).
 """
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -59,8 +67,9 @@ class Comparison:
         return f"{self.what}: {self.value_text} ({self.limit_text}{warn})" + (" WARNING" if self.warned else "")
 
     def message(self, hint: str = "") -> str:
-        """The failure text: measured value, the key that allows what, and what to do."""
-        return f"{self.what} is {self.value_text}; {self.key} allows {self.limit_text}" + (f" — {hint}" if hint else "")
+        """The failure text: measured value, the key that allows what (or asks for what, for `==`), what to do."""
+        limit = f"asks for {self.threshold}{self.unit}" if self.op == "==" else f"allows {self.limit_text}"
+        return f"{self.what} is {self.value_text}; {self.key} {limit}" + (f" — {hint}" if hint else "")
 
     def warning(self) -> str:
         """`space used on /: 82% is past the warning level disk.warn_used_percent = 80% (disk.max_used_percent = 85%
@@ -159,3 +168,40 @@ def masked_longrepr(longrepr: Any, red: Redactor) -> Any:
         path, line, reason = longrepr
         return (path, line, shown(reason, red))
     return masked
+
+
+INTERNAL = "opsproof internal error"
+_REPR = re.compile(r"[A-Za-z_][\w.]*\((?:\)|[A-Za-z_]\w*=)")   # HealthResult(name=..., Verification(...)
+_REWRITTEN = re.compile(r"assert\b|\+  where |\+    and ")        # the lines pytest's assertion rewriting adds
+
+
+def plain_assertion(text: str) -> str:
+    """What an `assert condition, "message"` in a check said, without what pytest's assertion rewriting added after it
+    (`assert False`, `+  where False = Result(...).ok`); '' when it said nothing a person reads (no message, or an
+    object's repr as the message)."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if _REWRITTEN.match(line):
+            break
+        kept.append(line[2:] if kept and line.startswith("  ") else line)  # rewriting indents a message's own lines
+    said = " ".join(line.strip() for line in kept if line.strip())
+    return "" if _REPR.match(said) else said
+
+
+def unexplained(check: str, where: str) -> str:
+    """The failure text of an assertion in a check that gave no reason: the check's own sentence, and where it failed."""
+    return f"not met: {check or 'the check'} ({where} failed without saying why; the check should name what it found)"
+
+
+def internal_error(exception: str, where: str, trace: str) -> str:
+    """An unexpected exception (in opsproof, its wiring or a check's code) as a failure's text: a headline that says so,
+    the traceback, and the headline again as the last line."""
+    first = (exception.strip().splitlines() or [""])[0][:300]
+    head = f"{INTERNAL}: {first} (at {where}) — a fault in opsproof or its wiring, not a finding about the service"
+    return f"{head}\n{trace.rstrip()}\n{head}"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Text from a file or an answer (a log line, a body) inside a sentence: on one line, at most `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"

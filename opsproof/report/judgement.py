@@ -10,8 +10,8 @@ A waived failure is pytest's xfail: the pytest wiring turns the failed setup or 
 "skipped"` with `wasxfail = "waived: <reason> (approved by X, until DATE)"` (`Ruling.waived`). pytest then exits 0
 and counts it "xfailed"; pytest-html shows it as an expected failure with its failure text; JUnit records it as
 skipped with the waiver as the message; the JSON summary and the coverage table call it "waived" (never "passed").
-A waiver past `expires` covers nothing: the failure says it expired. A failure's text ends with "runbook: <link>"
-when a runbook matches the check (`Ruling.lines`).
+A waiver past `expires` covers nothing: the failure says it expired. A failure's text ends with " — runbook: <link>"
+when a runbook matches the check (`Ruling.lines`), on its last line: after the measurement, never instead of it.
 
 A pattern pytest's -k parser would refuse never gets here: loading the config refuses it (opsproof/config/
 judgement.py), the same for the run and `opsproof check-config`. Pure: the caller passes the matching, the
@@ -71,8 +71,9 @@ def rule(failed: bool, waivers: Iterable[Waiver], runbook: Optional[str], red: R
 
 
 def with_lines(text: str, lines: list[str]) -> str:
-    """A failure's text with lines added at its end (the terminal, the HTML log, JUnit and the summary show it)."""
-    return text.rstrip("\n") + "\n" + "\n".join(lines) if lines else text
+    """A failure's text with the ruling's notes at the end of its last line, after the measurement (the terminal, the
+    HTML log, JUnit and the summary show it; the coverage table reads that line): `... — runbook: <link>`."""
+    return text.rstrip("\n") + "".join(f" — {line}" for line in lines) if lines else text
 
 
 def listing(waivers: Iterable[Waiver], unused_lines: Optional[list[str]], today: date) -> dict[str, Any]:

@@ -25,13 +25,25 @@ from typing import Optional
 from ..config import Endpoint
 from .health_attempt import Attempt, Connections, Deadline, HealthResult, Lookup, error_text, reason, request
 
-__all__ = ["HealthResult", "Probes", "address_room", "fd_room", "probe", "probe_all"]
+__all__ = ["HealthResult", "Probes", "address_room", "fd_room", "probe", "probe_all", "unanswered", "unhealthy"]
 
 MARGIN_S = 1.0
 GRACE_S = 0.25  # how long past timeout_s an attempt may take to report its own timeout before its socket is shut
 THREAD_STACK = 512 * 1024  # a worker's stack: http.client, ssl and json (its recursion limit included) need far less
 THREAD_COST = 1024 * 1024  # a worker's share of the address space: its stack, guard page, thread-local data, buffers
 FD_RESERVE = 32            # descriptors left to the rest of the process: report, logs, state, lookups
+
+
+def unanswered(result: HealthResult) -> str:
+    """Why there was no answer to judge, as a sentence: `api (http://...) did not answer: ..., after 2 attempt(s)`."""
+    return f"{result.name} ({result.url}) did not answer: {result.error}, after {result.attempts} attempt(s)"
+
+
+def unhealthy(result: HealthResult) -> str:
+    """What was wrong with an answer, as a sentence: each problem, and how the body begins."""
+    begins = " ".join(result.body_excerpt.split())[:160]
+    return (f"{result.name} ({result.url}) answered {result.status} but is not healthy: " + "; ".join(result.problems)
+            + (f" (the body begins: {begins})" if begins else " (the body is empty)"))
 
 
 def probe(endpoint: Endpoint, url: Optional[str] = None) -> HealthResult:
