@@ -52,7 +52,10 @@ def _run(fleet, config: Path, workdir: Path, workers: int, label: str, repeat: i
         for s in fleet.hosts.values():  # the run's SSH masters, before the next run starts its own
             subprocess.run(["ssh", "-F", str(ssh_config), "-O", "exit", "-p", str(s.port), s.address],
                            capture_output=True, timeout=30)
-        summary = json.loads(next((run_dir / "reports").glob("*.json")).read_text())
+        found = sorted((run_dir / "reports").glob("*.json"))
+        if not found:  # the run stopped before its summary (a usage error, a missing plugin): say how
+            raise RuntimeError(f"{label}: pytest exited {done.returncode} without a summary: {done.stdout[-1500:]}")
+        summary = json.loads(found[-1].read_text())
         if summary["outcome"].get("failed") or summary["outcome"].get("error"):
             raise RuntimeError(f"{label}: not every check passed: {summary['outcome']}")
         print(f"{label}: {done.seconds:.1f} s (client CPU {cpu:.0f} s), {summary['outcome']}", flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .answers import Answers
 from .target import Target
 
 
@@ -27,10 +28,13 @@ def local(timeout_s: float) -> Target:
 
 @dataclass(frozen=True)
 class FleetTargets:
-    """A run's Targets: made from fleet members (hosts/fleet.py), all sharing `down` (host id -> why unreachable)."""
+    """A run's Targets: made from fleet members (hosts/fleet.py), all sharing `down` (host id -> why unreachable);
+    the Targets of one remote host share its survey's answers (hosts/survey.py) too."""
 
     down: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Answers] = field(default_factory=dict)
 
     def __call__(self, member: Any) -> Target:
         """The Target of a fleet member: its host, its config's command timeout, its id as the name."""
-        return Target(member.host, member.maint.command_timeout_s, member.id, down=self.down)
+        return Target(member.host, member.maint.command_timeout_s, member.id, down=self.down,
+                      answers=self.answers.setdefault(member.id, Answers()))

@@ -34,7 +34,7 @@ import zipfile
 from functools import lru_cache
 from typing import Any, Optional
 
-from .target import Target, TargetError
+from .target import Target, TargetError, Unanswered
 
 PACKAGE = "opsproof"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding opsproof/
@@ -135,11 +135,12 @@ def modules(entry: str) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def bundle(entry: str) -> str:
-    """`entry`'s module and everything it needs, as a base64 zip runnable with `python3 FILE`; built once per entry."""
+def bundle(entry: str, carry: tuple[str, ...] = ()) -> str:
+    """`entry`'s module and everything it needs (and the modules in `carry`, which it imports by name, with theirs),
+    as a base64 zip runnable with `python3 FILE`; built once per entry and carry."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for module in modules(entry):
+        for module in sorted({m for name in (entry, *carry) for m in modules(name)}):
             path = _source(module)
             zf.write(path, os.path.relpath(path, ROOT))
         zf.writestr("__main__.py", _MAIN)
@@ -151,35 +152,48 @@ def in_process(target: Target, ship: bool = False) -> bool:
     return target.is_local and not ship
 
 
+def _typed(data: Any, result_type: type) -> Any:
+    if not dataclasses.is_dataclass(result_type):
+        return data
+    names = {f.name for f in dataclasses.fields(result_type)}
+    return result_type(**{k: v for k, v in data.items() if k in names})
+
+
 def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float, result_type: type,
-         ship: bool = False) -> Any:
+         ship: bool = False, carry: tuple[str, ...] = ()) -> Any:
     """`function` ("opsproof.backups.take:take_backup") with `kwargs` on the target, bounded by `timeout_s`.
 
     Returns its result: a `result_type` record (a dataclass), or the JSON value itself when result_type
     is not a dataclass. A function with a `deadline` parameter gets time.monotonic() + timeout_s there.
     Raises NoPython when the target has no python3, TargetError when the function did not run to its end.
+    A remote target's survey may hold the result already (opsproof/hosts/survey.py): then no round trip.
+    `carry`: modules the function imports by name (the survey's), shipped with it.
     """
     module, _, name = function.partition(":")
     fn = getattr(importlib.import_module(module), name)
     takes_deadline = "deadline" in inspect.signature(fn).parameters
     if in_process(target, ship):
         return fn(**kwargs, **({"deadline": time.monotonic() + timeout_s} if takes_deadline else {}))
+    answers = None if target.is_local else target.answers
+    if answers is not None:
+        data = answers.call(function, kwargs, timeout_s)
+        if data is not None:
+            return _typed(data, result_type)
+        if answers.planning:
+            raise Unanswered(f"{target.name}: {function} is wanted by the survey")
     request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if takes_deadline else None}
     python = sys.executable if target.is_local else PYTHON
     runner = copy.copy(target)
     runner.timeout_s = timeout_s + BACKSTOP_S if takes_deadline else timeout_s
     result = runner.run('command -v %s >/dev/null || { echo %s >&2; exit 127; }; t=$(mktemp) && trap \'rm -f "$t"\' '
-                        'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON, bundle(module),
-                        python, base64.b64encode(json.dumps(request).encode()).decode(), check=False)
+                        'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON,
+                        bundle(module, tuple(sorted(carry))), python,
+                        base64.b64encode(json.dumps(request).encode()).decode(), check=False)
     if result.rc == 127 and NO_PYTHON in result.stderr:
         raise NoPython(f"{python} is not installed on {target.name}: opsproof runs {function} there with it "
                        "(the standard library is enough)")
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
-            data = json.loads(line[len(MARK):])
-            if not dataclasses.is_dataclass(result_type):
-                return data
-            names = {f.name for f in dataclasses.fields(result_type)}
-            return result_type(**{k: v for k, v in data.items() if k in names})
+            return _typed(json.loads(line[len(MARK):]), result_type)
     raise TargetError(f"{target.name}: {function} did not run on the target (rc {result.rc}): "
                       f"{(result.stderr or result.stdout).strip()[-800:]}")

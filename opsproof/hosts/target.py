@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .answers import Answers
+
 # A remote command may take its own timeout, `timeout -k`'s kill grace, the backend's connect timeout and
 # this margin before the call is abandoned as a hung connection (a frozen peer, a dead network).
 KILL_GRACE_S = 5.0
@@ -19,6 +21,10 @@ ANSWER_MARGIN_S = 5.0
 
 class TargetError(Exception):
     """The target could not be read: unreachable, timed out, command failed."""
+
+
+class Unanswered(TargetError):
+    """A read asked while a survey is planned (opsproof/hosts/survey.py): noted as wanted, not run."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,9 @@ class Target:
     """A testinfra host plus the command timeout from the config (built by hosts/reach.py, the one way to make one)."""
 
     def __init__(self, host: Any, timeout_s: float, name: Optional[str] = None,
-                 down: Optional[dict[str, str]] = None) -> None:
+                 down: Optional[dict[str, str]] = None, answers: Optional[Answers] = None) -> None:
         self.host = host
+        self.answers = answers  # what a survey read on this host (used when remote), shared by its Targets
         self.timeout_s = timeout_s
         self._name = name
         # Shared by a run's targets: host id -> why it was found unreachable. A host found unreachable once is
@@ -89,8 +96,12 @@ class Target:
         wrapped = f"timeout -k {KILL_GRACE_S:g} {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
         if self.name in self.down:
             raise TargetError(f"{self.down[self.name]} (first seen earlier in this run; not retried)")
+        answers = None if self.is_local else self.answers  # a local host is read directly, never surveyed
+        answered = answers.command(quoted) if answers is not None else None
+        if answered is None and answers is not None and answers.planning:
+            raise Unanswered(f"{self.name}: `{quoted}` is wanted by the survey")
         try:
-            result = self._call(wrapped)
+            result = answered if answered is not None else self._call(wrapped)
         except TargetError as exc:
             raise self._unreachable(str(exc)) from None
         except Exception as exc:  # backends raise their own errors for a dead connection

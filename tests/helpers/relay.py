@@ -1,19 +1,22 @@
-"""A TCP relay on 127.0.0.1 that counts the bytes it passes each way: what an SSH session really moved.
+"""A TCP relay on 127.0.0.1 that counts the bytes it passes each way: what an SSH session really moved; with
+`delay_s`, each chunk is held that long in each direction (a round trip costs twice it: a slow link, not a slow pipe).
 
 Point an ssh_config `Host` entry at `relay.port` (Sshd.add_host) and every byte between the client and the
 server goes through it: key exchange, commands, output. Used by the remote error-log test and its benchmark.
 """
 from __future__ import annotations
 
+import heapq
 import socket
 import threading
+import time
 
 
 class CountingRelay:
     """Accepts on a free loopback port and relays each connection to 127.0.0.1:`port`, counting bytes."""
 
-    def __init__(self, port: int) -> None:
-        self.upstream = port
+    def __init__(self, port: int, delay_s: float = 0.0, host: str = "127.0.0.1") -> None:
+        self.upstream, self.upstream_host, self.delay_s = port, host, delay_s
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -35,13 +38,15 @@ class CountingRelay:
                 client, _ = self.sock.accept()
             except (socket.timeout, OSError):
                 continue
-            server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+            server = socket.create_connection((self.upstream_host, self.upstream), timeout=10)
             server.settimeout(None)
             self._conns += [client, server]
             for src, dst, up in ((client, server, True), (server, client, False)):
                 threading.Thread(target=self._pump, args=(src, dst, up), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        if self.delay_s > 0:
+            return self._pump_late(src, dst, up)
         try:
             while True:
                 data = src.recv(1 << 16)
@@ -60,6 +65,49 @@ class CountingRelay:
                 dst.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+
+    def _pump_late(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        """Each chunk passed on `delay_s` after it arrived, in order, by a sender thread (no throughput limit)."""
+        queue: list = []
+        ready = threading.Condition()
+
+        def send() -> None:
+            while True:
+                with ready:
+                    while not queue:
+                        ready.wait()
+                    due, n, data = queue[0]
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        ready.wait(wait)
+                        continue
+                    heapq.heappop(queue)
+                try:
+                    if data is None:
+                        dst.shutdown(socket.SHUT_WR)
+                        return
+                    dst.sendall(data)
+                except OSError:
+                    return
+
+        threading.Thread(target=send, daemon=True).start()
+        n = 0
+        while True:
+            try:
+                data = src.recv(1 << 16)
+            except OSError:
+                data = b""
+            with self._lock:
+                if up:
+                    self.to_server += len(data)
+                else:
+                    self.to_client += len(data)
+            n += 1
+            with ready:
+                heapq.heappush(queue, (time.monotonic() + self.delay_s, n, data or None))
+                ready.notify()
+            if not data:
+                return
 
     def close(self) -> None:
         self._stop.set()

@@ -1,0 +1,55 @@
+"""The survey's shipped side: run a host's read-only commands and library calls in one go, on the target.
+
+Standard library only: opsproof.hosts.survey ships it with opsproof.hosts.ship (the called functions' modules
+carried beside it) and hands back, in order, each command's exit status and output and each call's result. A
+command runs as Target.run would run it (`sh -c`, bounded by the command timeout: exit 124 when it ran out); a
+call that raised, or a read the deadline left no time for, comes back as None and is asked again on its own later.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import importlib
+import inspect
+import subprocess
+import time
+from typing import Any, Optional
+
+TIMED_OUT = 124  # as `timeout` exits
+
+
+def _command(command: str, timeout_s: float) -> list:
+    try:
+        done = subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return [TIMED_OUT, "", ""]
+    return [done.returncode, base64.b64encode(done.stdout).decode(), base64.b64encode(done.stderr).decode()]
+
+
+def _call(function: str, kwargs: dict, timeout_s: float) -> Any:
+    module, _, name = function.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    if "deadline" in inspect.signature(fn).parameters:
+        kwargs = {**kwargs, "deadline": time.monotonic() + timeout_s}
+    result = fn(**kwargs)
+    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+
+
+def gather(commands: list, calls: list, timeout_s: float, deadline: Optional[float] = None) -> dict:
+    """`commands` (shell text) and `calls` ([function, kwargs, timeout_s]) run here, each bounded by its timeout and
+    all by `deadline`: {"commands": [[rc, stdout b64, stderr b64] or None], "calls": [result or None]}."""
+    def left(limit: float) -> float:
+        return limit if deadline is None else min(limit, deadline - time.monotonic())
+
+    out: dict = {"commands": [], "calls": []}
+    for command in commands:
+        budget = left(timeout_s)
+        out["commands"].append(_command(command, budget) if budget > 0 else None)
+    for function, kwargs, call_timeout_s in calls:
+        budget = left(call_timeout_s)
+        try:
+            out["calls"].append(_call(function, kwargs, budget) if budget > 0 else None)
+        except Exception:  # noqa: BLE001 - asked again on its own, where the error is reported with its context
+            out["calls"].append(None)
+    return out
