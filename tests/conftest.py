@@ -6,7 +6,6 @@ here; tests run the checks through `suite`.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -16,12 +15,6 @@ from helpers.http import HTTPServerFixture
 from helpers.sshd import Sshd
 from helpers.suite import Suite
 from helpers.webhook import Hook
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # pytester gives every run a fresh HOME; one font cache for matplotlib keeps it from rebuilding per run.
-    os.environ.setdefault("MPLCONFIGDIR",
-                          os.path.join(os.environ.get("TMPDIR", "/tmp"), f"opsproof-mpl-{os.getuid()}"))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.charts import trend  # noqa: F401 — matplotlib and numpy imported before pytester's snapshot of
+from opsproof.charts import trend  # noqa: F401 — pygal and numpy imported before pytester's snapshot of
 from opsproof.cli import main      # sys.modules: removed after a test that uses it, numpy cannot be imported again
 from opsproof.report import ledger
 from opsproof.report.bundle_check import Period

@@ -79,7 +79,7 @@ def test_the_quarterly_check_fails_below_forecast_min_days_and_passes_above(suit
     (test,) = [t for t in suite.summary()["tests"] if "test_capacity_forecast" in t["id"]]
     assert test["outcome"] == "failed" and "disk.forecast_min_days allows >= 90" in test["message"], test
     assert 45 <= test["comparisons"][0]["measured"] <= 55, test["comparisons"]
-    assert suite.html().count("data:image/png;base64,") >= 1       # the history chart
+    assert suite.html().count("data:image/svg+xml;base64,") >= 1       # the history chart
 
     suite.config({**config, "disk": {**config["disk"], "forecast_min_days": 30}})
     assert suite.run("-m", "quarterly", "checks/test_capacity.py").ret == 0

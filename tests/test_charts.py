@@ -1,6 +1,6 @@
-"""Charts drawn by the run's helper process (opsproof/charts/drawing.py, engine/charts.py): the same PNGs in the
-report whether drawn there or here, in the report before the ledger takes its digest, and a chart that cannot
-be drawn fails the check that asked for it."""
+"""Charts (opsproof/charts/, engine/charts.py): pygal SVG drawn where a check asks for it, in the report the ledger
+hashed; a chart that cannot be drawn fails the check that asked for it; a run that draws nothing imports no
+plotting library, and numpy only where the SLO read needs it."""
 from __future__ import annotations
 
 import base64
@@ -8,60 +8,126 @@ import hashlib
 import json
 import re
 import sys
-from concurrent.futures import Future
+import time
 from types import SimpleNamespace
+from xml.etree import ElementTree
+
+import pytest
 
 from helpers import ROOT
 from helpers.slo import AVAILABILITY, FAST, access_log_lines, slo_config
-from opsproof.charts.drawing import Painter
+from opsproof.charts.drawing import Chart
 
 
-def test_the_helper_returns_what_the_function_returns_and_raises_what_it_raises():
-    painter = Painter()
-    assert painter.draw("posixpath:join", "a", "b") == "a/b"      # no helper: drawn here, the value itself
-    painter.start()
-    try:
-        assert painter.draw("posixpath:join", "a", "b").result(timeout=60) == "a/b"
-        failed = painter.draw("json:loads", "{")
-        assert isinstance(failed.exception(timeout=60), json.JSONDecodeError)
-    finally:
-        painter.stop()
-    assert painter.draw("posixpath:join", "c", "d") == "c/d"      # stopped: drawn here again
-
-
-def test_a_chart_that_could_not_be_drawn_fails_the_phase_that_asked_for_it():
+def _engine_charts():
     sys.path.insert(0, str(ROOT))
     try:
-        from engine.charts import encoded
+        from engine import charts
     finally:
         sys.path.remove(str(ROOT))
-    future: Future = Future()
-    future.set_exception(ValueError("no data"))
-    report = SimpleNamespace(outcome="passed", longrepr=None, nodeid="checks/x.py::test_x")
-    assert encoded(report, "budget", future) == ""
-    assert report.outcome == "failed" and report.longrepr == "the chart 'budget' could not be drawn: ValueError: no data"
-    drawn = SimpleNamespace(outcome="passed", longrepr=None, nodeid="checks/x.py::test_x")
-    assert encoded(drawn, "sizes", b"\x89PNG") == base64.b64encode(b"\x89PNG").decode()
-    assert drawn.outcome == "passed"
-    earlier = SimpleNamespace(outcome="failed", longrepr="teardown: boom", nodeid="checks/x.py::test_x")
-    failing: Future = Future()
-    failing.set_exception(ValueError("no data"))
-    assert encoded(earlier, "budget", failing) == ""
-    assert earlier.longrepr == "teardown: boom\nthe chart 'budget' could not be drawn: ValueError: no data"
+    return charts
 
 
-def test_charts_drawn_by_the_helper_are_in_the_report_the_ledger_hashed(suite, tmp_path):
+def _svg(text: str) -> ElementTree.Element:
+    root = ElementTree.fromstring(text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    return root
+
+
+def test_every_chart_is_one_svg_without_script_whatever_its_data():
+    from opsproof.charts.backups import sizes_chart
+    from opsproof.charts.disk import disk_chart
+    from opsproof.charts.slo import budget_chart, performance_chart
+    from opsproof.charts.trend import trend_chart
+    from opsproof.slo.status import BudgetSeries, Performance
+    from opsproof.system.capacity import Forecast
+
+    now = time.time()
+    grown = Forecast(mount="/", samples=3, span_days=2, growth_bytes_per_day=1e9, days_until_full=9,
+                     full_by_utc="2026-12-15", history=[[now - d * 86400, 5e10 - d * 1e9, 1e11, 0, 0] for d in (2, 1, 0)])
+    drawn = {
+        "sizes": sizes_chart([(now - d * 86400, 4000 + d) for d in range(5)] + [(now, 900)], 1500, "sizes"),
+        "one archive": sizes_chart([(now, 900)], None, "one"),
+        "no archive": sizes_chart([], 1500, "none"),
+        "disk": disk_chart(grown, "/ on web1"),
+        "no disk history": disk_chart(Forecast(mount="/"), "/"),
+        "budget": budget_chart(BudgetSeries("a", 99.0, now - 86400, [now - 3600, now], [99.5, 98.0], [60.0, -5.0]),
+                               "availability"),
+        "no traffic": budget_chart(BudgetSeries("a", 99.0, now - 86400, [now], [None], [None]), "availability"),
+        "performance": performance_chart(Performance("access.log", "7d", numbers=[
+            {"day": "2026-12-0%d" % d, "requests": 10 * d, "error_percent": 0.5, "p50_ms": 20, "p95_ms": 90,
+             "p99_ms": None} for d in range(1, 8)]), "week"),
+        "trend": trend_chart("disk used", "B", [("/", [(now - 60, 1 << 30), (now, 2 << 30)])]).decode(),
+        "no trend": trend_chart("disk used", "%", []).decode(),
+    }
+    for name, text in drawn.items():
+        _svg(text)
+        assert "<script" not in text and "xlink:href=\"http" not in text, name
+    assert "no archive to show" in drawn["no archive"] and "no disk usage recorded yet" in drawn["no disk history"]
+    assert "backups.min_size_bytes = 1500 B" in drawn["sizes"]
+    assert "growth: full by 2026-12-15" in drawn["disk"] and "time (UTC)" in drawn["disk"]   # the axis says its zone
+    assert "target 99 %" in drawn["budget"] and "GiB" in drawn["trend"]
+
+
+def test_a_chart_is_drawn_at_once_and_one_that_cannot_be_fails_the_phase_that_asked():
+    charts = _engine_charts()
+    evidence = SimpleNamespace(images=[], image=lambda svg, title: evidence.images.append((title, svg)))
+    charts.picture(evidence, Chart("opsproof.charts.backups:sizes_chart", ([(time.time(), 10)], 5, "s"), "sizes"))
+    charts.picture(evidence, Chart("opsproof.charts.backups:sizes_chart", ("not pairs", 5, "s"), "broken"))
+    charts.picture(evidence, None)
+    (title, svg), (broken, error) = evidence.images
+    assert title == "sizes" and _svg(svg) is not None and broken == "broken" and isinstance(error, Exception)
+    report = SimpleNamespace(outcome="passed", longrepr=None)
+    assert base64.b64decode(charts.encoded(report, title, svg)).decode() == svg and report.outcome == "passed"
+    assert charts.encoded(report, broken, error) == ""
+    assert report.outcome == "failed" and report.longrepr.startswith("the chart 'broken' could not be drawn: ")
+    earlier = SimpleNamespace(outcome="failed", longrepr="teardown: boom")
+    charts.encoded(earlier, broken, error)
+    assert earlier.longrepr.startswith("teardown: boom\nthe chart 'broken' could not be drawn: ")
+
+
+def test_charts_are_in_the_report_the_ledger_hashed(suite, tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "access.log").write_text(access_log_lines(300))
     suite.config(slo_config(tmp_path, AVAILABILITY, FAST))
     result = suite.run("-m", "weekly", "checks/test_slo.py")
     assert result.ret == 0, result.stdout.str()
-    html = suite.html()
-    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]*)", html)
+    images = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]*)", suite.html())
     assert len(images) >= 3, len(images)                        # two budget charts and the week's chart
     for data in images:
-        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n", data[:40]   # a PNG, never an empty image
+        _svg(base64.b64decode(data).decode())                   # an SVG, never an empty image
     line = json.loads((suite.reports / "ledger.jsonl").read_text().splitlines()[-1])
     digests = {f["name"]: f["sha256"] for f in line["files"]}
     report = max(suite.reports.glob("*.html"), key=lambda p: p.stat().st_mtime)
     assert digests[report.name] == hashlib.sha256(report.read_bytes()).hexdigest()
+
+
+_MODULES = """
+import json, sys
+def pytest_unconfigure(config):
+    with open(config.rootpath / "modules.json", "w") as fh:
+        json.dump(sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "matplotlib", "pygal")), fh)
+"""
+
+
+@pytest.mark.parametrize("draws", [False, True])
+def test_a_run_that_draws_nothing_imports_no_plotting_library_nor_numpy(suite, tmp_path, draws):
+    """Charts used to cost every run a helper process and matplotlib's import; now a chart is drawn where it is asked
+    for, and a run whose checks draw nothing (no SLO, no backups) imports neither pygal nor numpy."""
+    (suite.path / "modules_probe.py").write_text(_MODULES)
+    (tmp_path / "data").mkdir()
+    config = {"service": "probe", "root": str(tmp_path), "disk": {"paths": ["."], "max_used_percent": 100}}
+    if draws:
+        (tmp_path / "logs").mkdir()
+        (tmp_path / "logs" / "access.log").write_text(access_log_lines(50))
+        config = slo_config(tmp_path, AVAILABILITY, FAST)
+    suite.config(config)
+    result = suite.run("-p", "modules_probe", "-m", "weekly" if draws else "daily",
+                       "checks/test_slo.py" if draws else "checks/test_disk.py")
+    assert result.ret == 0, result.stdout.str()
+    imported = set(json.loads((suite.path / "modules.json").read_text()))
+    assert "matplotlib" not in imported
+    if draws:
+        assert {"pygal", "numpy"} <= imported
+    else:
+        assert imported == set(), sorted(imported)

@@ -1,11 +1,11 @@
 """pytest's private API, used in one guarded place (engine/pytest_api.py), still works on the installed pytest:
-`-k` evaluated against an item, and the definitions of an item's fixtures. pyproject allows pytest>=9; CI runs this
-on the pytest it installs, so a pytest that moved either fails here, named."""
+`-k` evaluated against an item. pyproject allows pytest>=9; CI runs this on the pytest it installs, so a pytest that
+moved it fails here, named."""
 from __future__ import annotations
 
 import pytest
 
-from engine.pytest_api import fixture_functions, keyword_match
+from engine.pytest_api import keyword_match
 
 SOURCE = '''
 import pytest
@@ -34,10 +34,3 @@ def test_a_k_expression_selects_as_minus_k_does(pytester: pytest.Pytester):
         keyword_match("disk and", item)
     with pytest.raises(pytest.UsageError):
         keyword_match("daily(key=1)", item)  # -k refuses the call form when it evaluates one
-
-
-def test_an_items_fixture_definitions_name_the_module_that_defines_them(pytester: pytest.Pytester):
-    item = pytester.getitems(SOURCE)[0]
-    functions = fixture_functions(item)
-    assert "disk_usage" in [f.__name__ for f in functions]
-    assert {f.__module__ for f in functions if f.__name__ == "disk_usage"} == {item.module.__name__}

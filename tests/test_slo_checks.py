@@ -46,7 +46,7 @@ def test_weekly_on_the_example_shows_attainment_budget_and_chart(suite, example_
     today = evidence(perf, "Performance")[0]["numbers"][-1]
     assert today["requests"] >= 200 and today["p50_ms"] is not None
     html = suite.html()
-    assert html.count("data:image/png;base64,") >= 3       # two budget charts and the week's chart, inline
+    assert html.count("data:image/svg+xml;base64,") >= 3       # two budget charts and the week's chart, inline
     assert result.ret == 0, result.stdout.str()
 
 
@@ -136,7 +136,7 @@ def test_quarterly_review_passes_with_a_loose_hint_and_fails_when_missed(suite, 
     (test,) = outcomes_of(suite, "test_slo_review").values()
     review = evidence(test, "Review")[0]
     assert review["attained_percent"] == pytest.approx(100 * 4999 / 5000) and "looks loose" in review["hint"]
-    assert suite.html().count("data:image/png;base64,") >= 1
+    assert suite.html().count("data:image/svg+xml;base64,") >= 1
     with open(log, "a") as fh:
         fh.write(access_log_lines(200, status=503))
     assert suite.run("-m", "quarterly").ret == 1
@@ -198,7 +198,7 @@ def test_slo_checks_read_the_log_over_ssh(suite, example_app, sshd):
 
 def test_an_objective_shorter_than_every_page_window_has_no_page_alert_to_evaluate():
     from opsproof.config import Maint
-    from opsproof.slo.source import no_page_alert, page_alerts
+    from opsproof.slo.alerts import no_page_alert, page_alerts
 
     slo = Maint.model_validate({"service": "s", "slo": {"source": {"access_log": "a.log"}, "objectives": [
         {"name": "short", "sli": "availability", "target": 99, "window": "30m"},

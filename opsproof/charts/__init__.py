@@ -1,10 +1,11 @@
-"""Every picture in a report, in one place: the house style, the helper process that draws, and one module per concern.
+"""Every picture in a report, in one place: the house style, how a picture is drawn, and one module per concern.
 
-- `style`: colours, date axes in UTC, units, and PNG output (matplotlib's Agg, no display).
-- `drawing`: `draw("opsproof.charts.slo:budget_chart", ...)` hands the data to a helper process and returns a
-  future of the PNG, so a run's checks go on while matplotlib works (in process when no helper can start).
-- `backups`, `disk`, `slo`: the charts themselves, each taking the library's own records. The library says which
-  picture shows a record as a `drawing.Chart` (function, data, caption); engine/charts.py hands it to the helper.
+- `style`: colours (each readable on white), times in UTC with the axis saying so, units, and SVG output (pygal,
+  pure Python: a chart is a few milliseconds and tens of KB of text inline in the self-contained report).
+- `drawing`: the library says which picture shows a record as a `drawing.Chart` (function, data, caption);
+  engine/charts.py draws it where it is asked for, in the run's own process.
+- `backups`, `disk`, `slo`: the report's charts, each taking the library's own records; `trend`: one measured value
+  over many runs, for `opsproof history` and an audit bundle.
 
-matplotlib is imported only by these modules, and only when a chart is drawn.
+pygal is imported only by these modules, and only when a chart is drawn: a run that draws nothing imports it not.
 """

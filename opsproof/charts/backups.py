@@ -1,47 +1,39 @@
 """A chart for the report: every kept backup's size by date, against the smallest size the config accepts.
 
-Pure: (modification time, size) pairs in, PNG bytes out, drawn with matplotlib's object API on the Agg
-canvas (no display, no pyplot state), small enough to inline in the self-contained HTML report.
+Pure: (modification time, size) pairs in, SVG text out.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
-from matplotlib.figure import Figure
+import pygal
 
-from .style import BAD, LIMIT, LINE, OK, date_axis, png, unit_for
+from .style import BAD, LIMIT, LINE, OK, message, options, svg, unit_for, utc, when
 
 SPAN_MIN_S = 3600
 
 
-def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], title: str) -> bytes:
+def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], title: str) -> str:
     """Each archive's size at its modification time (UTC), oldest to newest; the ones under `min_size` in red
-    and the limit as a dashed line labelled with its key; the newest one ringed."""
+    and the limit as a dashed line labelled with its key; the newest one marked."""
     points = sorted(archives)
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
-    ax = fig.subplots()
-    ax.set_title(title, fontsize=10)
     if not points:
-        ax.text(0.5, 0.5, "no archive to show", transform=ax.transAxes, ha="center", color=BAD)
-        ax.set_axis_off()
-        return png(fig)
+        return message(title, "no archive to show")
     scale, unit = unit_for(max([s for _, s in points] + [min_size or 0]))
-    when = [datetime.fromtimestamp(t, timezone.utc) for t, _ in points]
-    sizes = [s / scale for _, s in points]
-    colors = [BAD if min_size is not None and s < min_size else OK for _, s in points]
-    ax.plot(when, sizes, color=LINE, linewidth=1, zorder=2)
-    ax.scatter(when, sizes, c=colors, s=24, zorder=3)
-    ax.scatter(when[-1:], sizes[-1:], s=90, facecolors="none", edgecolors=colors[-1], zorder=4, label="newest")
+    start, end = points[0][0], points[-1][0]
+    if end - start < SPAN_MIN_S:   # one archive (or all within minutes): a day around them
+        start, end = (start + end) / 2 - 43200, (start + end) / 2 + 43200
+    top = max([s for _, s in points] + [min_size or 0]) / scale * 1.15 or 1
+    chart = pygal.DateTimeLine(**options(title, LINE, OK, BAD, LIMIT, OK), x_value_formatter=when,
+                               y_title=f"size ({unit})", x_title="modified (UTC)", range=(0, top),
+                               xrange=tuple(utc([start, end])))
+    dated = [(w, size / scale, min_size is not None and size < min_size)
+             for w, size in zip(utc(t for t, _ in points), (size for _, size in points))]
+    chart.add("size", [(w, y) for w, y, _ in dated], show_dots=False)
+    chart.add("at or over the minimum", [(w, y) for w, y, under in dated if not under], stroke=False, dots_size=4)
+    chart.add("under the minimum", [(w, y) for w, y, under in dated if under], stroke=False, dots_size=4)
     if min_size is not None:
-        ax.axhline(min_size / scale, color=LIMIT, linestyle="--", linewidth=1,
-                   label=f"backups.min_size_bytes = {min_size} B")
-    ax.set_ylim(bottom=0, top=max(sizes + [(min_size or 0) / scale]) * 1.15 or 1)
-    ax.set_ylabel(f"size ({unit})")
-    ax.legend(loc="lower left", fontsize=8)
-    date_axis(ax)
-    if (points[-1][0] - points[0][0]) < SPAN_MIN_S:  # one archive (or all within minutes): a day around them
-        middle = datetime.fromtimestamp((points[0][0] + points[-1][0]) / 2, timezone.utc)
-        ax.set_xlim(middle - timedelta(hours=12), middle + timedelta(hours=12))
-    return png(fig)
-
+        chart.add(f"backups.min_size_bytes = {min_size} B", [(w, min_size / scale) for w in utc([start, end])],
+                  show_dots=False, stroke_style={"dasharray": "6,4", "width": 2})
+    chart.add("newest", [dated[-1][:2]], stroke=False, dots_size=8)
+    return svg(chart)

@@ -1,77 +1,61 @@
-"""Charts for the report, drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state).
-
-Each function returns PNG bytes small enough to inline in the self-contained HTML report.
-"""
+"""Charts for the report: an objective's SLI against its target and its error budget burning down; a week's
+requests, 5xx share and latency. SVG text out (opsproof/charts/style.py)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from matplotlib.figure import Figure
+import pygal
 
-from .style import BAD, LINE as MUTED, LIMIT as TARGET, OK, date_axis, png as _png, utc as _dates
+from .style import AMBER, BAD, LIMIT as TARGET, LINE as MUTED, OK, options, stack, svg, utc, when
 from ..slo.status import BudgetSeries, Performance
 
-
-def _gaps(values: list[Optional[float]]) -> list[float]:
-    return [float("nan") if v is None else v for v in values]
+PANEL = 280   # each of the two panels' height
 
 
-def budget_chart(series: BudgetSeries, title: str) -> bytes:
+def _points(times: list[float], values: list[Optional[float]]) -> list[tuple]:
+    return [(w, v) for w, v in zip(utc(times), values) if v is not None]
+
+
+def budget_chart(series: BudgetSeries, title: str) -> str:
     """Top: the SLI per interval against the target. Bottom: the window's error budget burning down to now."""
-    fig = Figure(figsize=(8, 4.6), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1])
-    when = _dates(series.times)
-    sli = _gaps(series.sli_percent)
     seen = [v for v in series.sli_percent if v is not None]
-    colors = [OK if v is not None and v >= series.target_percent else BAD for v in series.sli_percent]
-    top.scatter(when, sli, c=colors, s=18, zorder=3)
-    top.plot(when, sli, color=MUTED, linewidth=1)
-    top.axhline(series.target_percent, color=TARGET, linestyle="--", linewidth=1,
-                label=f"target {series.target_percent:g} %")
     floor = min(seen + [series.target_percent]) if seen else series.target_percent
     margin = max(100 - floor, 0.01) * 0.15
-    top.set_ylim(floor - margin, 100 + margin)
-    top.set_ylabel("good requests %")
-    top.legend(loc="lower left", fontsize=8)
-    top.set_title(title, fontsize=10)
-    left = _gaps(series.remaining_percent)
-    final = next((v for v in reversed(series.remaining_percent) if v is not None), 0.0)
-    bottom.plot(when, left, color=OK if final >= 0 else BAD, linewidth=2)
-    bottom.axhline(0, color=BAD, linewidth=1)
-    lows = [v for v in series.remaining_percent if v is not None]
-    if lows and min(lows) < 0:
-        bottom.fill_between(when, left, 0, where=[v is not None and v < 0 for v in series.remaining_percent],
-                            color=BAD, alpha=0.25, interpolate=True)
-    bottom.set_ylim(min(lows + [0]) - 10 if lows else -10, 105)
-    bottom.set_ylabel("budget left %")
-    if not seen:
-        top.text(0.5, 0.5, "no traffic in this window", transform=top.transAxes, ha="center", color=BAD)
-    bottom.set_xlim(_dates([series.start])[0], when[-1])
-    date_axis(bottom)
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    return _png(fig)
+    start = utc([series.start])[0]
+    end = utc(series.times[-1:])[0] if series.times else start
+    xrange = (start, end) if end > start else None
+    top = pygal.DateTimeLine(**options(title, MUTED, OK, BAD, TARGET, height=PANEL,
+                                       no_data_text="no traffic in this window"),
+                             x_value_formatter=when, y_title="good requests %", range=(floor - margin, 100 + margin),
+                             xrange=xrange)
+    top.add("SLI", _points(series.times, series.sli_percent), show_dots=False)
+    top.add("met", [(w, v) for w, v in _points(series.times, series.sli_percent) if v >= series.target_percent],
+            stroke=False, )
+    top.add("missed", [(w, v) for w, v in _points(series.times, series.sli_percent) if v < series.target_percent],
+            stroke=False, )
+    if series.times:
+        top.add(f"target {series.target_percent:g} %", [(start, series.target_percent), (end, series.target_percent)],
+                show_dots=False, stroke_style={"dasharray": "6,4", "width": 2})
+    left = [v for v in series.remaining_percent if v is not None]
+    final = left[-1] if left else 0.0
+    bottom = pygal.DateTimeLine(**options("error budget left", OK if final >= 0 else BAD, BAD, height=PANEL),
+                                x_value_formatter=when, x_title="time (UTC)", y_title="budget left %",
+                                range=(min(left + [0]) - 10 if left else -10, 105), xrange=xrange)
+    bottom.add("budget left", _points(series.times, series.remaining_percent), show_dots=False, fill=False,
+               stroke_style={"width": 2.5})
+    if series.times:
+        bottom.add("exhausted", [(start, 0), (end, 0)], show_dots=False)
+    return stack([svg(top), svg(bottom)], PANEL)
 
 
-def performance_chart(perf: Performance, title: str) -> bytes:
+def performance_chart(perf: Performance, title: str) -> str:
     """Top: requests per day and the 5xx share. Bottom: p50/p95/p99 latency per day."""
-    fig = Figure(figsize=(8, 4.6), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
     days = [n["day"][5:] for n in perf.numbers]
-    x = list(range(len(days)))
-    top.bar(x, [n["requests"] for n in perf.numbers], color=MUTED)
-    top.set_ylabel("requests")
-    top.set_title(title, fontsize=10)
-    share = top.twinx()
-    share.plot(x, _gaps([n["error_percent"] for n in perf.numbers]), color=BAD, marker="o", markersize=4)
-    share.set_ylabel("5xx %", color=BAD)
-    share.set_ylim(bottom=0)
-    for key, color in (("p50_ms", OK), ("p95_ms", "#d68910"), ("p99_ms", BAD)):
-        bottom.plot(x, _gaps([n[key] for n in perf.numbers]), marker="o", markersize=4, color=color, label=key[:3])
-    bottom.set_ylabel("latency ms")
-    bottom.set_ylim(bottom=0)
-    bottom.legend(loc="upper left", fontsize=8, ncols=3)
-    bottom.set_xticks(x, days)
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    return _png(fig)
+    top = pygal.Bar(**options(title, MUTED, BAD, height=PANEL), x_labels=days, y_title="requests")
+    top.add("requests", [n["requests"] for n in perf.numbers])
+    top.add("5xx %", [n["error_percent"] for n in perf.numbers], secondary=True)
+    bottom = pygal.Line(**options("latency per day", OK, AMBER, BAD, height=PANEL), x_labels=days,
+                        y_title="latency ms", x_title="day (UTC)")
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        bottom.add(key[:3], [n[key] for n in perf.numbers])
+    return stack([svg(top), svg(bottom)], PANEL)

@@ -113,12 +113,12 @@ class Evidence:
 
     records: list[tuple[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
-    images: list[tuple[str, Any]] = field(default_factory=list)   # (title, PNG bytes or a future of them)
+    images: list[tuple[str, Any]] = field(default_factory=list)   # (title, SVG text, or why it was not drawn)
 
-    def image(self, png: Any, title: str) -> None:
-        """Attach a PNG picture (a chart) to the report, inline in the self-contained HTML: its bytes, or a future
-        of them (a chart still being drawn by the run's helper, opsproof/report/drawing.py)."""
-        self.images.append((title, png))
+    def image(self, svg: Any, title: str) -> None:
+        """Attach a picture (a chart) to the report, inline in the self-contained HTML: its SVG text, or the
+        exception that kept it from being drawn (the report's phase then fails saying so: engine/charts.py)."""
+        self.images.append((title, svg))
 
     def record(self, value: Any, label: Optional[str] = None) -> Any:
         """Keep a measurement record (a dataclass or dict) for the report; return it unchanged."""

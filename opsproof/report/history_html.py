@@ -1,7 +1,7 @@
 """The history page (`opsproof history`, and history.html in an audit bundle): trend charts first, then every run per
 cadence and host with its verdict and a link to its report. Self-contained (charts inline as SVG) and made to print:
 A4 or Letter, tables kept together where they fit, ids and keys broken only at their separators (`/`, `::`, `_`,
-`.`, `-`, `[`), never inside a word. Pure, but for drawing the charts (`draw`, matplotlib through opsproof.charts).
+`.`, `-`, `[`), never inside a word. Pure, but for drawing the charts (`draw`, pygal through opsproof.charts).
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def runs_tables(history: History, link: Link, level: int = 3) -> str:
 
 def draw(history: History) -> dict[str, bytes]:
     """metric -> its trend chart (SVG), for every metric the runs measured."""
-    from ..charts.trend import trend_chart   # matplotlib: only when a chart is drawn
+    from ..charts.trend import trend_chart   # pygal: only when a chart is drawn
 
     return {metric: trend_chart(METRICS[metric][0] + (f" ({METRICS[metric][1]})" if METRICS[metric][1] != "B" else ""),
                                 METRICS[metric][1], series)

@@ -15,29 +15,12 @@ from ..config import Objective
 from ..hosts.state import StateStore
 from . import status
 from .accesslog import buckets
-from .math import alert_windows
+from .alerts import BurnAlert
 
 DAY = 86400
 STATE = "slo"          # the state file of the access-log aggregates
 BUDGET_CHART = "opsproof.charts.slo:budget_chart"
 SETTINGS = ("format", "time_field", "status_field", "duration_field", "duration_unit")
-
-
-@dataclass(frozen=True)
-class BurnAlert:
-    """One page alert of one objective (SRE Workbook windows scaled to its window); alert "" when none fits."""
-
-    objective: Objective
-    alert: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.objective.name}-{self.alert.replace(' ', '-').replace('/', '-') or 'none'}"
-
-
-def page_alerts(objective: Objective) -> list[BurnAlert]:
-    windows = alert_windows(objective.window.total_seconds(), "page")
-    return [BurnAlert(objective, status.alert_name(w)) for w, _ in windows] or [BurnAlert(objective, "")]
 
 
 @dataclass
@@ -81,13 +64,6 @@ class SloRun:
         series = status.budget_series(self.source, objective, self.now, status.QUARTER_S, points=26)
         return review, st, Chart(BUDGET_CHART, (series, quarter_title(objective, review)),
                                  f"{objective.name}: the quarter")
-
-
-def no_page_alert(alert: BurnAlert) -> Optional[str]:
-    """Why `alert` has nothing to evaluate (its objective's window is shorter than any page window), or None."""
-    if alert.alert:
-        return None
-    return f"{alert.objective.name}: a window of {alert.objective.window} is shorter than the 1h page alert window"
 
 
 def open_source(target: Any, slo: Any, state: StateStore) -> tuple[SloRun, Optional[dict]]:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Protocol
 
 from . import math as slomath
+from .alerts import alert_name
 from .aggregates import Aggregates
 from .accesslog.buckets import LogRead
 
@@ -157,11 +158,6 @@ class BurnStatus:
     firing: list[str] = field(default_factory=list)
     numbers: list[dict] = field(default_factory=list)   # per alert: long_burn, short_burn, factor
     error: Optional[str] = None
-
-
-def alert_name(window: slomath.BurnWindow) -> str:
-    """`page 1h/5m`: an alert by its severity and its long and short windows."""
-    return f"{window.severity} {slomath.format_duration(window.long_s)}/{slomath.format_duration(window.short_s)}"
 
 
 def burn(source: Source, objective: Any, now_s: float, severity: str = "page", min_requests: int = 1,
