@@ -15,8 +15,7 @@ from opsproof.report import ledger
 from opsproof.report.bundle_check import Period
 
 from helpers import require_tool
-from helpers.audit import record_run
-from test_summary_schema import validator
+from helpers.audit import record_run, validator
 
 
 def unpack(archive: Path, into: Path) -> Path:

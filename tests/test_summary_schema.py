@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import jsonschema
 import pytest
 
 from opsproof.cli import main
 from opsproof.report import ledger
 from opsproof.report.run import RunRecord
-from opsproof.report.summary import FORMAT, SCHEMA, Results, build_summary, read_summary, to_json
+from opsproof.report.summary import FORMAT, Results, build_summary, read_summary, to_json
+
+from helpers.audit import validator
 
 START = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)
-
-
-def validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
 
 
 def _run() -> RunRecord:

@@ -1,13 +1,14 @@
 """Ledgers for the audit commands' tests (bundle, history): runs with a report and a real JSON summary, chained."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from opsproof.report import ledger
 from opsproof.report.run import RunRecord
-from opsproof.report.summary import Results, build_summary, write_summary
+from opsproof.report.summary import SCHEMA, Results, build_summary, write_summary
 
 START = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
 
@@ -49,3 +50,12 @@ def record_run(directory: Path, day: int, selection: str = "daily", used: float 
     entry = ledger.entry(run, results.counts(), [t["id"] for t in tests if t["outcome"] == "failed"],
                          [html, html.with_suffix(".json")], directory, int(failed), "failed" if failed else "passed")
     return ledger.append(directory / ledger.NAME, {**entry, **line})
+
+
+def validator() -> Any:
+    """A validator of the JSON summary's schema (opsproof/report/summary.schema.json), the schema itself checked."""
+    import jsonschema   # the test extra's
+
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
