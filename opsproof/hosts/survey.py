@@ -6,7 +6,8 @@ in one call (opsproof/hosts/gather.py, through opsproof.hosts.ship), the answers
 again: a read that depends on an answer (the newest archive to verify, once the listing is known) is noted then,
 for a second call. The checks then measure as always; what the survey read is answered without a round trip,
 anything else (an action, a read no plan foresaw) reaches the host as before. The first call doubles as the
-reachability probe: an unreachable host fails it as it would fail the probe.
+reachability probe: an unreachable host fails it as it would fail the probe. A run with --apply is surveyed too: an
+action forgets the answers (Target.changing), and the first read after it no answer holds surveys the host again.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Survey:
     functions: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str = ""
+    skipped: bool = False   # `needed` said no: nothing was asked
 
 
 def _planned(target: Target, plan: Callable[[Target], None]) -> tuple[list[str], list[tuple]]:
@@ -45,9 +47,11 @@ def _planned(target: Target, plan: Callable[[Target], None]) -> tuple[list[str],
     return answers.take_wanted()
 
 
-def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS) -> Survey:
+def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
+           needed: Optional[Callable[[list, list], bool]] = None) -> Survey:
     """Read on `target` what `plan(target)` measures, in at most `rounds` shipped calls. `plan` catches nothing of
-    ours: a measurement that stops at a read still to be made (TargetError) ends its part of this round.
+    ours: a measurement that stops at a read still to be made (TargetError) ends its part of this round. With
+    `needed` (of the first round's commands and calls), nothing is asked unless it says yes (`skipped`).
     Raises TargetError when the host is unreachable."""
     out, started = Survey(target.name), time.monotonic()
     if target.is_local or target.answers is None:
@@ -55,6 +59,9 @@ def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS)
     for _ in range(rounds):
         commands, calls = _planned(target, plan)
         if not commands and not calls:
+            break
+        if needed is not None and not out.calls and not needed(commands, calls):
+            out.skipped = True
             break
         carry = tuple(sorted({function.partition(":")[0] for function, _, _ in calls}))
         timeout_s = target.timeout_s + sum(t for _, _, t in calls)
@@ -87,6 +94,8 @@ def first_contact(target: Target, answered: set[str], plan: Optional[Callable[[T
     if target.name in known:
         return f"{known[target.name]} (first seen earlier in this run; not retried)"
     if target.name not in answered:
+        if plan is not None and target.answers is not None and not target.is_local:
+            target.answers.refresh = lambda needed: not survey(target, plan, needed=needed).skipped  # after an action
         try:
             if plan is None or not survey(target, plan).calls:
                 target.ping()

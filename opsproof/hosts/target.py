@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import shlex
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from .answers import Answers
 
@@ -115,6 +116,22 @@ class Target:
         if check and result.rc != 0:
             raise TargetError(f"{self.name}: `{quoted}` exited {result.rc}: {result.stderr.strip()[:500]}")
         return result
+
+    @contextmanager
+    def changing(self) -> Iterator["Target"]:
+        """Around an action that changes the host: inside, every read reaches it (nothing a survey read before is
+        taken for true); afterwards the survey's answers are forgotten, and the next read asks the host again."""
+        answers = None if self.is_local else self.answers
+        if answers is None:
+            yield self
+            return
+        answers.forget()
+        answers.acting += 1
+        try:
+            yield self
+        finally:
+            answers.acting -= 1
+            answers.acted()
 
     def _unreachable(self, reason: str) -> TargetError:
         """The error for a host that did not answer, remembered so that no later command waits for it again."""

@@ -12,6 +12,11 @@ logrotate is driven, not re-implemented: its config is rendered from the policy 
 the target (mode 0600: logrotate ignores a group/world-writable config and still exits 0), run
 with its own state file, and its stderr is read for "error:" lines, since it exits 0 after
 skipping a config. Without logrotate on the target the action fails and says so.
+
+What it reads of the logs (matches, sizes, rotated copies) is one read (opsproof/logs/ondisk.py), made where the logs
+are and shared by the plan and the outcome; writing the config and `logrotate -d` are one command. On a remote host
+a survey answers both rounds (fixtures/rotate.py); the action itself acts one command at a time, inside
+Target.changing, so what is read after it is read again.
 """
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ from ..config import Rotate
 from ..hosts import ship as shipped
 from ..hosts.procfd import Holders
 from ..hosts.target import Target, TargetError
-from . import siblings
+from .logrotate import decisions, errors_in, render
+FACTS = "opsproof.logs.ondisk:facts"
 
 
 @dataclass
@@ -80,97 +86,68 @@ class RotationRun:
         return not self.errors
 
 
-def size_bytes(policy: Rotate) -> int:
-    return max(1, int(policy.max_size_mb * 1024 * 1024))
+def on_disk(target: Target, globs: list[str], logs: list[str] = ()) -> dict:
+    """opsproof.logs.ondisk's facts of these globs and logs on the target: one read (the survey's answer, remote)."""
+    return shipped.call(target, FACTS, {"globs": list(globs), "logs": list(logs)}, target.timeout_s, dict)
 
 
-def render(policy: Rotate, files: list[str], root: str, source: str = "") -> str:
-    """logrotate's config for the policy (files are absolute paths, already matched)."""
-    from ..config import logrotate_period
-
-    body = [f"rotate {policy.keep}"]
-    if policy.every:
-        body += [logrotate_period(policy.every), f"maxsize {size_bytes(policy)}"]
-    else:
-        body.append(f"size {size_bytes(policy)}")
-    body += ["missingok", "notifempty", "nodateext", "nomail", "noolddir"]
-    if policy.copytruncate:
-        body += ["copytruncate"] + (["compress"] if policy.compress else ["nocompress"])
-    else:
-        body.append("create")
-        body += ["compress", "delaycompress"] if policy.compress else ["nocompress"]
-    if policy.su:
-        body.append(f"su {policy.su}")
-    if policy.postrotate:
-        script = [f"cd '{root}' || exit 1"] + policy.postrotate.splitlines()
-        body += ["sharedscripts", "postrotate"] + [f"    {line}" for line in script] + ["endscript"]
-    head = f"# rendered by opsproof from {source or 'logs.rotate'}; do not edit, it is rewritten on every run\n"
-    names = " ".join(f'"{f}"' for f in files)
-    return head + names + " {\n" + "".join(f"    {line}\n" for line in body) + "}\n"
+def matched(target: Target, found: dict, globs: list[str]) -> tuple[list[str], list[str]]:
+    """Active log files matching the globs in `found` (on_disk's), and the globs that matched nothing."""
+    files: list[str] = []
+    empty: list[str] = []
+    for pattern in globs:
+        got = found["globs"][pattern]
+        if "error" in got:
+            raise TargetError(got["error"] if got["error"].startswith(pattern) else f"{target.name}: {got['error']}")
+        if not got["files"]:
+            empty.append(pattern)
+        files += [p for p in got["files"] if p not in files]
+    return files, empty
 
 
 def match(target: Target, globs: list[str]) -> tuple[list[str], list[str]]:
     """Active log files matching the globs (rotated siblings excluded), and the globs that matched nothing."""
-    files: list[str] = []
-    empty: list[str] = []
-    for pattern in globs:
-        directory, name = posixpath.split(pattern)
-        if any(c in directory for c in "*?["):
-            raise TargetError(f"{pattern}: a glob may only be in the file name, not in the directory")
-        found = sorted(p for p, _, _ in target.files(directory, name) if not siblings.is_rotated(p))
-        if not found:
-            empty.append(pattern)
-        files += [p for p in found if p not in files]
-    return files, empty
+    return matched(target, on_disk(target, globs), globs)
 
 
 def listed(target: Target, globs: list[str]) -> list[str]:
     """One entry per log to check: the files each glob matches (each once, in order), or the glob itself where it
     matches nothing or cannot be listed (its check then fails saying so)."""
-    out: list[str] = []
+    found, out = on_disk(target, globs), []
     for pattern in globs:
-        try:
-            found = match(target, [pattern])[0]
-        except TargetError:
-            found = []
-        out += [f for f in found if f not in out] if found else [pattern]
+        files = found["globs"][pattern].get("files")
+        out += [f for f in files if f not in out] if files else [pattern]
     return out
-
-
-def _decisions(output: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    current = None
-    for line in output.splitlines():
-        line = line.strip()
-        if line.startswith("considering log "):
-            current = line[len("considering log "):]
-        elif current and line.startswith("log needs rotating"):
-            out[current] = "needs rotating"
-        elif current and line.startswith("log does not need rotating"):
-            out[current] = line.replace("log does not need rotating", "not needed").strip()
-    return out
-
-
-def _errors(output: str) -> list[str]:
-    return [line.strip() for line in output.splitlines() if line.strip().startswith("error:")]
 
 
 # logrotate lives in sbin, which a non-root login's PATH often lacks.
 _SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH; '
 
 
-def _tool(target: Target) -> Optional[str]:
+def tool(target: Target) -> Optional[str]:
+    """logrotate's version line on the target, or None when it is not installed there."""
     found = target.run(_SBIN + "command -v logrotate >/dev/null && logrotate --version 2>&1 | head -1", check=False)
     return found.stdout.strip() or None if found.rc == 0 else None
 
 
-def _logrotate(target: Target, run: RotationRun, debug: bool) -> str:
+_UNWRITTEN = 97   # the config could not be written (the plan's command writes it, then runs logrotate -d)
+
+
+def _logrotate(target: Target, run: RotationRun, debug: bool, work_dir: str = "") -> str:
+    """logrotate -v, or (debug) the rendered config written to work_dir and logrotate -d, in one command."""
     flag = "-d" if debug else "-v"
     run.command = f"logrotate {flag} -s {run.state_file} {run.config_file}"
-    result = target.run(_SBIN + "logrotate %s -s %s %s 2>&1", flag, run.state_file, run.config_file, check=False)
+    conf = run.config_file
+    write = ("{ umask 077 && mkdir -p %s && printf '%%s' %s > %s.tmp && mv -f %s.tmp %s; } || exit "
+             f"{_UNWRITTEN}; ") if debug else ""
+    result = target.run(write + _SBIN + "logrotate %s -s %s %s 2>&1",
+                        *((work_dir, run.rendered, conf, conf, conf) if debug else ()), flag, run.state_file, conf,
+                        check=False)
+    if debug and result.rc == _UNWRITTEN:
+        raise TargetError(f"{target.name}: cannot write {conf}: {result.stderr.strip()[:500]}")
     output = result.stdout
-    run.errors += _errors(output)
-    if result.rc != 0 and not _errors(output):
+    run.errors += errors_in(output)
+    if result.rc != 0 and not errors_in(output):
         run.errors.append(f"logrotate exited {result.rc}: {output.strip()[-300:]}")
     run.log += [line for line in output.splitlines() if line.strip() and "debug mode does nothing" not in line][-40:]
     return output
@@ -205,54 +182,27 @@ def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool
     run.config_file = posixpath.join(work_dir, "logrotate.conf")
     run.state_file = posixpath.join(work_dir, "logrotate.state")
     try:
-        run.tool = _tool(target)
+        run.tool = tool(target)
         if run.tool is None:
             run.errors.append(f"logrotate is not installed on {target.name}: install it there (Debian/Ubuntu: "
                               "sudo apt-get install -y logrotate; RHEL: sudo dnf install logrotate; for the example "
                               "on this machine, scripts/bootstrap does it); opsproof drives it and does not "
                               "re-implement rotation")
             return run
-        run.files, empty = match(target, policy.files)
+        found = on_disk(target, policy.files)
+        run.files, empty = matched(target, found, policy.files)
         run.errors += [f"{g}: no file matches this glob in logs.rotate.files" for g in empty]
         if not run.files:
             return run
         for path in run.files:
-            run.before[path] = target.stat(path).size or 0
+            run.before[path] = found["logs"][path]["size"] or 0
         run.rendered = render(policy, run.files, root, source)
-        target.run("umask 077 && mkdir -p %s && printf '%%s' %s > %s.tmp && mv -f %s.tmp %s", work_dir, run.rendered,
-                   run.config_file, run.config_file, run.config_file)
-        run.decisions = _decisions(_logrotate(target, run, debug=True))
+        run.decisions = decisions(_logrotate(target, run, debug=True, work_dir=work_dir))
         due = [f for f, verdict in run.decisions.items() if verdict == "needs rotating"]
         if not apply or run.errors or not due:
             return run
-        if policy.compress and not policy.copytruncate:
-            busy = _holders(target, [f + ".1" for f in due]).pids
-            for name, pids in busy.items():
-                if pids:
-                    run.errors.append(f"{name} is still open by pid {', '.join(map(str, pids))}: its writer did not "
-                                      "reopen after the last rotation, and this rotation would compress it — not "
-                                      "rotated; check logs.rotate.postrotate")
-            if run.errors:
-                return run
-        newest = (".1.gz",) if policy.copytruncate and policy.compress else (".1",)
-        previous = {f: target.stat(f + newest[0]).inode for f in due}  # a new NAME.1 afterwards: rotated
-        run.log.append(f"--- {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} apply")
-        _logrotate(target, run, debug=False)
-        for path in due:
-            first = target.stat(path + newest[0])
-            if first.exists and first.inode != previous[path]:
-                run.rotated.append(path)
-            run.after[path] = target.stat(path).size
-        if not policy.copytruncate:
-            for path in run.rotated:
-                waited = _wait_released(target, path + ".1", policy.reopen_timeout_s)
-                if waited is None:
-                    run.errors.append(f"{path}.1 is still held open {policy.reopen_timeout_s:g} s after rotation "
-                                      "(logs.rotate.reopen_timeout_s): the writer did not reopen — "
-                                      + ("check logs.rotate.postrotate" if policy.postrotate else
-                                         "set logs.rotate.postrotate to make it reopen (a signal or command)"))
-                else:
-                    run.reopened[path + ".1"] = waited
+        with target.changing():
+            _act(target, policy, run, due)
     except TargetError as exc:
         run.errors.append(str(exc))
     finally:
@@ -260,25 +210,60 @@ def rotate(target: Target, policy: Rotate, root: str, work_dir: str, apply: bool
     return run
 
 
-def outcome(target: Target, policy: Rotate, files: list[str]) -> list[LogOutcome]:
-    """The state on disk: each active log's size and its rotated files (NAME.1, NAME.2.gz, ...)."""
+def _act(target: Target, policy: Rotate, run: RotationRun, due: list[str]) -> None:
+    """logrotate -v on the files due, refused while a NAME.1 is still held open; then wait for the writers to let go."""
+    if policy.compress and not policy.copytruncate:
+        busy = _holders(target, [f + ".1" for f in due]).pids
+        for name, pids in busy.items():
+            if pids:
+                run.errors.append(f"{name} is still open by pid {', '.join(map(str, pids))}: its writer did not "
+                                  "reopen after the last rotation, and this rotation would compress it — not "
+                                  "rotated; check logs.rotate.postrotate")
+        if run.errors:
+            return
+    newest = (".1.gz",) if policy.copytruncate and policy.compress else (".1",)
+    previous = {f: target.stat(f + newest[0]).inode for f in due}  # a new NAME.1 afterwards: rotated
+    run.log.append(f"--- {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} apply")
+    _logrotate(target, run, debug=False)
+    for path in due:
+        first = target.stat(path + newest[0])
+        if first.exists and first.inode != previous[path]:
+            run.rotated.append(path)
+        run.after[path] = target.stat(path).size
+    if not policy.copytruncate:
+        for path in run.rotated:
+            waited = _wait_released(target, path + ".1", policy.reopen_timeout_s)
+            if waited is None:
+                run.errors.append(f"{path}.1 is still held open {policy.reopen_timeout_s:g} s after rotation "
+                                  "(logs.rotate.reopen_timeout_s): the writer did not reopen — "
+                                  + ("check logs.rotate.postrotate" if policy.postrotate else
+                                     "set logs.rotate.postrotate to make it reopen (a signal or command)"))
+            else:
+                run.reopened[path + ".1"] = waited
+
+
+def outcome(target: Target, policy: Rotate, files: list[str], found: Optional[dict] = None) -> list[LogOutcome]:
+    """The state on disk: each active log's size and its rotated files (NAME.1, NAME.2.gz, ...); from `found`
+    (on_disk's, when it was read for these files already) or read now."""
+    found = found if found is not None else on_disk(target, [], files)
     out = []
     delayed = 1 if policy.compress and not policy.copytruncate else 0
     for path in files:
-        st = target.stat(path)
-        rotated = [RotatedFile(r.path, r.size, r.compressed,
-                               target.read_range(r.path, 0, 2) == b"\x1f\x8b" if r.compressed else None)
-                   for r in siblings.find(target, path) if r.number is not None and r.compression in ("", ".gz")]
-        out.append(LogOutcome(path, st.size if st.exists else None, rotated, delayed))
+        log = found["logs"][path]
+        if "error" in log:
+            raise TargetError(f"{target.name}: {log['error']}")
+        out.append(LogOutcome(path, log["size"], [RotatedFile(**r) for r in log["rotated"]], delayed))
     return out
 
 
 def outcome_of(target: Target, policy: Rotate, log: str) -> tuple[list[LogOutcome], Optional[str]]:
-    """The state on disk of `log` (a file, or a glob: each file it matches), or why it cannot be read."""
+    """The state on disk of `log` (a file, or a glob: each file it matches), or why it cannot be read. A glob of the
+    policy is read with all of them (the plan's read, so a survey's answer serves both)."""
     try:
-        files, empty = match(target, [log])
+        found = on_disk(target, list(policy.files) if log in policy.files else [log])
+        files, empty = matched(target, found, [log])
     except TargetError as exc:
         return [], str(exc)
     if empty:
         return [], f"logs.rotate.files: no file matches {log} on {target.name}"
-    return outcome(target, policy, files), None
+    return outcome(target, policy, files, found), None

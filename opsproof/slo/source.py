@@ -13,6 +13,7 @@ from typing import Any, Optional
 from ..charts.drawing import Chart
 from ..config import Objective
 from ..hosts.state import StateStore
+from ..hosts.survey import quietly
 from . import status
 from .accesslog import buckets
 from .alerts import BurnAlert
@@ -77,13 +78,26 @@ def open_source(target: Any, slo: Any, state: StateStore) -> tuple[SloRun, Optio
         return SloRun(PromSource(client, cfg), time.time(), slo.min_requests), None
     settings = {k: getattr(cfg, k) for k in SETTINGS}
     thresholds = sorted({o.threshold_ms for o in slo.objectives if o.threshold_ms})
-    keep = max([o.window.total_seconds() for o in slo.objectives] + [buckets.QUARTER_S]) + DAY
+    keep = kept_s(slo)
     saved = state.load(STATE)
     now = target.now()
     agg, read, kept = buckets.update(target, cfg.access_log, settings, thresholds, saved.get(cfg.access_log, {}),
                                      now, keep)
     run = SloRun(status.LogSource(agg, read), now, slo.min_requests, read)
     return run, ({cfg.access_log: kept} if read.error is None else None)
+
+
+def kept_s(slo: Any) -> float:
+    """How far back the aggregates are kept: the longest window, at least a quarter, and a day."""
+    return max([o.window.total_seconds() for o in slo.objectives] + [buckets.QUARTER_S]) + DAY
+
+
+def planned(target: Any, slo: Any, state: StateStore) -> None:
+    """What open_source reads of an access log, measured for a survey (opsproof/hosts/survey.py): the target's clock
+    and the files with their heads in one round, each file's reduction (from the state's offsets) in the next."""
+    if slo.source.access_log:
+        quietly(target.now, lambda: buckets.candidates(target, slo.source.access_log, kept_s(slo)),
+                lambda: open_source(target, slo, state))
 
 
 def budget_title(objective: Objective, st: status.ObjectiveStatus) -> str:

@@ -14,24 +14,23 @@ large plain file with every core (localread.py). Both count every line the same 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
-import posixpath
 import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ...hosts import ship as shipped
-from ...hosts.target import Target, TargetError
-from ...logs import siblings
+from ...hosts.target import Target, TargetError, Unanswered
 from . import localread
 from .parse import Chunk, Parser, chunk_of
 from ..aggregates import FINE_S, Aggregates, latency_edges
+from .files import HEAD
 from .reducer import Reduced, decode, gunzip
 
 STATE_VERSION = 2
 CHUNK = 4 << 20          # a local compressed read (plain files: localread.CHUNK)
-HEAD = 1024
-HEAD_STEP = 4 << 10      # a compressed file's head is inflated from reads this size (1 KB of text needs less)
+CANDIDATES = "opsproof.slo.accesslog.files:candidates"
 QUARTER_S = 92 * 86400
 
 
@@ -68,12 +67,9 @@ def _fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _candidates(target: Target, path: str, since_s: float) -> list[tuple[str, float, int]]:
-    """The log and its rotated siblings (NAME.1, NAME.2.gz, NAME-20260101[.gz]) written since `since_s`."""
-    listing = target.files(posixpath.dirname(path), posixpath.basename(path) + "*")
-    found = [f for f in listing if f[0] == path] + [(r.path, r.mtime, r.size) for r in siblings.select(path, listing)
-                                                     if r.compression in ("", ".gz")]
-    return sorted((f for f in found if f[0] == path or f[1] >= since_s), key=lambda f: (f[1], f[0] != path))
+def candidates(target: Target, path: str, keep_s: float, ship: bool = False) -> dict:
+    """The log and its rotated copies with their heads (files.py), read where they are in one go."""
+    return shipped.call(target, CANDIDATES, {"path": path, "keep_s": keep_s}, target.timeout_s, dict, ship=ship)
 
 
 def _raw(target: Target, path: str, start: int, end: int, step: int = 0) -> Iterator[bytes]:
@@ -84,20 +80,6 @@ def _raw(target: Target, path: str, start: int, end: int, step: int = 0) -> Iter
             return
         offset += len(piece)
         yield piece
-
-
-def _head(target: Target, path: str, size: int) -> bytes:
-    if not path.endswith(".gz"):
-        return target.read_range(path, 0, min(HEAD, size))
-    out = b""
-    try:
-        for piece in gunzip(_raw(target, path, 0, min(size, 1 << 20), HEAD_STEP)):
-            out += piece
-            if len(out) >= HEAD:
-                break
-    except EOFError:
-        pass                     # a head is a head; reading the whole file says whether it is complete
-    return out[:HEAD]
 
 
 def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen: LogRead,
@@ -199,17 +181,13 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
     new_files: list[dict] = []
     used: set[str] = set()
     try:
-        st = target.stat(path)
-        if not st.exists or not st.is_file:
-            why = st.error or ("no such file" if not st.exists else "not a regular file")
-            seen.error = f"cannot read {path}: {why}"
+        listed = candidates(target, path, keep_s, ship)
+        if "error" in listed:
+            seen.error = f"cannot read {path}: {listed['error']}"
             return agg, seen, previous
-        found = _candidates(target, path, now_s - keep_s)
-        if path not in (f[0] for f in found):     # a symlink, which `find -type f` leaves out
-            found.append((path, st.mtime or now_s, st.size or 0))
-        for cand, _, size in found:
-            head = _head(target, cand, size)
-            if not head:
+        for cand, mtime, size, head64 in listed["files"]:
+            head = base64.b64decode(head64)
+            if not head or (cand != path and mtime < now_s - keep_s):
                 continue
             match = max((e for e in files + new_files
                          if e["fp_len"] <= len(head) and e["fp"] == _fingerprint(head[: e["fp_len"]])),
@@ -229,6 +207,8 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
             except EOFError as exc:
                 seen.files.append(f"{cand}: skipped this run: {exc}")
                 continue
+            except Unanswered:
+                continue             # planning a survey: the other files are noted all the same
             chunks += mine
             seen.absorb(part)
             if part.bytes_read or not match:
