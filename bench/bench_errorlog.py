@@ -10,8 +10,9 @@ ERROR/CRITICAL/FATAL, on a warm page cache. Each tool runs as its own process (b
 whole-process wall time, the fastest of --repeat, and peak RSS from GNU time). Ours is python3 running
 opsproof.logs.errorlog.scan_file, the function that scans where the log is (in the check's process for
 the local host, in the target's python3 for a remote one), interpreter start-up included. Then 1% more
-lines are appended and the re-check (from the stored offset) is compared with the full scan, both
-timed inside the process (start-up alone would be several percent of the full scan).
+lines are appended and the re-check (from the reference point the full scan left: offset, inode and
+fingerprints, as a scheduled run stores it) is compared with the full scan, both timed inside the process
+(start-up alone would be several percent of the full scan).
 
 The remote row: a real sshd on 127.0.0.1 (tests/helpers/sshd.py, as the tests start it) reached through a
 relay that counts every byte of the SSH session; scan_errors on that host scans a --remote-mb log on
@@ -42,8 +43,7 @@ started = time.perf_counter()
 scan = scan_file(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "matches": scan.matches, "bytes_read": scan.bytes_read,
-                  "lines_read": scan.lines_read, "reference": {"inode": scan.inode, "offset": scan.end_offset},
-                  "error": scan.error}))
+                  "lines_read": scan.lines_read, "reference": scan.resume, "error": scan.error}))
 """
 
 

@@ -26,12 +26,14 @@ class Measured:
     peak_rss_mib: Optional[float]
     returncode: int
     stdout: str = ""
+    stderr: str = ""            # only with measure(keep_stderr=True)
 
 
 def measure(argv: list[str], repeat: int = 1, env: Optional[dict] = None, cwd: Optional[str] = None,
-            stdin_path: Optional[str] = None, timeout: Optional[float] = None) -> Measured:
-    """Run `argv` `repeat` times as its own process: fastest wall seconds, peak RSS (MiB), status, stdout."""
-    best, peak, status, out = float("inf"), None, 0, ""
+            stdin_path: Optional[str] = None, timeout: Optional[float] = None, keep_stderr: bool = False) -> Measured:
+    """Run `argv` `repeat` times as its own process: fastest wall seconds, peak RSS (MiB), status, stdout (and
+    stderr with `keep_stderr`: where a command that fails before its work says why)."""
+    best, peak, status, out, err = float("inf"), None, 0, "", ""
     wrap = os.path.exists(GNU_TIME)
     for _ in range(repeat):
         with tempfile.NamedTemporaryFile("r") as stats:
@@ -39,7 +41,8 @@ def measure(argv: list[str], repeat: int = 1, env: Optional[dict] = None, cwd: O
             stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
             try:
                 t0 = time.perf_counter()
-                done = subprocess.run(wrapped, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                done = subprocess.run(wrapped, stdin=stdin, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE if keep_stderr else subprocess.DEVNULL,
                                       env=env, cwd=cwd, timeout=timeout)
                 seconds = time.perf_counter() - t0
             finally:
@@ -48,10 +51,11 @@ def measure(argv: list[str], repeat: int = 1, env: Optional[dict] = None, cwd: O
             best = min(best, seconds)
             status = status or done.returncode
             out = done.stdout.decode(errors="replace")
+            err = done.stderr.decode(errors="replace") if keep_stderr else ""
             lines = stats.read().strip().splitlines()
             if wrap and lines and lines[-1].isdigit():
                 peak = max(peak or 0.0, int(lines[-1]) / 1024)
-    return Measured(best, peak, status, out)
+    return Measured(best, peak, status, out, err)
 
 
 @dataclass

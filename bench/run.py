@@ -4,6 +4,7 @@
     python bench/run.py --size-mb 128          # smaller generated inputs (a quick run)
     python bench/run.py --only health          # the benchmarks whose name contains "health"
     python bench/run.py --json                 # the rows as JSON too (one line, at the end)
+    python bench/run.py --only fleet --repeat 1   # runs per side, for the benchmarks whose rows() take `repeat`
 
 Each `bench/bench_<name>.py` exposes `rows(size_mb, folder) -> list[common.Row]` (bench/common.py); this imports
 every such module it finds and calls it. A benchmark that fails is one row saying why; the others still run.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import glob
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -32,8 +34,9 @@ def modules(only: Optional[str] = None) -> list[str]:
     return [n for n in names if not only or only in n]
 
 
-def run_one(name: str, size_mb: int, folder: Optional[str]) -> tuple[list[Row], str]:
-    """The module's rows, or none and the error (its last traceback line) when importing or running it failed."""
+def run_one(name: str, size_mb: int, folder: Optional[str], repeat: Optional[int] = None) -> tuple[list[Row], str]:
+    """The module's rows, or none and the error (its last traceback line) when importing or running it failed.
+    `repeat` goes to a rows() that takes it; the others keep their own."""
     try:
         spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + ".py"))
         module = importlib.util.module_from_spec(spec)
@@ -41,7 +44,8 @@ def run_one(name: str, size_mb: int, folder: Optional[str]) -> tuple[list[Row], 
         spec.loader.exec_module(module)
         if not hasattr(module, "rows"):
             return [], "no rows(size_mb, folder) function"
-        return list(module.rows(size_mb, folder)), ""
+        kwargs = {"repeat": repeat} if repeat and "repeat" in inspect.signature(module.rows).parameters else {}
+        return list(module.rows(size_mb, folder, **kwargs)), ""
     except BaseException as exc:  # noqa: BLE001 - one benchmark's failure is its row, the others still run
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -77,6 +81,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--size-mb", type=int, default=512, help="size of generated inputs in MB (default 512)")
     parser.add_argument("--only", help="run only the benchmarks whose module name contains this")
     parser.add_argument("--dir", default=None, help="where generated inputs go (default: the temp folder)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per side for the benchmarks that take it (default: each benchmark's own)")
     parser.add_argument("--json", action="store_true", help="print the rows as one JSON line at the end")
     args = parser.parse_args(argv)
     names = modules(args.only)
@@ -88,7 +94,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     failed = False
     for name in names:
         print(f"== {name}", flush=True)
-        rows, error = run_one(name, args.size_mb, args.dir)
+        rows, error = run_one(name, args.size_mb, args.dir, args.repeat)
         if error:
             failed = True
             lines.append((name, f"FAILED: {error}", "—", "—", "—", "—", "—", "—"))

@@ -8,6 +8,7 @@ clock that advances one second per look, never by the wall clock.
 """
 from __future__ import annotations
 
+import builtins
 import bz2
 import gzip
 import hashlib
@@ -26,7 +27,7 @@ from opsproof.logs import errorlog, follow
 from opsproof.logs.matching import MAX_LINE
 
 from helpers import require_tool
-from helpers.logfiles import RotatingLog
+from helpers.logfiles import RotatingLog, count_preads
 
 NOTE = " [last line, no newline yet: the writer may have crashed]"
 
@@ -355,6 +356,29 @@ def test_a_copy_read_by_the_tool_is_read_from_the_offset(log, tmp_path, monkeypa
     assert (scan.rotated_from, scan.sample, scan.unread) == (f"{log.path}.1.bz2", ["ERROR tail", "ERROR new"], [])
 
 
+@pytest.mark.parametrize("size", [1500, 5000])
+def test_a_renamed_copy_is_read_from_the_offset(log, size):
+    """Plain, as logrotate leaves NAME.1 with delaycompress: found by its fingerprints, then sought to the offset."""
+    log.write("I" * (size - 1) + "\n")
+    log.scan()
+    log.write("ERROR tail\n")
+    log.rotate(("", ".1"))
+    log.write("ERROR new\n")
+    scan = log.scan()
+    assert (scan.rotated_from, scan.sample, scan.unread) == (f"{log.path}.1", ["ERROR tail", "ERROR new"], [])
+
+
+def test_a_copy_with_the_same_head_is_not_the_file_though_as_long_when_the_bytes_before_the_offset_differ(log):
+    log.write("A" * 1024 + "B" * 1500 + "\n")
+    log.scan()
+    os.remove(log.path)
+    log.write("A" * 1024 + "C" * 1500 + "\nERROR not this file's\n", ".1")
+    log.write("INFO new\n")
+    scan = log.scan()
+    assert (scan.matches, scan.rotated_from) == (0, None)
+    assert len(scan.unread) == 1 and scan.unread[0].startswith("could not read what")
+
+
 def test_a_copy_with_another_head_is_not_the_file_though_the_bytes_before_the_offset_match(log):
     log.write("A" * 1024 + "B" * 1500 + "\n")
     log.scan()
@@ -396,8 +420,40 @@ def test_the_same_inode_on_another_device_is_another_file(log):
     assert scan.reference == "file was rotated: read from the start of the new file"
     assert scan.sample == ["ERROR b"]
     st = os.stat(log.path)
-    assert not follow.is_current(str(log.path), st, {**mark, "dev": st.st_dev + 1})
-    assert follow.is_current(str(log.path), st, mark)
+    with open(log.path, "rb") as fh:
+        assert not follow.is_current(fh.fileno(), st, {**mark, "dev": st.st_dev + 1})
+        assert follow.is_current(fh.fileno(), st, mark)
+
+
+def test_a_reference_whose_tail_reaches_before_the_file_start_is_not_this_file(log):
+    """No mark is written so (its tail stops at its offset); a state file edited by hand is not taken for the file,
+    and the check reads no byte before the start (pread of a negative offset would raise)."""
+    log.write("INFO a\n" * 10)
+    mark = log.scan().resume
+    st = os.stat(log.path)
+    with open(log.path, "rb") as fh:
+        assert follow.is_current(fh.fileno(), st, {**mark, "tail_len": mark["offset"] + 1}) is False
+        assert follow.is_current(fh.fileno(), st, mark) is True
+
+
+def test_a_recheck_opens_the_log_once_and_reads_both_fingerprints_from_that_descriptor(log, monkeypatch):
+    """The check that it is the file last read, the read from the offset and the new reference point share one
+    open: the fingerprints (checked, then taken anew) are four 1 KiB preads, and the file is not opened again."""
+    log.write("INFO a\n" * 400)
+    log.scan()
+    log.write("ERROR b\n")
+    opened: list[str] = []
+    real = builtins.open
+
+    def counting(file, *args, **kwargs):
+        opened.append(str(file))
+        return real(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, "open", counting)
+    preads = count_preads(monkeypatch)
+    scan = log.scan()
+    assert (scan.reference, scan.sample) == ("since the last run (offset 2800)", ["ERROR b"])
+    assert opened == [str(log.path)]
+    assert preads == [1024] * 4
 
 
 # --- references from before fingerprints: the inode and offset alone ------------------------------------------
@@ -482,6 +538,21 @@ def test_a_mark_holds_the_inode_device_offset_and_both_fingerprints(tmp_path):
                 "tail": hashlib.sha256(data[1976:3000]).hexdigest()[:32], "tail_len": 1024}
     assert follow.mark(str(path), 3000) == expected
     assert follow.mark(str(path), 3000, st) == expected
+
+
+def test_a_log_cut_short_between_the_scan_and_its_new_mark_keeps_no_reference_point(log, monkeypatch):
+    """Truncated in place after the scan read it: the fingerprints cannot be taken at the offset reached, so the scan
+    says so (and the caller keeps the last reference point) rather than recording one for bytes that are gone."""
+    log.write("INFO a\n" * 400)
+    real = errorlog._scan
+
+    def scan_then_cut(*args, **kwargs):
+        end = real(*args, **kwargs)
+        os.truncate(log.path, 100)
+        return end
+    monkeypatch.setattr(errorlog, "_scan", scan_then_cut)
+    scan = log.scan()
+    assert (scan.error, scan.resume) == (f"cannot read {log.path}: {log.path} shrank while it was read", {})
 
 
 def test_a_mark_past_the_end_of_a_file_that_shrank_is_refused(tmp_path):

@@ -216,20 +216,22 @@ def scan_file(path: str, pattern: str, previous: dict, keep_lines: int = 20,
     scan.inode = st.st_ino
     previous = {**previous, "offset": int(previous.get("offset") or 0)}
     try:
-        counted = bool(previous.get("partial_counted"))
-        if previous.get("inode") is None:
-            scan.reference, counted = "first run: whole file", False
-        elif follow.is_current(path, st, previous):
-            scan.start_offset = int(previous.get("offset", 0))
-            scan.reference = f"since the last run (offset {scan.start_offset})"
-        else:
-            _moved(scan, matcher, path, st, previous, deadline)
-            counted = False
+        # One descriptor serves the whole scan: the check that it is the file last read (its fingerprints by
+        # pread), the read from the offset, and the new reference point's fingerprints (pread again).
         with open(path, "rb", buffering=0) as fh:
+            counted = bool(previous.get("partial_counted"))
+            if previous.get("inode") is None:
+                scan.reference, counted = "first run: whole file", False
+            elif follow.is_current(fh.fileno(), st, previous):
+                scan.start_offset = int(previous.get("offset", 0))
+                scan.reference = f"since the last run (offset {scan.start_offset})"
+            else:
+                _moved(scan, matcher, path, st, previous, deadline)
+                counted = False
             fh.seek(scan.start_offset)
             scan.end_offset = _scan(fh, scan.start_offset, st.st_size, matcher, deadline, counted_first=counted)
-        scan.resume = {**follow.mark(path, scan.end_offset, st),
-                       "partial_counted": scan.unterminated or (counted and scan.end_offset == scan.start_offset)}
+            scan.resume = {**follow.mark(path, scan.end_offset, st, fh.fileno()),
+                           "partial_counted": scan.unterminated or (counted and scan.end_offset == scan.start_offset)}
     except OSError as exc:
         scan.error = f"cannot read {path}: {exc}"
     return scan

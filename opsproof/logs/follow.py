@@ -139,18 +139,25 @@ def skip(stream: Any, n: int, deadline_check: Any = None) -> int:
     return done
 
 
-def mark(path: str, offset: int, st: Optional[os.stat_result] = None) -> dict[str, Any]:
-    """The reference point at `offset` of the plain file `path`: inode, device and both fingerprints."""
-    st = st or os.stat(path)
+def mark(path: str, offset: int, st: Optional[os.stat_result] = None, fd: Optional[int] = None) -> dict[str, Any]:
+    """The reference point at `offset` of the plain file `path`: inode, device and both fingerprints. `fd`: the
+    file already open (the scan's own descriptor): its fingerprints are read from it, not from a second open."""
+    if fd is None:
+        with open(path, "rb", buffering=0) as fh:
+            return mark(path, offset, st, fh.fileno())
+    st = st or os.fstat(fd)
     head_len, tail_len = min(HEAD, offset), min(TAIL, offset)
-    with open(path, "rb") as fh:
-        head = fh.read(head_len)
-        fh.seek(offset - tail_len)
-        tail = fh.read(tail_len)
+    head, tail = _ends(fd, offset, head_len, tail_len)
     if len(head) < head_len or len(tail) < tail_len:
         raise OSError(f"{path} shrank while it was read")
     return {"inode": st.st_ino, "dev": st.st_dev, "offset": offset, "head": fingerprint(head), "head_len": head_len,
             "tail": fingerprint(tail), "tail_len": tail_len}
+
+
+def _ends(fd: int, offset: int, head_len: int, tail_len: int) -> tuple[bytes, bytes]:
+    """The first `head_len` bytes of the open file and the `tail_len` before `offset`, by pread: the descriptor's
+    position is left where it was (fewer bytes only where the file ends sooner)."""
+    return os.pread(fd, head_len, 0), os.pread(fd, tail_len, offset - tail_len)
 
 
 def mark_end(path: str) -> dict[str, Any]:
@@ -196,14 +203,20 @@ def _same(stream: Any, ref: dict[str, Any], check: Any, plain: bool) -> bool:
     return len(tail) == tail_len and fingerprint(tail) == ref["tail"]
 
 
-def is_current(path: str, st: os.stat_result, ref: dict[str, Any]) -> bool:
-    """Whether `path` is still the file the reference was taken in, grown or not (not rotated, not truncated)."""
-    if ref.get("inode") != st.st_ino or ("dev" in ref and ref["dev"] != st.st_dev) or st.st_size < int(ref["offset"]):
+def is_current(fd: int, st: os.stat_result, ref: dict[str, Any]) -> bool:
+    """Whether the file open as `fd` (`st` its stat) is still the file the reference was taken in, grown or not (not
+    rotated, not truncated): its inode and device, and both fingerprints, read by pread (its position is kept)."""
+    offset = int(ref["offset"])
+    if ref.get("inode") != st.st_ino or ("dev" in ref and ref["dev"] != st.st_dev) or st.st_size < offset:
         return False
     if "head" not in ref:   # a reference from before fingerprints: the inode is all there is to go by
         return True
-    with open(path, "rb", buffering=0) as fh:
-        return _same(fh, ref, None, plain=True)
+    head_len, tail_len = int(ref["head_len"]), int(ref["tail_len"])
+    if tail_len > offset:   # never written so (a mark's tail stops at its offset): not this file's
+        return False
+    head, tail = _ends(fd, offset, head_len, tail_len)
+    return (len(head) == head_len and fingerprint(head) == ref["head"]
+            and len(tail) == tail_len and fingerprint(tail) == ref["tail"])
 
 
 def _open_at(cand: Rotated, ref: dict[str, Any], check: Any) -> Optional[Any]:

@@ -91,6 +91,23 @@ class Fleet:
                 pass
         self.frozen.clear()
 
+    def sessions(self) -> int:
+        """SSH sessions the hosts have started so far (one per command or shipped call), from each sshd's log."""
+        return sum(s.log.read_text(errors="replace").count("Starting session") for s in self.hosts.values())
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the hosts' sshd have used so far, with every session they reaped (its shell, the commands and
+        shipped python3 it ran): /proc/PID/stat's utime, stime, cutime and cstime. A session still open is not in
+        it until it ends."""
+        ticks = 0
+        for s in self.hosts.values():
+            if s.proc is None:
+                continue
+            with open(f"/proc/{s.proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])   # fields 14-17 of proc(5), counted after "pid (comm)"
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.thaw()
         with ThreadPoolExecutor(8) as pool:

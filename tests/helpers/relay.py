@@ -1,8 +1,9 @@
-"""A TCP relay on 127.0.0.1 that counts the bytes it passes each way: what an SSH session really moved; with
+"""A TCP relay on loopback that counts the bytes it passes each way: what an SSH session really moved; with
 `delay_s`, each chunk is held that long in each direction (a round trip costs twice it: a slow link, not a slow pipe).
 
 Point an ssh_config `Host` entry at `relay.port` (Sshd.add_host) and every byte between the client and the
-server goes through it: key exchange, commands, output. Used by the remote error-log test and its benchmark.
+server goes through it: key exchange, commands, output. Used by the remote error-log test and its benchmark, and
+(`listen` on a fleet host's own 127.0.0.x) by the fleet benchmark, one relay per host.
 """
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import time
 
 
 class CountingRelay:
-    """Accepts on a free loopback port and relays each connection to 127.0.0.1:`port`, counting bytes."""
+    """Accepts on a free port of `listen` and relays each connection to `host`:`port`, counting bytes."""
 
-    def __init__(self, port: int, delay_s: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, delay_s: float = 0.0, host: str = "127.0.0.1", listen: str = "127.0.0.1") -> None:
         self.upstream, self.upstream_host, self.delay_s = port, host, delay_s
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = socket.create_server((listen, 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.to_server = self.to_client = 0
