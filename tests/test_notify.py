@@ -116,7 +116,7 @@ def test_a_failing_webhook_fails_the_notify_check_only(suite, hook):
     outcomes = suite.outcomes()
     assert outcomes["checks/test_premaintenance.py::test_team_notified"] == "failed"
     assert outcomes["checks/test_premaintenance.py::test_rollback_plan_ready[local]"] == "passed"
-    result.stdout.fnmatch_lines(["*start notice to http://127.0.0.1:*/…: the webhook answered HTTP 503*"])
+    result.stdout.fnmatch_lines(["*start notice to http://127.0.0.1:*/… (notify.webhook): the webhook answered HTTP 503*"])
 
 
 def test_a_hanging_webhook_neither_hangs_nor_crashes_the_run(suite, hook):
