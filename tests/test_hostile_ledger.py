@@ -410,3 +410,12 @@ def test_an_append_after_blank_lines_chains_to_the_last_line_verify_reads(tmp_pa
     assert (found.problems, found.exit_status) == ([], 0)
     before, last = ledger.read_entries(path)[-2:]
     assert last["prev"] == ledger.line_hash(json.dumps(before, sort_keys=True, separators=(",", ":")).encode())
+
+
+@pytest.mark.parametrize("content", [b"x", b"\nx", b"x\n \n"])
+def test_a_last_line_of_one_byte_is_still_the_line_an_append_chains_to(tmp_path, content):
+    """However short, the last non-blank line is what verify reads before the new one: a torn one-byte line too."""
+    path = tmp_path / ledger.NAME
+    path.write_bytes(content)
+    record = ledger.append(path, _line(1))
+    assert record["prev"] == ledger.line_hash(b"x")
