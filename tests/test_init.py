@@ -132,7 +132,7 @@ def test_bad_input_exits_4_naming_what_is_wrong(tmp_path, args, said):
     args = args if "--out" in args else [*args, "--out", str(tmp_path / "m.yaml")]
     done = opsproof("init", *args)
     assert done.returncode == 4 and said in done.stderr and "Traceback" not in done.stderr, done
-    assert not (tmp_path / "m.yaml").exists()
+    assert not Path(args[args.index("--out") + 1]).is_file()      # the file each case named was not written
 
 
 # ---- the example service

@@ -92,11 +92,10 @@ def status(args: argparse.Namespace) -> int:
     cadences, origin = Cadences(), "the defaults"
     given = config_in_effect(args.maint_config)
     if given:
-        try:
-            cadences, origin = cfg.load(*given).cadences, str(given[0])
-        except cfg.ConfigError as exc:
-            print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
+        maint = load_maint(args.maint_config)
+        if maint is None:
             return 4
+        cadences, origin = maint.cadences, str(given[0])
     periods = ", ".join(f"{name} {cadence.span(value)}" for name, value in cadences.periods().items())
     print(f"periods {periods}; grace {cadence.span(cadences.grace)} (from {origin})")
     return status_command(args.path, datetime.now(timezone.utc), cadences.grace, cadences.periods())

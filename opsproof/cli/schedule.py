@@ -11,15 +11,16 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import config as cfg
 from ..process import timerunits
 from ..process.timers import CronError
-from .common import CONFIG_DEFAULT
+from .common import CONFIG_DEFAULT, load_maint
 
 
 def schedule(args: argparse.Namespace) -> int:
+    maint = load_maint(args.maint_config)
+    if maint is None:
+        return 4
     try:
-        maint = cfg.load(*cfg.find(args.maint_config, str(Path.cwd())))
         plan = timerunits.plan_for(maint)
         if args.list:
             print(timerunits.listing(plan, maint.window, datetime.now(timezone.utc)))
@@ -35,8 +36,6 @@ def schedule(args: argparse.Namespace) -> int:
         else:
             print("\n".join(map(str, timerunits.write(files, Path(args.target_dir)))))
         return 0
-    except cfg.ConfigError as exc:
-        print(f"opsproof: bad maintenance config: {exc}", file=sys.stderr)
     except CronError as exc:
         print(f"opsproof: schedule: {exc}: write a simpler calendar or use systemd timers", file=sys.stderr)
     except (timerunits.Refused, OSError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import certs, decide
 from .draft_files import rel
+from .procs import is_loopback
 from .yamltext import Block, flow, item, pair
 
 
@@ -23,7 +24,7 @@ def _tls(survey: dict, remote: bool) -> tuple[list[str], list[str]]:
         if not sock.get("tls_der"):
             continue
         cert = certs.read(sock["tls_der"])
-        local = sock["address"].startswith(("127.", "::1")) or not remote
+        local = is_loopback(sock["address"]) or not remote
         host = sock["connect"] if local else survey.get("hostname")
         days, why = decide.tls_days(cert.days_left)
         entry = {"host": host, "port": sock["port"], "min_days": days}

@@ -11,21 +11,15 @@ from typing import Any, Optional
 from ..config import inputs
 from . import certs, decide
 from .draft_files import rel
+from .procs import is_loopback
 from .yamltext import Block, comment, item, pair
-
-LOOPBACK = ("127.", "::1", "localhost")
-
-
-def _is_loopback(address: str) -> bool:
-    return address.startswith(LOOPBACK)
-
 
 def _host(sock: dict, remote: bool) -> tuple[str, str]:
     """(the host part of a URL for this listener, a note when the suite cannot reach it from where it runs)."""
     if not remote:
         host = sock["connect"]
         return (f"[{host}]" if ":" in host else host), ""
-    if _is_loopback(sock["address"]):
+    if is_loopback(sock["address"]):
         host = sock["connect"]
         return (f"[{host}]" if ":" in host else host), "listens on loopback only: skipped for a remote host"
     return "{host}", ""

@@ -9,6 +9,7 @@ import re
 import time
 from typing import Optional
 
+from ..logs import siblings
 from ..slo.accesslog.lines import LineParser
 
 BLOCK = 1 << 20
@@ -53,13 +54,15 @@ def count_errors(path: str, pattern: str, deadline: float) -> dict:
 
 
 def _rotated(path: str) -> list[str]:
-    """NAME.1, NAME.2.gz ... beside `path` (logrotate's names), newest first."""
-    out = []
-    for n in range(1, 10):
-        for candidate in (f"{path}.{n}", f"{path}.{n}.gz"):
-            if os.path.isfile(candidate):
-                out.append(candidate)
-    return out
+    """NAME.1, NAME.2.gz ... beside `path` (logrotate's numbered names, as opsproof/logs/siblings.py reads them,
+    plain or gzip), newest first."""
+    directory = os.path.dirname(path)
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return []
+    return [r.path for r in siblings.select(path, [os.path.join(directory, n) for n in names])
+            if r.number is not None and r.compression in ("", ".gz") and os.path.isfile(r.path)]
 
 
 def _lines(path: str, budget: int) -> tuple[list[str], int]:

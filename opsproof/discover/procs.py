@@ -54,6 +54,7 @@ def listeners() -> dict[int, dict]:
 
 
 def is_loopback(address: str) -> bool:
+    """Whether a listener's address (numeric, as /proc gives it) is this machine's loopback only."""
     return address == "::1" or address.startswith("127.")
 
 
