@@ -137,17 +137,14 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
             assert "unreachable" in test["message"] and ids[name] in test["message"], test
         assert re.search(pattern, " ".join(tests[i]["message"] for i in per_host[name])), name
     # Stopped mid-run, after its first check: the host's survey (opsproof/hosts/survey.py) read everything this daily
-    # run reads before that check, so its later checks are judged on what was read while it answered; a check that
-    # still had to reach it (a read after an --apply action) would fail as unreachable, and none after it pass.
+    # run reads before that check, so its later checks are judged on what was read while it answered: none of them
+    # reaches the host again, so none fails as unreachable and the host is not listed as down (a check that still had
+    # to reach it, a read after an --apply action, would fail as unreachable).
     ordered = [i for i in tests if i in per_host[MID_RUN]]   # the summary keeps the order they ran in
     outcomes = [tests[i]["outcome"] for i in ordered]
-    assert outcomes[0] in ("passed", "skipped"), outcomes
-    first_down = next((n for n, o in enumerate(outcomes) if o in ("failed", "error")), len(outcomes))
-    assert all(o in ("failed", "error") for o in outcomes[first_down:]), list(zip(ordered, outcomes))
-    assert all("unreachable" in tests[i]["message"] for i in ordered[first_down:]), ordered[first_down:]
+    assert len(outcomes) > 1 and set(outcomes) <= {"passed", "skipped"}, list(zip(ordered, outcomes))
     summary = suite.summary()
-    down = [ids[STOPPED], ids[FROZEN]] + ([ids[MID_RUN]] if first_down < len(outcomes) else [])
-    assert sorted(summary["unreachable"]) == sorted(down), summary["unreachable"]
+    assert sorted(summary["unreachable"]) == sorted([ids[STOPPED], ids[FROZEN]]), summary["unreachable"]
     assert summary["hosts"] == ", ".join(sorted(ids.values()))
     fleet_rows = {row["id"]: row for row in summary["fleet"]}
     assert fleet_rows[ids["web1"]]["overridden"] == {"disk": "web"}
@@ -164,7 +161,7 @@ def test_inventory_group_over_workers(suite, example_app, fleet):
     assert sorted(workers) == sorted(ids.values()) and all(len(w) == 1 for w in workers.values()), workers
     assert len(set().union(*workers.values())) > 1, workers
     html = suite.html()
-    assert f"Unreachable hosts ({len(down)})" in html and ids[STOPPED] in html and ids[FROZEN] in html
+    assert "Unreachable hosts (2)" in html and ids[STOPPED] in html and ids[FROZEN] in html
     assert "disk (from web2)" in html
     assert len(list(suite.reports.glob("*.json"))) == 1 and len(list(suite.reports.glob("*.html"))) == 1
     assert len((suite.reports / "ledger.jsonl").read_text().splitlines()) == 1

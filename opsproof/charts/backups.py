@@ -8,9 +8,8 @@ from typing import Iterable, Optional
 
 import pygal
 
-from .style import BAD, LIMIT, LINE, OK, message, options, svg, unit_for, utc, when
+from .style import time_span, BAD, LIMIT, LINE, OK, message, options, svg, unit_for, utc, when
 
-SPAN_MIN_S = 3600
 
 
 def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], title: str) -> str:
@@ -20,9 +19,7 @@ def sizes_chart(archives: Iterable[tuple[float, int]], min_size: Optional[int], 
     if not points:
         return message(title, "no archive to show")
     scale, unit = unit_for(max([s for _, s in points] + [min_size or 0]))
-    start, end = points[0][0], points[-1][0]
-    if end - start < SPAN_MIN_S:   # one archive (or all within minutes): a day around them
-        start, end = (start + end) / 2 - 43200, (start + end) / 2 + 43200
+    start, end = time_span(points[0][0], points[-1][0])
     top = max([s for _, s in points] + [min_size or 0]) / scale * 1.15 or 1
     chart = pygal.DateTimeLine(**options(title, LINE, OK, BAD, LIMIT, OK), x_value_formatter=when,
                                y_title=f"size ({unit})", x_title="modified (UTC)", range=(0, top),

@@ -51,6 +51,15 @@ def when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
 
 
+def time_span(start: float, end: float, least_s: float = 3600) -> tuple[float, float]:
+    """The x axis's span for points from `start` to `end` (Unix times): theirs, or a day around them when they lie
+    closer together than `least_s` (one point, or all within minutes)."""
+    if end - start >= least_s:
+        return start, end
+    middle = (start + end) / 2
+    return middle - 43200, middle + 43200
+
+
 def unit_for(largest: float) -> tuple[int, str]:
     """The binary unit that shows `largest` bytes as a number of at least 1 (B for nothing at all)."""
     return next(((size, name) for size, name in UNITS if largest >= size), UNITS[-1])

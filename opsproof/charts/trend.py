@@ -8,10 +8,9 @@ from typing import Sequence
 
 import pygal
 
-from .style import BAD, LIMIT, LINE, OK, message, options, svg, unit_for, utc, when
+from .style import time_span, BAD, LIMIT, LINE, OK, message, options, svg, unit_for, utc, when
 
 COLOURS = (OK, LINE, BAD, LIMIT, "#6a4a94", "#8a5a00", "#1f5f8b", "#0f6e5c")
-SPAN_MIN_S = 3600
 
 
 def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]]) -> bytes:
@@ -22,9 +21,7 @@ def trend_chart(title: str, unit: str, series: Sequence[tuple[str, Sequence[tupl
         return message(title, "nothing measured in these runs").encode()
     scale, shown = unit_for(max(values)) if unit == "B" else (1, unit)
     times = [t for _, points in series for t, _ in points]
-    start, end = min(times), max(times)
-    if end - start < SPAN_MIN_S:   # one run (or all within the hour): a day around them
-        start, end = (start + end) / 2 - 43200, (start + end) / 2 + 43200
+    start, end = time_span(min(times), max(times))
     chart = pygal.DateTimeLine(**options(title, *COLOURS, height=260), x_value_formatter=when, y_title=shown,
                                x_title="run start (UTC)", xrange=tuple(utc([start, end])),
                                range=(min(0.0, min(values) / scale), max(values) / scale * 1.1 or 1))

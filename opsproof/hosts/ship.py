@@ -184,6 +184,7 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
     request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if takes_deadline else None}
     python = sys.executable if target.is_local else PYTHON
     runner = copy.copy(target)
+    runner.answers = None   # asked above already: the bundle's command is never a survey's answer
     runner.timeout_s = timeout_s + BACKSTOP_S if takes_deadline else timeout_s
     result = runner.run('command -v %s >/dev/null || { echo %s >&2; exit 127; }; t=$(mktemp) && trap \'rm -f "$t"\' '
                         'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON,

@@ -105,11 +105,6 @@ def matched(target: Target, found: dict, globs: list[str]) -> tuple[list[str], l
     return files, empty
 
 
-def match(target: Target, globs: list[str]) -> tuple[list[str], list[str]]:
-    """Active log files matching the globs (rotated siblings excluded), and the globs that matched nothing."""
-    return matched(target, on_disk(target, globs), globs)
-
-
 def listed(target: Target, globs: list[str]) -> list[str]:
     """One entry per log to check: the files each glob matches (each once, in order), or the glob itself where it
     matches nothing or cannot be listed (its check then fails saying so)."""

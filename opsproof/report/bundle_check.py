@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional
 
 from ..config import inputs
 from .ledger_file import NAME
-from .ledger_verify import Verification
+from .ledger_verify import Verification, missing
 from .run import parse_utc
 
 MANIFEST = "bundle.json"
@@ -100,7 +100,7 @@ def relax(result: Verification, manifest: Mapping[str, Any]) -> None:
     """The findings of `verify` on a bundle's ledger, less the files the bundle leaves out by design (runs outside
     its period, files named outside the report directory), with one note saying how many and why."""
     period = Period.parse(manifest["from"], manifest["to"])
-    absent = {f"missing: {f['name']} (run {e['run_id']}, {e['started']})"
+    absent = {missing(f["name"], e)
               for e in result.entries for f in e["files"] if not period.holds(e) or not inside(f["name"])}
     kept = [p for p in result.problems if p not in absent]
     left = len(result.problems) - len(kept)

@@ -14,7 +14,8 @@ from .bundle import Plan
 from .bundle_check import REPORTS
 from .cadence import CadenceState
 from .history import History, report_of
-from .history_html import PAGE_CSS, breakable, esc, linked, runs_tables, verdict_of, when
+from .history_html import PAGE_CSS, breakable, linked, runs_tables, verdict_of, when
+from .html import esc
 from .run import utc
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..config import inputs
 from ..config.cadences import MARKERS
+from .bundle_check import inside
 from .cadence import hosts_of, is_run, selects, split_hosts
 from .run import parse_utc
 from .summary import MAX_BYTES, NotASummary, read_summary
@@ -126,7 +127,7 @@ def read(directory: Path, entries: Iterable[Mapping[str, Any]]) -> History:
     history = History(runs)
     for entry in runs:
         name = report_of(entry, ".json")
-        if name is None or Path(name).is_absolute() or ".." in Path(name).parts:
+        if name is None or not inside(name):
             continue
         try:
             summary = read_summary(inputs.read_bytes(directory / name, MAX_BYTES))

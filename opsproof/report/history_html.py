@@ -6,12 +6,12 @@ A4 or Letter, tables kept together where they fit, ids and keys broken only at t
 from __future__ import annotations
 
 import base64
-import html
 import re
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
 from .history import METRICS, History, report_of
+from .html import esc
 from .run import utc
 
 Link = Callable[[str], Optional[str]]   # a file name the ledger holds -> the href to it, None when it is not there
@@ -40,10 +40,6 @@ pre { white-space: pre-wrap; word-break: normal; overflow-wrap: normal; font-siz
 @media print { body { max-width: none; margin: 0; padding: 0; } a { color: inherit; } }
 """
 _SEPARATORS = re.compile(r"(::|/|_|\.|-|\[|,|=)")
-
-
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def breakable(value: Any) -> str:

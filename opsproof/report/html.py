@@ -28,7 +28,8 @@ _UNITS = (("_percent", "%"), ("percent", "%"), ("seconds", " s"), ("duration_s",
           ("_hours", " h"), ("_days", " days"))
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
+    """Any value as HTML text (quotes escaped too: safe in attributes)."""
     return html.escape(str(value))
 
 
@@ -68,8 +69,8 @@ def with_unit(key: Any, value: Any) -> str:
 def comparison_row(comp: Comparison, command: str = "") -> str:
     """One row of the evidence table: what, measured value, threshold, config key, the command that measured, pass/FAIL."""
     mark = ("WARNING" if comp.warned else "pass") if comp.passed else "FAIL"
-    return (f"<tr><td>{_e(comp.what)}</td><td>{_e(comp.value_text)}</td><td>{_e(comp.limit_text)}</td>"
-            f"<td><code>{_e(comp.key)}</code></td><td><code>{_e(command)}</code></td><td>{mark}</td></tr>")
+    return (f"<tr><td>{esc(comp.what)}</td><td>{esc(comp.value_text)}</td><td>{esc(comp.limit_text)}</td>"
+            f"<td><code>{esc(comp.key)}</code></td><td><code>{esc(command)}</code></td><td>{mark}</td></tr>")
 
 
 def evidence_table(comparisons: Iterable[Mapping[str, Any]], command: str = "") -> str:
@@ -97,7 +98,7 @@ def _rows_table(rows: list[Mapping[str, Any]], depth: int) -> str:
     columns: list[Any] = []
     for row in rows:
         columns += [k for k in row if k not in columns and not is_empty(row[k])]
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{'' if is_empty(row.get(c)) else value_html(row[c], depth + 1, c)}</td>"
                                     for c in columns) + "</tr>" for row in rows)
     return f"<table class='opsproof-rows'><tr>{head}</tr>{body}</table>"
@@ -118,7 +119,7 @@ def value_html(value: Any, depth: int = 0, key: Any = "") -> str:
     mappings as a table with a column per key, other lists one item a line, anything else as its text (with the
     unit its field's name `key` says). Everything escaped."""
     if depth < MAX_DEPTH and isinstance(value, Mapping) and value:
-        rows = "".join(f"<tr><td>{_e(k)}</td><td>{value_html(v, depth + 1, k)}</td></tr>" for k, v in shown_fields(value))
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{value_html(v, depth + 1, k)}</td></tr>" for k, v in shown_fields(value))
         return f"<table class='opsproof-fields'>{rows}</table>" if rows else "<code>-</code>"
     if depth < MAX_DEPTH and isinstance(value, (list, tuple)) and value:
         if all(isinstance(v, Mapping) and v for v in value):
@@ -127,14 +128,14 @@ def value_html(value: Any, depth: int = 0, key: Any = "") -> str:
             return "<ol class='opsproof-items'>" + "".join(f"<li>{value_html(v, depth + 1)}</li>" for v in value) + "</ol>"
         return "<code>" + "\n".join(_scalar(v, key) for v in value) + "</code>"
     if isinstance(value, (list, tuple, Mapping)) and not value:
-        return f"<code>{_e(value if isinstance(value, Mapping) else '[]')}</code>"
+        return f"<code>{esc(value if isinstance(value, Mapping) else '[]')}</code>"
     return f"<code>{_scalar(value, key)}</code>"
 
 
 def _field_row(key: Any, value: Any) -> str:
     shown = value_html(value, 1, key)
     wide = "\n" in shown or "<table" in shown or "<ol" in shown or len(str(value)) > 90
-    return f"<tr{' class=wide' if wide else ''}><td>{_e(key)}</td><td>{shown}</td></tr>"
+    return f"<tr{' class=wide' if wide else ''}><td>{esc(key)}</td><td>{shown}</td></tr>"
 
 
 def record_block(record: Mapping[str, Any]) -> str:
@@ -143,14 +144,14 @@ def record_block(record: Mapping[str, Any]) -> str:
     data = record["data"]
     items = shown_fields(data) if isinstance(data, Mapping) else [("value", data)]
     rows = "".join(_field_row(k, v) for k, v in items)
-    return (f"<details open class='opsproof-record'><summary>evidence: {_e(record['label'])}</summary>"
+    return (f"<details open class='opsproof-record'><summary>evidence: {esc(record['label'])}</summary>"
             f"<table class='opsproof-record-fields'>{rows}</table></details>")
 
 
 def same_record_block(record: Mapping[str, Any], row_id: str) -> str:
     """A record another check's row already shows in full (one measurement, recorded for each check that reads it):
     its label, and a link to that row, on one line."""
-    return (f"<details open class='opsproof-record opsproof-same'><summary>evidence: {_e(record['label'])}, the same "
+    return (f"<details open class='opsproof-record opsproof-same'><summary>evidence: {esc(record['label'])}, the same "
             f"record as under <a href='#{html.escape(quote(row_id, safe=''))}'><code>{breakable(row_id, before='[')}"
             f"</code></a></summary></details>")
 
@@ -170,7 +171,7 @@ def runbook_html(runbook: str) -> str:
     if not runbook:
         return "<span class='opsproof-no-runbook'>no runbook configured</span>"
     if runbook.startswith(("http://", "https://")):
-        return f"<a href='{_e(runbook)}'>{breakable(runbook)}</a>"
+        return f"<a href='{esc(runbook)}'>{breakable(runbook)}</a>"
     return f"<code>{breakable(runbook)}</code>"
 
 
@@ -179,8 +180,8 @@ def check_cell(check: str, runbook: str = "", waived: str = "", test_id: str = "
     id wraps only at a `/`, `::` or `[`), its docstring line, the waiver that covered its failure, and the runbook."""
     shown_id = breakable(test_id, before="[") if test_id else ""
     return ("<td class='col-check'>" + (f"<div class='opsproof-id'><code>{shown_id}</code></div>" if test_id else "")
-            + _e(check)
-            + (f"<div class='opsproof-waived'><strong>{_e(waived)}</strong></div>" if waived else "")
+            + esc(check)
+            + (f"<div class='opsproof-waived'><strong>{esc(waived)}</strong></div>" if waived else "")
             + (f"<div class='opsproof-runbook'>runbook: {runbook_html(runbook)}</div>" if runbook else "") + "</td>")
 
 
@@ -188,7 +189,7 @@ def evidence_cell(comparisons: Iterable[Mapping[str, Any]], skipped: str = "") -
     """The results table's "Evidence" cell: each comparison on one line of text; a skipped check's reason."""
     text = "; ".join(Comparison.of(c).line() for c in comparisons)
     reason = f"<div class='opsproof-skip'>not checked: {breakable(skipped)}</div>" if skipped else ""
-    return f"<td class='col-evidence'>{_e(text)}{reason}</td>"
+    return f"<td class='col-evidence'>{esc(text)}{reason}</td>"
 
 
 def overdue_html(text: str) -> str:

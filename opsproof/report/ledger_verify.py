@@ -138,6 +138,11 @@ def _written_here(path: Path, state_dir: str | os.PathLike[str] | None) -> str:
     return f"; this machine wrote {head['line']} line(s) to it, the last run {head['run_id']}" if head else ""
 
 
+def missing(name: str, entry: Mapping[str, Any]) -> str:
+    """The finding for a file a ledger line names that is not there (an audit bundle's check reads it too)."""
+    return f"missing: {name} (run {entry['run_id']}, {entry['started']})"
+
+
 def _check_files(directory: Path, result: Verification) -> list[str]:
     problems = []
     for data in result.entries:
@@ -147,7 +152,7 @@ def _check_files(directory: Path, result: Verification) -> list[str]:
             try:
                 digest = sha256_file(target)
             except FileNotFoundError:
-                problems.append(f"missing: {item['name']} (run {data['run_id']}, {data['started']})")
+                problems.append(missing(item["name"], data))
                 continue
             except OSError as exc:
                 problems.append(f"unreadable: {item['name']} ({exc.strerror or exc})")

@@ -8,7 +8,6 @@ and pytest-html's environment table last.
 """
 from __future__ import annotations
 
-import html
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,16 +15,12 @@ from typing import Any, Iterable, Mapping, Optional
 
 from .coverage import coverage_html, verdict_html
 from .evidence import Comparison
-from .html import HEADER_CELLS, breakable, check_cell, evidence_cell, evidence_table, runbook_html
+from .html import HEADER_CELLS, breakable, check_cell, esc, evidence_cell, evidence_table, runbook_html
 from .run import RunRecord
 
 COUNTED = ("passed", "failed", "error", "waived", "skipped")   # the order the banner counts outcomes in
 FAILED = ("failed", "error")
 CHECKS_HEADING = "<h2 class='opsproof-checks-heading'>Every check and its evidence (failures first)</h2>"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value))
 
 
 def when(moment: Optional[datetime]) -> str:
@@ -34,7 +29,7 @@ def when(moment: Optional[datetime]) -> str:
 
 
 def _when_html(moment: Optional[datetime]) -> str:
-    return f"<span class='opsproof-nowrap'>{_e(when(moment))}</span>"
+    return f"<span class='opsproof-nowrap'>{esc(when(moment))}</span>"
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
@@ -54,7 +49,7 @@ def _window(run: RunRecord) -> str:
 
 
 def _fact(name: str, value_html: str) -> str:
-    return f"<div class='opsproof-fact'><dt>{_e(name)}</dt><dd>{value_html}</dd></div>"
+    return f"<div class='opsproof-fact'><dt>{esc(name)}</dt><dd>{value_html}</dd></div>"
 
 
 def banner_html(result: Mapping[str, Any], run: RunRecord, counts: Mapping[str, int], ledger: str,
@@ -65,26 +60,26 @@ def banner_html(result: Mapping[str, Any], run: RunRecord, counts: Mapping[str, 
     further HTML fragments (overdue cadences, the fleet's hosts)."""
     mode = "apply (actions acted)" if run.apply else "plan only (no --apply: actions only planned)"
     facts = [
-        _fact("Service", _e(run.service)),
+        _fact("Service", esc(run.service)),
         _fact("Hosts", f"<code>{breakable(run.hosts)}</code>"),
-        _fact("Selection", f"<code>-m {_e(run.selection)}</code>" if run.selection else "every check (no -m)"),
-        _fact("Actions", _e(mode)),
+        _fact("Selection", f"<code>-m {esc(run.selection)}</code>" if run.selection else "every check (no -m)"),
+        _fact("Actions", esc(mode)),
         _fact("Window (UTC)", _window(run)),
-        _fact("Checks", _e(counts_text(counts))),
-        _fact("Run id", f"<code>{_e(run.run_id)}</code> (its line in the ledger carries the same id)"),
+        _fact("Checks", esc(counts_text(counts))),
+        _fact("Run id", f"<code>{esc(run.run_id)}</code> (its line in the ledger carries the same id)"),
         _fact("Ledger", f"<code>{breakable(ledger)}</code> (check it: <code>opsproof verify-ledger</code>)"),
-        _fact("Operator", _e(run.operator)),
-        _fact("Config", f"<code>{breakable(run.config_path)}</code>, SHA-256 <code>{_e(run.config_sha256[:16])}</code>…"),
-        _fact("Suite", _e(run.suite_version)),
+        _fact("Operator", esc(run.operator)),
+        _fact("Config", f"<code>{breakable(run.config_path)}</code>, SHA-256 <code>{esc(run.config_sha256[:16])}</code>…"),
+        _fact("Suite", esc(run.suite_version)),
     ]
     if run.approval:
-        facts.append(_fact("Emergency approval", _e(f"--ignore-window approved by {run.approval['by']} at "
+        facts.append(_fact("Emergency approval", esc(f"--ignore-window approved by {run.approval['by']} at "
                                                     f"{run.approval['at']}: {run.approval['reason']}")))
     if written:
-        facts.append(_fact("Report", _e(written)))
+        facts.append(_fact("Report", esc(written)))
     selection = f"-m {run.selection}" if run.selection else "every check"
-    return (f"<section class='opsproof-banner' data-verdict='{_e(result['verdict'])}'>"
-            f"<h1 class='opsproof-heading'>{_e(run.service)}: maintenance report, {_e(selection)}</h1>"
+    return (f"<section class='opsproof-banner' data-verdict='{esc(result['verdict'])}'>"
+            f"<h1 class='opsproof-heading'>{esc(run.service)}: maintenance report, {esc(selection)}</h1>"
             f"{verdict_html(result)}<dl class='opsproof-facts'>{''.join(facts)}</dl>{''.join(extra)}</section>")
 
 
@@ -123,13 +118,13 @@ def failure_html(test: Mapping[str, Any]) -> str:
     compared = [c for c in test.get("comparisons") or () if not c.get("passed")]
     said, hint = said_and_hint(str(test.get("message") or ""), compared, runbook)
     outcome = {"error": "ERROR", "waived": "WAIVED"}.get(test["outcome"], "FAILED")
-    waiver = f"<p class='opsproof-waived'>{_e(test['waiver'])}</p>" if test.get("waiver") else ""
-    return (f"<div class='opsproof-failure' data-outcome='{_e(test['outcome'])}'>"
+    waiver = f"<p class='opsproof-waived'>{esc(test['waiver'])}</p>" if test.get("waiver") else ""
+    return (f"<div class='opsproof-failure' data-outcome='{esc(test['outcome'])}'>"
             f"<p class='opsproof-failure-id'><strong>{outcome}</strong> <code>{breakable(test['id'], before='[')}</code>"
-            f"</p><p class='opsproof-failure-check'>{_e(test.get('check') or '')}</p>"
-            f"<p class='opsproof-failure-message'>{_e(said)}</p>{waiver}"
+            f"</p><p class='opsproof-failure-check'>{esc(test.get('check') or '')}</p>"
+            f"<p class='opsproof-failure-message'>{esc(said)}</p>{waiver}"
             f"{evidence_table(compared)}"
-            + (f"<p class='opsproof-hint'><strong>What to do:</strong> {_e(hint)}</p>" if hint else "")
+            + (f"<p class='opsproof-hint'><strong>What to do:</strong> {esc(hint)}</p>" if hint else "")
             + f"<p class='opsproof-runbook'><strong>Runbook:</strong> {runbook_html(runbook)}"
             f"</p></div>")
 

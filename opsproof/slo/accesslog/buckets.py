@@ -72,8 +72,8 @@ def candidates(target: Target, path: str, keep_s: float, ship: bool = False) -> 
     return shipped.call(target, CANDIDATES, {"path": path, "keep_s": keep_s}, target.timeout_s, dict, ship=ship)
 
 
-def _raw(target: Target, path: str, start: int, end: int, step: int = 0) -> Iterator[bytes]:
-    offset, size = start, step or CHUNK
+def _raw(target: Target, path: str, start: int, end: int) -> Iterator[bytes]:
+    offset, size = start, CHUNK
     while offset < end:
         piece = target.read_range(path, offset, min(size, end - offset))
         if not piece:
