@@ -69,13 +69,29 @@ def test_every_chart_is_one_svg_without_script_whatever_its_data():
     assert "target 99 %" in drawn["budget"] and "GiB" in drawn["trend"]
 
 
-def test_a_chart_is_drawn_at_once_and_one_that_cannot_be_fails_the_phase_that_asked():
+def _item(selection: str, *markers: str) -> SimpleNamespace:
+    return SimpleNamespace(iter_markers=lambda: [SimpleNamespace(name=m) for m in markers],
+                           config=SimpleNamespace(getoption=lambda name: selection))
+
+
+def test_a_chart_is_drawn_where_it_is_read_and_one_that_cannot_be_fails_the_phase_that_asked():
+    """Kept undrawn with the evidence; drawn at the check's end when it failed or the run selected a review cadence
+    of it (weekly, monthly, quarterly, the checklists), not for a passing check of a daily or post-deploy run."""
     charts = _engine_charts()
-    evidence = SimpleNamespace(images=[], image=lambda svg, title: evidence.images.append((title, svg)))
+    evidence = SimpleNamespace(images=[], image=lambda chart, title: evidence.images.append((title, chart)))
     charts.picture(evidence, Chart("opsproof.charts.backups:sizes_chart", ([(time.time(), 10)], 5, "s"), "sizes"))
     charts.picture(evidence, Chart("opsproof.charts.backups:sizes_chart", ("not pairs", 5, "s"), "broken"))
     charts.picture(evidence, None)
-    (title, svg), (broken, error) = evidence.images
+    assert [title for title, _ in evidence.images] == ["sizes", "broken"]
+    assert all(isinstance(chart, Chart) for _, chart in evidence.images)          # nothing drawn yet
+    for selection, markers, failed in (("daily", ("daily", "weekly"), False), ("postdeploy", ("postdeploy",), False),
+                                       ("daily or postdeploy", ("daily", "postdeploy"), False)):
+        assert charts.drawn(_item(selection, *markers), evidence.images, failed) == [], (selection, failed)
+    for selection, markers, failed in (("daily", ("daily", "weekly"), True), ("weekly", ("daily", "weekly"), False),
+                                       ("", ("daily", "weekly"), False), ("postmaintenance", ("postmaintenance",), False),
+                                       ("daily", (), False)):
+        assert len(charts.drawn(_item(selection, *markers), evidence.images, failed)) == 2, (selection, failed)
+    (title, svg), (broken, error) = charts.drawn(_item("weekly", "weekly"), evidence.images, False)
     assert title == "sizes" and _svg(svg) is not None and broken == "broken" and isinstance(error, Exception)
     report = SimpleNamespace(outcome="passed", longrepr=None)
     assert base64.b64decode(charts.encoded(report, title, svg)).decode() == svg and report.outcome == "passed"
@@ -131,3 +147,22 @@ def test_a_run_that_draws_nothing_imports_no_plotting_library_nor_numpy(suite, t
         assert {"pygal", "numpy"} <= imported
     else:
         assert imported == set(), sorted(imported)
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_a_daily_run_draws_the_chart_of_a_failing_check_only(suite, tmp_path, failing):
+    """The daily run is a gate read when it fails: a passing SLO check there draws no chart (pygal not even imported);
+    the same check failing shows its chart beside the failure."""
+    (suite.path / "modules_probe.py").write_text(_MODULES)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "access.log").write_text(access_log_lines(50) + access_log_lines(10, status=503) * failing)
+    suite.config(slo_config(tmp_path, AVAILABILITY))
+    result = suite.run("-p", "modules_probe", "-m", "daily", "checks/test_slo.py")
+    assert result.ret == (1 if failing else 0), result.stdout.str()
+    images = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]*)", suite.html())
+    imported = set(json.loads((suite.path / "modules.json").read_text()))
+    if failing:
+        assert len(images) == 1 and "availability" in base64.b64decode(images[0]).decode()
+        assert "pygal" in imported
+    else:
+        assert images == [] and "pygal" not in imported and "numpy" in imported   # the SLO read needs numpy

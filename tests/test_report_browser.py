@@ -22,10 +22,10 @@ NOISE = (": None", ": []", ": {}", ": False", "No log output captured", "Report 
 MAX_PAGES = 6          # the example's healthy daily report, printed, A4 or Letter (issue 23: it was 17-19)
 
 
-def _daily_report(suite, example_app, *args: str) -> tuple[Path, dict]:
-    """The example's daily checks run through the suite; its HTML report and JSON summary."""
+def _daily_report(suite, example_app, *args: str, selection: str = "daily") -> tuple[Path, dict]:
+    """The example's daily checks (or `selection`) run through the suite; its HTML report and JSON summary."""
     suite.config(example_app.config())
-    result = suite.run("-m", "daily", *args)
+    result = suite.run("-m", selection, *args)
     assert result.ret == 0, result.stdout.str()
     summary = suite.summary()
     return suite.reports / summary["report"], summary
@@ -80,16 +80,28 @@ def test_daily_report_renders_verdict_and_charts_without_console_errors(suite, e
     # The rows as pytest-html's script rendered them: one per test of the summary.
     rows = _rows(dom)
     assert sorted(rows) == sorted(t["id"] for t in summary["tests"])
-    charted = {tid for tid, body in rows.items() if '<img src="data:image/' in body}
-    slo = {tid for tid in rows if tid.startswith("checks/test_slo.py::")}
-    assert slo and slo <= charted, "every SLO check shows its chart"
-    assert {tid for tid in charted - slo} == {t for t in rows if "test_newest_backup_is_not_trivial" in t}, \
-        "the backup sizes chart goes with the size check only"
+    assert not [tid for tid, body in rows.items() if '<img src="data:image/' in body], \
+        "a passing daily run draws no chart: charts are drawn where they are read (engine/charts.py)"
     # Nested evidence reads as tables, never as a Python dict's repr.
     intact = next(body for tid, body in rows.items() if "test_newest_archive_is_intact" in tid)
     assert "<td>tables</td><td><table class=\"opsproof-fields\">" in intact and "{'" not in intact
     # A record several checks read (one measurement) is shown in full once; the others link to it.
     assert "the same record as under" in dom
+
+
+def test_review_report_renders_its_charts_without_console_errors(suite, example_app, tmp_path):
+    """A weekly and pre-maintenance run is read for its pictures: every SLO check and the backup size check show
+    their chart, and Chromium renders them without a console error."""
+    report, summary = _daily_report(suite, example_app, selection="weekly or premaintenance")
+    run = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", report.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [line for line in run.stderr.splitlines() if ":CONSOLE" in line] == []
+    rows = _rows(run.stdout)
+    charted = {tid for tid, body in rows.items() if '<img src="data:image/' in body}
+    slo = {tid for tid in rows if tid.startswith("checks/test_slo.py::")}
+    assert slo and slo <= charted, "every SLO check shows its chart"
+    assert {tid for tid in charted - slo} == {t for t in rows if "test_newest_backup_is_not_trivial" in t}, \
+        "the backup sizes chart goes with the size check only"
 
 
 def test_printed_report_has_all_evidence_and_no_controls(suite, example_app, tmp_path):

@@ -113,12 +113,12 @@ class Evidence:
 
     records: list[tuple[str, Any]] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
-    images: list[tuple[str, Any]] = field(default_factory=list)   # (title, SVG text, or why it was not drawn)
+    images: list[tuple[str, Any]] = field(default_factory=list)   # (title, the chart, not drawn yet)
 
-    def image(self, svg: Any, title: str) -> None:
-        """Attach a picture (a chart) to the report, inline in the self-contained HTML: its SVG text, or the
-        exception that kept it from being drawn (the report's phase then fails saying so: engine/charts.py)."""
-        self.images.append((title, svg))
+    def image(self, chart: Any, title: str) -> None:
+        """Attach a picture (a chart, not drawn yet) to the report: drawn at the check's end where the report is
+        read for it, inline in the self-contained HTML (engine/charts.py)."""
+        self.images.append((title, chart))
 
     def record(self, value: Any, label: Optional[str] = None) -> Any:
         """Keep a measurement record (a dataclass or dict) for the report; return it unchanged."""
