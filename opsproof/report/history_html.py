@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 from .history import METRICS, History, report_of
 from .html import esc
 from .run import utc
+from .summary import outcome_text
 
 Link = Callable[[str], Optional[str]]   # a file name the ledger holds -> the href to it, None when it is not there
 
@@ -59,11 +60,6 @@ def verdict_of(entry: Mapping[str, Any]) -> str:
     return str(entry.get("verdict") or ("passed" if entry.get("exit_status") == 0 else "failed"))
 
 
-def outcome_of(entry: Mapping[str, Any]) -> str:
-    counts = entry.get("outcome") or {}
-    return ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no checks"
-
-
 def linked(text: str, href: Optional[str]) -> str:
     return f'<a href="{esc(href)}">{breakable(text)}</a>' if href else f"{breakable(text)} (not here)"
 
@@ -74,7 +70,7 @@ def run_row(entry: Mapping[str, Any], link: Link) -> str:
     cell = linked(report, link(report)) if report else "no report"
     return (f"<tr><td>{when(entry['started'])}</td><td><code>{esc(entry['run_id'])}</code></td>"
             f'<td class="{esc(verdict)}">{esc(verdict.upper())}</td><td>{esc(entry.get("exit_status"))}</td>'
-            f"<td>{esc(outcome_of(entry))}</td><td>{breakable(entry.get('operator') or '')}</td><td>{cell}</td></tr>")
+            f"<td>{esc(outcome_text(entry.get('outcome') or {}))}</td><td>{breakable(entry.get('operator') or '')}</td><td>{cell}</td></tr>")
 
 
 def runs_tables(history: History, link: Link, level: int = 3) -> str:

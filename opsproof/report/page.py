@@ -17,8 +17,8 @@ from .coverage import coverage_html, verdict_html
 from .evidence import Comparison
 from .html import HEADER_CELLS, breakable, check_cell, esc, evidence_cell, evidence_table, runbook_html
 from .run import RunRecord
+from .summary import outcome_text
 
-COUNTED = ("passed", "failed", "error", "waived", "skipped")   # the order the banner counts outcomes in
 FAILED = ("failed", "error")
 CHECKS_HEADING = "<h2 class='opsproof-checks-heading'>Every check and its evidence (failures first)</h2>"
 
@@ -34,10 +34,7 @@ def _when_html(moment: Optional[datetime]) -> str:
 
 def counts_text(counts: Mapping[str, int]) -> str:
     """`23 passed, 3 failed, 2 skipped (not checked)`: every outcome that occurred, "no checks" when none ran."""
-    said = {"skipped": "skipped (not checked)", "waived": "waived failures"}
-    items = [f"{counts[k]} {said.get(k, k)}" for k in COUNTED if counts.get(k)]
-    items += [f"{v} {k}" for k, v in counts.items() if k not in COUNTED and v]
-    return ", ".join(items) or "no checks"
+    return outcome_text(counts, {"skipped": "skipped (not checked)", "waived": "waived failures"})
 
 
 def _window(run: RunRecord) -> str:

@@ -73,9 +73,10 @@ def outcome_counts(tests: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def outcome_text(outcome: Mapping[str, int]) -> str:
-    """`3 passed, 1 failed` (passed, failed, error, skipped first; "no checks" when empty)."""
-    items = [f"{outcome[k]} {k}" for k in ORDER if outcome.get(k)]
+def outcome_text(outcome: Mapping[str, int], said: Mapping[str, str] = {}) -> str:
+    """`3 passed, 1 failed`: every outcome that occurred (in ORDER, then any other), "no checks" when none did;
+    `said` words an outcome for people (the report's banner: "2 skipped (not checked)")."""
+    items = [f"{outcome[k]} {said.get(k, k)}" for k in ORDER if outcome.get(k)]
     items += [f"{v} {k}" for k, v in outcome.items() if k not in ORDER and v]
     return ", ".join(items) or "no checks"
 
