@@ -7,7 +7,7 @@ import pytest
 import testinfra
 
 from opsproof.hosts.target import Target
-from opsproof.logs import siblings
+from opsproof.logs import rotate, siblings
 
 
 def test_numbered_copies_come_newest_first_plain_before_compressed():
@@ -29,10 +29,20 @@ def test_is_rotated(path, rotated):
     assert siblings.is_rotated(path) is rotated
 
 
-def test_find_lists_the_directory_of_a_target(tmp_path):
+def test_a_listing_with_times_and_sizes_keeps_them():
+    log = "/var/log/app.log"
+    assert siblings.select(log, [(f"{log}.1", 5.0, 7), (log, 6.0, 3)]) == [
+        siblings.Rotated(f"{log}.1", 1, mtime=5.0, size=7)]
+
+
+def test_a_targets_rotated_copies_as_the_rotation_check_reads_them(tmp_path):
+    """One listing of the log's folder on the target (logs/ondisk.py, shipped): regular files only, with their sizes,
+    in logrotate's order; the rotation outcome counts numbered copies, plain or .gz, not dateext ones."""
     for name in ("a.log", "a.log.2.gz", "a.log.1", "a.log-20260101", "a.log.bak", "b.log.1"):
         (tmp_path / name).write_text(name)
-    os.symlink(tmp_path / "a.log.1", tmp_path / "a.log.3")  # not a regular file: Target.files leaves it out
-    found = siblings.find(Target(testinfra.get_host("local://"), 30), str(tmp_path / "a.log"))
-    assert [os.path.basename(r.path) for r in found] == ["a.log.1", "a.log.2.gz", "a.log-20260101"]
-    assert found[0].size == len("a.log.1") and found[0].mtime > 0
+    os.symlink(tmp_path / "a.log.1", tmp_path / "a.log.3")  # not a regular file: the listing leaves it out
+    log = str(tmp_path / "a.log")
+    found = rotate.on_disk(Target(testinfra.get_host("local://"), 30), [], [log])["logs"][log]
+    assert [(os.path.basename(r["path"]), r["size"]) for r in found["rotated"]] == [
+        ("a.log.1", len("a.log.1")), ("a.log.2.gz", len("a.log.2.gz"))]
+    assert found["size"] == len("a.log")

@@ -8,7 +8,6 @@ more) follow, newest first. Standard library only: it may be shipped to a target
 """
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
@@ -61,15 +60,6 @@ def select(log: str, listing: Iterable[Any]) -> list[Rotated]:
         if rotated is not None:
             found.append(rotated)
     return sorted(found, key=_order)
-
-
-def find(target: Any, log: str) -> list[Rotated]:
-    """The rotated copies of `log` on the target (one listing of its directory), in order.
-
-    `target` is anything with opsproof.hosts.target.Target's `files(directory, glob)`; TargetError passes through.
-    """
-    directory, name = posixpath.split(log)
-    return select(log, target.files(directory, name + "[.-]*"))
 
 
 def is_rotated(path: str) -> bool:
