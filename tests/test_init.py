@@ -304,3 +304,15 @@ def test_over_ssh_the_survey_runs_on_the_target(suite, example_app, sshd):
         fh.write("2026-01-01T00:00:00Z FATAL injected over ssh\n")
     result = suite.run("-m", "daily", f"--hosts=ssh://{ALIAS}", f"--ssh-config={sshd.ssh_config}")
     assert result.ret == 1 and outcomes_of(suite, "test_no_new_errors") == {"failed"}, result.stdout.str()
+
+
+def test_a_tls_port_whose_certificate_cannot_be_read_is_said_not_a_crash():
+    """A port that completed a handshake but whose certificate opsproof cannot parse: the TLS check is still drafted
+    (it will say what it finds) and the found-list says why the certificate was not read (it raised TypeError)."""
+    from opsproof.discover import certs, draft_guard
+
+    ports = [{"port": 8443, "address": "127.0.0.1", "connect": "127.0.0.1", "tls_der": "bm90IGEgY2VydA=="}]
+    lines, notes = draft_guard._tls({"ports": ports}, False, certs.of_ports(ports))
+    assert any("port: 8443" in line for line in lines), lines
+    error = certs.of_ports(ports)[8443].error
+    assert error and notes == [f"port 8443: could not read its certificate: {error}"], notes

@@ -43,3 +43,9 @@ def read(der_b64: str, now: Optional[datetime] = None) -> Certificate:
     return Certificate(subject=_cn(cert.subject), issuer=_cn(cert.issuer), sans=names,
                        not_after=end.strftime("%Y-%m-%d"), days_left=round((end - now).total_seconds() / 86400, 1),
                        self_signed=cert.subject == cert.issuer)
+
+
+def of_ports(ports: list[dict]) -> dict[int, Certificate]:
+    """The certificate of each port that completed a TLS handshake (the survey's `ports`), by port: read once for
+    every section that uses it (health's verify_tls, security.tls)."""
+    return {sock["port"]: read(sock["tls_der"]) for sock in ports if sock.get("tls_der")}

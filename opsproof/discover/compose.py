@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from . import draft_backups, draft_files, draft_guard, draft_net
+from . import certs, draft_backups, draft_files, draft_guard, draft_net
 from .yamltext import Block, comment, pair, render
 
 
@@ -16,13 +16,15 @@ class Draft:
     left_out: list[str] = field(default_factory=list)   # one line per section written commented out
 
 
-def blocks(survey: dict, remote: bool) -> list[Block]:
-    """Every section, in the order of the configuration reference."""
+def blocks(survey: dict, remote: bool, database: draft_backups.Database) -> list[Block]:
+    """Every section, in the order of the configuration reference (`database`: draft_backups.database(survey)); the
+    ports' certificates are read once, for health and security both."""
+    tls = certs.of_ports(survey.get("ports", []))
     return [draft_files.disk(survey), draft_files.logs(survey), draft_files.temp(survey),
-            draft_backups.backups(survey), draft_net.health(survey, remote), draft_net.services(survey),
+            draft_backups.backups(survey, database), draft_net.health(survey, remote, tls), draft_net.services(survey),
             draft_net.monitoring(survey, remote), draft_net.rollback(survey), draft_net.slo(survey),
-            draft_guard.security(survey, remote), draft_guard.dependencies(survey), draft_guard.config_audit(survey),
-            *draft_guard.team()]
+            draft_guard.security(survey, remote, tls), draft_guard.dependencies(survey),
+            draft_guard.config_audit(survey), *draft_guard.team()]
 
 
 def header(survey: dict, spec: Optional[str], out: str) -> list[str]:
@@ -45,10 +47,11 @@ def header(survey: dict, spec: Optional[str], out: str) -> list[str]:
 
 
 def compose(survey: dict, spec: Optional[str], out: str, remote: bool) -> Draft:
-    made = blocks(survey, remote)
+    database = draft_backups.database(survey)
+    made = blocks(survey, remote, database)
     draft = Draft(render(header(survey, spec, out), made))
     draft.found.append(f"service: {survey.get('service')}, root {survey.get('root')} ({survey.get('root_reason')})")
-    draft.found.append(draft_backups.database_summary(survey))
+    draft.found.append(draft_backups.database_summary(database))
     for block in made:
         (draft.found if block.active else draft.left_out).append(block.summary or block.key)
     if not survey.get("complete", True):

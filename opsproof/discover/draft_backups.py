@@ -21,8 +21,12 @@ FORMATS = {"opsproof": "opsproof archives (tar.gz with MANIFEST.json)", "pg_dump
            "sql": "SQL dumps"}
 
 
-def database(survey: dict) -> tuple[Optional[dict], list[str]]:
-    """(the backups.database mapping, sentences saying where it was found) — never with a password."""
+Database = tuple[Optional[dict], list[str]]
+
+
+def database(survey: dict) -> Database:
+    """(the backups.database mapping, sentences saying where it was found) — never with a password. Read once
+    (compose.py): the backups section and the summary of what was found both use it."""
     root, found = survey.get("root"), survey.get("found", {})
     for proc in survey.get("processes", []):
         for name, value in sorted(proc.get("env", {}).items()):
@@ -93,9 +97,10 @@ def _others(groups: dict, chosen: tuple, root: Optional[str], now: float) -> str
     return f" Also found: {'; '.join(parts)}." if parts else ""
 
 
-def backups(survey: dict) -> Block:
+def backups(survey: dict, database_found: Database) -> Block:
+    """`database_found`: database(survey)."""
     root, now = survey.get("root"), survey.get("now", 0)
-    db, db_notes = database(survey)
+    db, db_notes = database_found
     groups = survey.get("found", {}).get("backups", {})
     chosen = _chosen(groups)
     if chosen is None:
@@ -134,6 +139,7 @@ def backups(survey: dict) -> Block:
                          f"{(now - newest['mtime']) / 3600:.1f} h old; database {db['engine'] if db else 'none'}")
 
 
-def database_summary(survey: dict) -> str:
-    db, notes = database(survey)
+def database_summary(database_found: Database) -> str:
+    """What was found of the database, in words; `database_found`: database(survey)."""
+    db, notes = database_found
     return f"database: {notes[0]}" if db else "database: none found (no SQLite file, no PostgreSQL DSN)"

@@ -3,7 +3,8 @@ sections discovery cannot know (window, notify, docs, attestations), written com
 """
 from __future__ import annotations
 
-from . import certs, decide
+from . import decide
+from .certs import Certificate
 from .draft_files import rel
 from .procs import is_loopback
 from .yamltext import Block, flow, item, pair
@@ -17,13 +18,14 @@ def _npm(survey: dict) -> tuple[str, str] | None:
     return (rel(found[0]["dir"], root), found[0]["lockfile"]) if found else None
 
 
-def _tls(survey: dict, remote: bool) -> tuple[list[str], list[str]]:
-    """(security.tls lines, what was found) for the service's ports that complete a TLS handshake."""
+def _tls(survey: dict, remote: bool, tls: dict[int, Certificate]) -> tuple[list[str], list[str]]:
+    """(security.tls lines, what was found) for the service's ports that complete a TLS handshake (`tls`: their
+    certificates, certs.of_ports)."""
     lines, notes = [], []
     for sock in survey.get("ports", []):
         if not sock.get("tls_der"):
             continue
-        cert = certs.read(sock["tls_der"])
+        cert = tls[sock["port"]]
         local = is_loopback(sock["address"]) or not remote
         host = sock["connect"] if local else survey.get("hostname")
         days, why = decide.tls_days(cert.days_left)
@@ -32,12 +34,13 @@ def _tls(survey: dict, remote: bool) -> tuple[list[str], list[str]]:
         if cert.self_signed:
             note += "; self-signed: give ca_file (the CA that signed it) or the check fails on trust"
         lines.append(item(entry, note, 4))
-        notes.append(f"port {sock['port']}: {cert.subject}, issued by {cert.issuer}, expires {cert.not_after} "
+        notes.append(f"port {sock['port']}: could not read its certificate: {cert.error}" if cert.error else
+                     f"port {sock['port']}: {cert.subject}, issued by {cert.issuer}, expires {cert.not_after} "
                      f"({cert.days_left:g} days)")
     return lines, notes
 
 
-def security(survey: dict, remote: bool) -> Block:
+def security(survey: dict, remote: bool, tls: dict[int, Certificate]) -> Block:
     root, found = survey.get("root"), survey.get("found", {})
     body, notes, missing = ["security:"], [], []
     npm = _npm(survey)
@@ -58,7 +61,7 @@ def security(survey: dict, remote: bool) -> Block:
         body.append(f"  # pip_audit: {{requirements: requirements.txt, fail_at: high}}   # {names}: nothing pinned "
                     "with == to audit")
         missing.append("pip_audit")
-    tls_lines, tls_notes = _tls(survey, remote)
+    tls_lines, tls_notes = _tls(survey, remote, tls)
     if tls_lines:
         body += ["  tls:"] + tls_lines
         notes += tls_notes

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..config import inputs
-from . import certs, decide
+from . import decide
+from .certs import Certificate
 from .draft_files import rel
 from .procs import is_loopback
 from .yamltext import Block, comment, item, pair
@@ -36,7 +37,8 @@ def _json_subset(body: str, url: str) -> Optional[dict]:
     return None
 
 
-def health(survey: dict, remote: bool) -> Block:
+def health(survey: dict, remote: bool, tls: dict[int, Certificate]) -> Block:
+    """`tls`: the ports' certificates (certs.of_ports)."""
     entries, found, silent = [], [], []
     service = survey.get("service") or "service"
     for sock in survey.get("ports", []):
@@ -54,7 +56,7 @@ def health(survey: dict, remote: bool) -> Block:
         if subset:
             entry["json"] = subset
         entry.update(max_latency_ms=limit, timeout_s=5)
-        if scheme == "https" and certs.read(sock["tls_der"]).self_signed:
+        if scheme == "https" and tls[sock["port"]].self_signed:
             entry["verify_tls"] = False
             note = (note + "; " if note else "") + "self-signed certificate: security.tls checks it"
         entries.append((entry, note, why))
