@@ -98,3 +98,25 @@ def test_no_module_is_longer_than_a_reader_can_hold():
     assert len(modules) > 50
     long = {str(p.relative_to(ROOT)): n for p in modules if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}, f"over {MAX_LINES} lines: {long}"
+
+
+def test_a_reader_of_json_state_imports_neither_pydantic_nor_yaml(tmp_path):
+    """The state store reads JSON through config.inputs: the config package names its models lazily and inputs
+    imports yaml only for YAML, so a process that only keeps state (an SLO read on its own, bench_slo's child) does
+    not pay pydantic's ~100 ms start-up."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from opsproof.hosts.state import StateStore\n"
+             f"store = StateStore({str(tmp_path)!r}, 'local')\n"
+             "store.save('probe', {'n': 1})\n"
+             "assert store.load('probe') == {'n': 1}\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'pydantic_core', 'yaml'}))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+    from opsproof import config   # the lazy names still resolve, each to its module's object
+
+    from opsproof.config.loader import load
+    assert config.load is load and config.ConfigError.__module__ == "opsproof.config.errors"

@@ -10,17 +10,42 @@ sections; when: the window's rule, start and zone; model: Maint, the whole; open
 as objectives; loader: find, load, resolve; inputs: the one reader of every file the suite reads (regular files,
 bounded; YAML through yamlsafe's checks). The package is a leaf: it imports nothing else of opsproof.
 """
-from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration
-from .loader import find, for_groups, load
-from .model import Maint
-from .process import Attestations, Docs, Notify, Window
-from .section import Section, Setting
-from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate, Services, SmokeQuery,
-                       Temp, logrotate_period)
-from .slo import Objective, Slo, SloSource
+from __future__ import annotations
 
-__all__ = ["ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration", "find", "for_groups", "load",
-           "Maint",
-           "Attestations", "Docs", "Notify", "Window", "Backups", "Database", "Disk", "Endpoint", "Logs", "Monitoring",
-           "Restore", "Rotate", "Services", "SmokeQuery", "Temp", "Objective", "Slo", "SloSource", "logrotate_period",
-           "Section", "Setting"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Each public name and the module that defines it, imported at the first use of the name (PEP 562): a reader of
+# one leaf (`from opsproof.config import inputs`: the state store, the CLI's summary and ledger commands) loads
+# neither pydantic nor yaml.
+_WHERE = {
+    "base": ("ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration"),
+    "loader": ("find", "for_groups", "load"),
+    "model": ("Maint",),
+    "process": ("Attestations", "Docs", "Notify", "Window"),
+    "section": ("Section", "Setting"),
+    "sections": ("Backups", "Database", "Disk", "Endpoint", "Logs", "Monitoring", "Restore", "Rotate", "Services",
+                 "SmokeQuery", "Temp", "logrotate_period"),
+    "slo": ("Objective", "Slo", "SloSource"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = list(_MODULE_OF)
+
+if TYPE_CHECKING:  # what the names are, for readers and type checkers
+    from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration  # noqa: F401
+    from .loader import find, for_groups, load  # noqa: F401
+    from .model import Maint  # noqa: F401
+    from .process import Attestations, Docs, Notify, Window  # noqa: F401
+    from .section import Section, Setting  # noqa: F401
+    from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate,  # noqa: F401
+                           Services, SmokeQuery, Temp, logrotate_period)
+    from .slo import Objective, Slo, SloSource  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
-import reprlib
 from datetime import timedelta
 from typing import Annotated, Any, Callable, Sequence
 
 from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .errors import ConfigError, quoted  # noqa: F401 — the names every section module imports from here
 
 DEFAULT_NAME = "maintenance.yaml"
 ENV_VAR = "OPSPROOF_CONFIG"
@@ -52,15 +53,6 @@ def http_url(value: str) -> str:
     return value
 
 
-class ConfigError(Exception):
-    """A configuration the suite cannot run with: file, key path, what is wrong, what to do."""
-
-    def __init__(self, file: str, key: str, problem: str, hint: str = "") -> None:
-        self.file, self.key, self.problem, self.hint = file, key, problem, hint
-        where = f"{file}: {key}: " if key else f"{file}: "
-        super().__init__(where + problem + (f" — {hint}" if hint else ""))
-
-
 # Wording for a pydantic error, shared by the loader and the OpenSLO reader.
 def key_path(loc: tuple) -> str:
     """A pydantic error location as the key path a user writes: backups.restore.smoke_queries[0]."""
@@ -75,16 +67,6 @@ def key_path(loc: tuple) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
-
-
-def quoted(value: Any, limit: int = 120) -> str:
-    """A value as a message quotes it: its repr, cut short (a value can be megabytes, or an alias bomb)."""
-    short = reprlib.Repr()                       # attributes, not keywords: Python 3.10 and 3.11 take none
-    short.maxstring = short.maxother = limit
-    short.maxlist = short.maxdict = 6
-    short.maxlevel = 3
-    text = short.repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 # What to do about an error of our own kind (a PydanticCustomError's type).

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-import yaml
+from .errors import ConfigError
 
-from . import yamlsafe
-from .base import ConfigError
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 1 << 20         # a hand-written file: the example config is 3 KB, a 25 000-line one still fits
 JSON_BYTES_PER_CONTAINER = 16   # the JSON opsproof writes has one list or object per 100 bytes or more
@@ -80,8 +80,10 @@ def read_bytes(path: PathArg, limit: int = MAX_BYTES, hint: str = "") -> bytes:
     return raw
 
 
-def _yaml_problem(exc: yaml.YAMLError, raw: bytes) -> tuple[str, str]:
+def _yaml_problem(exc: "yaml.YAMLError", raw: bytes) -> tuple[str, str]:
     """What is wrong and what to do, for a file that is not YAML."""
+    import yaml
+
     if isinstance(exc, yaml.reader.ReaderError):     # a NUL, a control character, bytes that are not UTF-8
         line = raw[:exc.position].count(b"\n") + 1
         char = f"#x{exc.character:02x}" if isinstance(exc.character, int) else repr(exc.character)
@@ -95,6 +97,10 @@ def _yaml_problem(exc: yaml.YAMLError, raw: bytes) -> tuple[str, str]:
 def yaml_of(raw: bytes, file: str, documents: bool = False, node: bool = False) -> Any:
     """The values of one YAML document (a list of them with `documents`; `(root node, values)` with `node`, for
     line numbers), checked by yamlsafe; InputError naming `file` and the key path."""
+    import yaml  # here: a reader of JSON alone (the state store, the CLI's summary) never imports yaml
+
+    from . import yamlsafe
+
     try:
         if documents:
             return yamlsafe.load_all(raw)
@@ -111,6 +117,8 @@ def read_yaml(path: PathArg, limit: int = MAX_BYTES, documents: bool = False, hi
     name = os.fspath(path)
     raw, size = _read(path, limit)
     if size is not None:
+        from . import yamlsafe
+
         try:
             yamlsafe.shape(raw, cut=True, stream=documents)
         except yamlsafe.YamlRefused as exc:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import yaml
 
-from .base import quoted
+from .errors import quoted
 
 MAX_ALIAS_NODES = 10_000     # nodes that aliases may add beyond the file's own: sharing a block is fine, a bomb not
 MAX_ITEMS = 10_000           # items of one list, keys of one mapping
