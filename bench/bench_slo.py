@@ -11,25 +11,25 @@ page cache, alternately, `--repeat` times (the fastest run counts). The objectiv
 the pydantic config is what `pytest` loads once for every check, and bench/run.py's start-up row times it.
 Then 1 % more lines are appended and the incremental re-run (from the state the first run kept) is
 timed inside its process against the full run's time inside its process: it should cost about 1 %.
+
+The timed child imports what the SLO read imports and no more: this harness's own modules (argparse, random,
+subprocess, bench/common) are imported where the harness uses them; the child keeps its state through the state
+store (opsproof.hosts.state), which loads neither pydantic nor yaml (tests/test_architecture.py).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import random
-import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, ROOT]
-from common import MB, Row, measure, on_generated, scratch  # noqa: E402
+MB = 1024 * 1024                       # as bench/common.MB (imported where the harness needs more of it)
 
 AWK_PROGRAM = '$9 ~ /^5/ {n++} END {print n+0}'
 SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status", "duration_field": "request_time",
@@ -38,6 +38,8 @@ SETTINGS = {"format": "combined", "time_field": "time", "status_field": "status"
 
 def _bodies(n: int, seed: int) -> list[tuple[str, str]]:
     """(client, rest-of-line after the time) pairs: varied requests, ~1% 5xx, durations 1 ms..2 s."""
+    import random
+
     rnd = random.Random(seed)
     paths = ["/", "/health", "/api/v1/orders?page=2", "/api/v1/items/8812", "/static/app.3f2a.js", "/login"]
     agents = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
@@ -54,6 +56,8 @@ def _bodies(n: int, seed: int) -> list[tuple[str, str]]:
 
 def make_log(path: str, size_mb: float, start: float, seconds: float, seed: int = 7, mode: str = "w") -> int:
     """About size_mb of lines whose times run from `start` over `seconds`, in local time at +02:00."""
+    from datetime import datetime, timezone
+
     bodies = _bodies(50_000, seed)
     target = int(size_mb * MB)
     per_second = max(1, int(target / 105 / seconds))
@@ -120,6 +124,8 @@ def _child(path: str, state_in: str, state_out: str) -> None:
 
 def _opsproof(path: str, state_in: str, state_out: str, repeat: int = 1) -> tuple[float, Optional[float], dict]:
     """(fastest whole-process seconds, peak RSS MiB, the child's figures of its last run)."""
+    from common import measure
+
     got = measure([sys.executable, os.path.abspath(__file__), "--child", path, state_in, state_out], repeat=repeat,
                   cwd=ROOT)
     if got.returncode:
@@ -131,11 +137,18 @@ def _opsproof(path: str, state_in: str, state_out: str, repeat: int = 1) -> tupl
 
 
 def _awk(path: str, awk: str) -> tuple[float, int]:
+    from common import measure
+
     got = measure([awk, AWK_PROGRAM, path])
     return got.seconds, int(got.stdout.strip())
 
 
-def bench(path: str, workdir: str, repeat: int) -> list[Row]:
+def bench(path: str, workdir: str, repeat: int) -> list:
+    import shutil
+    import subprocess
+
+    from common import Row
+
     size = os.path.getsize(path)
     subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)   # a warm page cache for everyone
     awk = shutil.which("mawk") or shutil.which("awk")
@@ -175,13 +188,24 @@ def bench(path: str, workdir: str, repeat: int) -> list[Row]:
     return rows
 
 
-def rows(size_mb: int, folder: Optional[str] = None, repeat: int = 3) -> list[Row]:
+def rows(size_mb: int, folder: Optional[str] = None, repeat: int = 3) -> list:
     """bench/run.py's entry: the whole-process row against mawk and the incremental re-run row."""
+    from common import scratch
+
     return scratch("access.log", folder, lambda path: make_log(path, size_mb, time.time() - 86400 - 600, 86400),
                    lambda path, workdir: bench(path, workdir, repeat))
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"] and len(argv) == 4:    # the timed process: no argparse, no harness
+        _child(*argv[1:])
+        return 0
+    import argparse
+    import shutil
+
+    from common import on_generated
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=1024, help="size of the generated log (default 1024)")
     parser.add_argument("--dir", default=None, help="where the generated log goes (default: the temp folder)")

@@ -253,3 +253,34 @@ def test_an_slo_read_does_not_import_numpy_ma(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"
+
+
+def test_an_slo_read_imports_neither_the_config_nor_pydantic(tmp_path):
+    """A read and its evaluation in a python3 of their own (as bench_slo times them): the config package and pydantic
+    (some 100 ms of start-up) stay out; status names alerts through alerts.py, which names the config's Objective only
+    as a type."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "access.log"
+    log.write_text(lines(50, ago_s=600) + lines(5, 503, ago_s=30))
+    probe = ("import sys, time, testinfra\n"
+             "from dataclasses import dataclass\n"
+             "from datetime import timedelta\n"
+             "from opsproof.hosts.target import Target\n"
+             "from opsproof.slo import status\n"
+             "from opsproof.slo.accesslog import buckets\n"
+             "@dataclass(frozen=True)\n"
+             "class O:\n"
+             "    name: str = 'a'\n    target: float = 99.0\n    sli: str = 'availability'\n"
+             "    threshold_ms: object = None\n    bad_status: tuple = ()\n    total_query: object = None\n"
+             "    window: timedelta = timedelta(days=30)\n"
+             f"agg, read, kept = buckets.update(Target(testinfra.get_host('local://'), 30), {str(log)!r}, {SETTINGS!r}, "
+             f"[300], {{}}, time.time(), {KEEP})\n"
+             "got = status.evaluate(status.LogSource(agg, read), O(), time.time())\n"
+             "assert read.error is None and got.total == 55 and got.bad == 5, (read.error, got)\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml')\n"
+             "             or m.startswith('opsproof.config')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

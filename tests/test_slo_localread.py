@@ -86,3 +86,20 @@ def test_a_file_with_no_newline_after_a_cut_is_one_range(tmp_path, small_reads, 
     assert localread.boundaries(str(path), 0, 10000, 4) == [0, 10000]
     chunks, used = localread.read(str(path), 0, 10000, Parser("combined", EDGES))
     assert used == 0 and summary(chunks)[3] == 0
+
+
+def test_buffers_as_mappings_read_the_same_as_bytearrays(tmp_path, small_reads, monkeypatch):
+    """localread.buffer's mappings (2 MB pages for a real read; here pages of 4 KB, so that reads and long lines cross
+    them) serve every use a bytearray did: the unfinished line moved to the front, a line longer than the buffer."""
+    path = tmp_path / "access.log"
+    data = write_log(path, 3000, 7, tail='10.0.0.1 - - [02/Nov/2026:12:00:00 +0200] "GET')
+    plain, used_plain = localread.scan(str(path), 0, len(data), Parser("combined", EDGES))
+    made = []
+    real = localread.buffer
+    monkeypatch.setattr(localread, "HUGE_MIN", 1)
+    monkeypatch.setattr(localread, "HUGE_PAGE", 4096)
+    monkeypatch.setattr(localread, "buffer", lambda size: made.append(real(size)) or made[-1])
+    mapped, used_mapped = localread.scan(str(path), 0, len(data), Parser("combined", EDGES))
+    assert made and all(type(b).__name__ == "mmap" for b in made) and len(made) > 1      # grown for a long line
+    assert used_mapped == used_plain == data.rfind(b"\n") + 1
+    assert summary([mapped]) == summary([plain]) and summary([plain])[4] == 3000

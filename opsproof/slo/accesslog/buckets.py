@@ -28,7 +28,8 @@ from ..aggregates import FINE_S, Aggregates, latency_edges
 from .files import HEAD
 from .reducer import Reduced, decode, gunzip
 
-STATE_VERSION = 2
+STATE_VERSION = 3        # 3: counts kept in their narrowest type (aggregates.to_state); a version 2 state reads the same
+READS_VERSIONS = (2, 3)  # and a version older than this code never reads a 3 (it reads every file again instead)
 CHUNK = 4 << 20          # a local compressed read (plain files: localread.CHUNK)
 CANDIDATES = "opsproof.slo.accesslog.files:candidates"
 QUARTER_S = 92 * 86400
@@ -162,7 +163,7 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
     """
     seen = LogRead(path)
     edges = latency_edges(thresholds_ms)
-    kept = Aggregates.from_state(previous) if previous.get("version") == STATE_VERSION else None
+    kept = Aggregates.from_state(previous) if previous.get("version") in READS_VERSIONS else None
     if previous and (kept is None or previous.get("settings") != settings):
         seen.reference = "the log format settings changed: every file read again"
         kept = None

@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 
 from .fastpath import PAD, fast_combined
+from .localread import buffer
 from .lines import LATENCY, SAMPLES, LineParser, Tally, read_lines
 
 _CODES = 2048            # codes are below this (statuses < 1000, at most 1048 latency bins)
@@ -83,9 +84,15 @@ def combine(chunks: list[Chunk]) -> Chunk:
 _LUT: dict[bytes, np.ndarray] = {}
 
 
+LUT_MIN = 1 << 16        # durations in one call from which building the table (65 536 searches) pays
+
+
 def latency_bins(dur_us: np.ndarray, edges_us: np.ndarray) -> np.ndarray:
-    """The bin of each duration: edges[i-1] < d <= edges[i]; whole milliseconds below 65 s by table."""
+    """The bin of each duration: edges[i-1] < d <= edges[i]; whole milliseconds below 65 s by table (the same bins
+    as searching each: the table is that search done once per millisecond, built for calls of LUT_MIN or more)."""
     table = _LUT.get(edges_us.tobytes())
+    if table is None and len(dur_us) < LUT_MIN:
+        return np.searchsorted(edges_us, dur_us, side="left")
     if table is None:
         table = _LUT.setdefault(edges_us.tobytes(), np.searchsorted(edges_us, np.arange(1 << 16) * 1000, side="left"))
     ms, rest = np.divmod(dur_us, 1000)
@@ -165,8 +172,8 @@ class Parser:
             cut = buf.rfind(b"\n", lo, hi - PAD) + 1   # whole lines whose windows stay inside buf[lo:hi]
             fast = None
             if cut > lo:
-                if self._scratch.size < cut - lo:
-                    self._scratch = np.empty(cut - lo, bool)
+                if self._scratch.size < cut - lo:      # 2 MB pages where it can (localread.buffer)
+                    self._scratch = np.frombuffer(buffer(max(cut - lo, PIECE if hi - lo > PIECE // 2 else 0)), bool)
                 fast = fast_combined(np.frombuffer(buf, np.uint8, hi - lo, lo), cut - lo, self._scratch)
             if fast is not None:
                 parts.append(fast)
