@@ -43,16 +43,15 @@ BACKSTOP_S = 30     # a function taking a deadline stops itself; the command's o
 MARK = "OPSPROOF-RESULT "
 NO_PYTHON = "OPSPROOF-NO-PYTHON"
 _OPTIONAL = {"ImportError", "ModuleNotFoundError"}
-_MAIN = '''
-import base64, dataclasses, importlib, json, sys, time
-request = json.loads(base64.b64decode(sys.argv[1]))
-module, _, name = request["function"].partition(":")
+DISPATCH = '''module, _, name = request["function"].partition(":")
 kwargs = request["kwargs"]
 if request["deadline_s"] is not None:
     kwargs["deadline"] = time.monotonic() + request["deadline_s"]
 result = getattr(importlib.import_module(module), name)(**kwargs)
 print("%s" + json.dumps(dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result), flush=True)
-''' % MARK
+''' % MARK   # one request run on the target: here from the command line, in stream.py from a line of stdin
+_MAIN = ("import base64, dataclasses, importlib, json, sys, time\n"
+         "request = json.loads(base64.b64decode(sys.argv[1]))\n" + DISPATCH)
 
 
 class BundleError(Exception):
@@ -86,6 +85,12 @@ def _guarded(tree: ast.AST) -> set[int]:
 
 def imports(module: str) -> tuple[set[str], list[str]]:
     """(our modules `module` imports, anywhere in it; its imports outside the standard library, unguarded)."""
+    ours, foreign = _imports(ROOT, module)
+    return set(ours), list(foreign)
+
+
+@lru_cache(maxsize=None)
+def _imports(root: str, module: str) -> tuple[set[str], list[str]]:   # read once per process (and ROOT)
     path = _source(module)
     if path is None:
         raise BundleError(f"{module}: no such module in {PACKAGE} ({ROOT})")
@@ -114,6 +119,11 @@ def imports(module: str) -> tuple[set[str], list[str]]:
 
 def modules(entry: str) -> list[str]:
     """Every module of ours that `entry` needs on a target, its packages included; BundleError if one can't travel."""
+    return list(_modules(ROOT, entry))
+
+
+@lru_cache(maxsize=None)
+def _modules(root: str, entry: str) -> tuple[str, ...]:
     via: dict[str, Optional[str]] = {entry: None}
     todo = [entry]
     while todo:
@@ -131,7 +141,7 @@ def modules(entry: str) -> list[str]:
             if need not in via:
                 via[need] = module
                 todo.append(need)
-    return sorted(via)
+    return tuple(sorted(via))
 
 
 @lru_cache(maxsize=None)
@@ -145,6 +155,12 @@ def bundle(entry: str, carry: tuple[str, ...] = ()) -> str:
             zf.write(path, os.path.relpath(path, ROOT))
         zf.writestr("__main__.py", _MAIN)
     return base64.b64encode(buf.getvalue()).decode()
+
+
+def takes_deadline(function: str) -> bool:
+    """Whether `function` ("module:name") has a `deadline` parameter (then it stops itself at its timeout)."""
+    module, _, name = function.partition(":")
+    return "deadline" in inspect.signature(getattr(importlib.import_module(module), name)).parameters
 
 
 def in_process(target: Target, ship: bool = False) -> bool:
@@ -170,10 +186,9 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
     `carry`: modules the function imports by name (the survey's), shipped with it.
     """
     module, _, name = function.partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    takes_deadline = "deadline" in inspect.signature(fn).parameters
+    deadline = {"deadline": time.monotonic() + timeout_s} if takes_deadline(function) else {}
     if in_process(target, ship):
-        return fn(**kwargs, **({"deadline": time.monotonic() + timeout_s} if takes_deadline else {}))
+        return getattr(importlib.import_module(module), name)(**kwargs, **deadline)
     answers = None if target.is_local else target.answers
     if answers is not None:
         data = answers.call(function, kwargs, timeout_s)
@@ -181,11 +196,11 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
             return _typed(data, result_type)
         if answers.planning:
             raise Unanswered(f"{target.name}: {function} is wanted by the survey")
-    request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if takes_deadline else None}
+    request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if deadline else None}
     python = sys.executable if target.is_local else PYTHON
     runner = copy.copy(target)
     runner.answers = None   # asked above already: the bundle's command is never a survey's answer
-    runner.timeout_s = timeout_s + BACKSTOP_S if takes_deadline else timeout_s
+    runner.timeout_s = timeout_s + BACKSTOP_S if deadline else timeout_s
     result = runner.run('command -v %s >/dev/null || { echo %s >&2; exit 127; }; t=$(mktemp) && trap \'rm -f "$t"\' '
                         'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON,
                         bundle(module, tuple(sorted(carry))), python,

@@ -4,10 +4,12 @@ Each concern plans its reads by measuring against the Target while its Answers a
 answers.py): every command or shipped call it would make is noted instead of run. The notes travel to the target
 in one call (opsproof/hosts/gather.py, through opsproof.hosts.ship), the answers come back, and the planning runs
 again: a read that depends on an answer (the newest archive to verify, once the listing is known) is noted then,
-for a second call. The checks then measure as always; what the survey read is answered without a round trip,
-anything else (an action, a read no plan foresaw) reaches the host as before. The first call doubles as the
-reachability probe: an unreachable host fails it as it would fail the probe. A run with --apply is surveyed too: an
-action forgets the answers (Target.changing), and the first read after it no answer holds surveys the host again.
+for a second call. Over testinfra's `ssh` backend both calls go to one `python3` through one SSH session
+(opsproof/hosts/stream.py): one login shell and one interpreter start per host instead of two. The checks then
+measure as always; what the survey read is answered without a round trip, anything else (an action, a read no plan
+foresaw) reaches the host as before. The first call doubles as the reachability probe: an unreachable host fails it
+as it would fail the probe. A run with --apply is surveyed too: an action forgets the answers (Target.changing), and
+the first read after it no answer holds surveys the host again.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from . import ship
+from . import ship, stream
 from .answers import Answered, call_key
 from .target import Target, TargetError
 
@@ -56,6 +58,18 @@ def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
     out, started = Survey(target.name), time.monotonic()
     if target.is_local or target.answers is None:
         return out
+    session = stream.open_stream(target)   # every round through one SSH session where the backend allows
+    try:
+        _rounds(target, plan, rounds, needed, out, session)
+    finally:
+        if session is not None:
+            session.close()
+    out.seconds = round(time.monotonic() - started, 3)
+    return out
+
+
+def _rounds(target: Target, plan: Callable[[Target], None], rounds: int,
+            needed: Optional[Callable[[list, list], bool]], out: Survey, session: Optional[stream.Stream]) -> None:
     for _ in range(rounds):
         commands, calls = _planned(target, plan)
         if not commands and not calls:
@@ -67,7 +81,8 @@ def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
         timeout_s = target.timeout_s + sum(t for _, _, t in calls)
         request = {"commands": commands, "calls": [list(c) for c in calls], "timeout_s": target.timeout_s}
         try:
-            got = ship.call(target, GATHER, request, timeout_s, dict, carry=carry)
+            got = session.call(GATHER, request, timeout_s, dict, carry=carry) if session is not None else \
+                ship.call(target, GATHER, request, timeout_s, dict, carry=carry)
         except TargetError as exc:
             if out.calls == 0 and target.name in target.down:
                 raise  # unreachable: the host fails its checks, as it would fail the probe
@@ -83,8 +98,6 @@ def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
                 target.answers.calls[call_key(function, kwargs)] = result
         out.commands += commands
         out.functions += [function for function, _, _ in calls]
-    out.seconds = round(time.monotonic() - started, 3)
-    return out
 
 
 def first_contact(target: Target, answered: set[str], plan: Optional[Callable[[Target], None]]) -> Optional[str]:
