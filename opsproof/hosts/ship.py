@@ -62,7 +62,7 @@ class NoPython(TargetError):
     """The target has no python3 to run shipped code with."""
 
 
-def _source(module: str) -> Optional[str]:
+def source_of(module: str) -> Optional[str]:
     """The file of one of our modules (a package: its __init__.py), or None."""
     base = os.path.join(ROOT, *module.split("."))
     return next((p for p in (base + ".py", os.path.join(base, "__init__.py")) if os.path.isfile(p)), None)
@@ -91,7 +91,7 @@ def imports(module: str) -> tuple[set[str], list[str]]:
 
 @lru_cache(maxsize=None)
 def _imports(root: str, module: str) -> tuple[set[str], list[str]]:   # read once per process (and ROOT)
-    path = _source(module)
+    path = source_of(module)
     if path is None:
         raise BundleError(f"{module}: no such module in {PACKAGE} ({ROOT})")
     with open(path, encoding="utf-8") as fh:
@@ -111,7 +111,7 @@ def _imports(root: str, module: str) -> tuple[set[str], list[str]]:   # read onc
             top = name.split(".")[0]
             if top == PACKAGE:
                 below = f"{name}.{member}" if member else None
-                ours.add(below if below and _source(below) else name)
+                ours.add(below if below and source_of(below) else name)
             elif top not in sys.stdlib_module_names and id(node) not in guarded:
                 foreign.append(f"{name} (line {node.lineno})")
     return ours, list(dict.fromkeys(foreign))
@@ -151,7 +151,7 @@ def bundle(entry: str, carry: tuple[str, ...] = ()) -> str:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for module in sorted({m for name in (entry, *carry) for m in modules(name)}):
-            path = _source(module)
+            path = source_of(module)
             zf.write(path, os.path.relpath(path, ROOT))
         zf.writestr("__main__.py", _MAIN)
     return base64.b64encode(buf.getvalue()).decode()
@@ -168,7 +168,7 @@ def in_process(target: Target, ship: bool = False) -> bool:
     return target.is_local and not ship
 
 
-def _typed(data: Any, result_type: type) -> Any:
+def typed(data: Any, result_type: type) -> Any:
     if not dataclasses.is_dataclass(result_type):
         return data
     names = {f.name for f in dataclasses.fields(result_type)}
@@ -187,15 +187,15 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
     """
     module, _, name = function.partition(":")
     deadline = {"deadline": time.monotonic() + timeout_s} if takes_deadline(function) else {}
-    if in_process(target, ship):
-        return getattr(importlib.import_module(module), name)(**kwargs, **deadline)
-    answers = None if target.is_local else target.answers
+    answers = target.answers
     if answers is not None:
         data = answers.call(function, kwargs, timeout_s)
         if data is not None:
-            return _typed(data, result_type)
+            return typed(data, result_type)
         if answers.planning:
             raise Unanswered(f"{target.name}: {function} is wanted by the survey")
+    if in_process(target, ship):
+        return getattr(importlib.import_module(module), name)(**kwargs, **deadline)
     request = {"function": function, "kwargs": kwargs, "deadline_s": timeout_s if deadline else None}
     python = sys.executable if target.is_local else PYTHON
     runner = copy.copy(target)
@@ -210,6 +210,6 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
                        "(the standard library is enough)")
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
-            return _typed(json.loads(line[len(MARK):]), result_type)
+            return typed(json.loads(line[len(MARK):]), result_type)
     raise TargetError(f"{target.name}: {function} did not run on the target (rc {result.rc}): "
                       f"{(result.stderr or result.stdout).strip()[-800:]}")

@@ -79,7 +79,7 @@ def _sources(modules: list[str]) -> str:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for module in modules:
-            path = ship._source(module)
+            path = ship.source_of(module)
             zf.write(path, os.path.relpath(path, ship.ROOT))
     return base64.b64encode(buf.getvalue()).decode()
 
@@ -156,7 +156,7 @@ class Stream:
                                            f"({function}: {limit_s:g} s + {KILL_GRACE_S:g} s kill grace + "
                                            f"{connect_s:g} s connect timeout + {ANSWER_MARGIN_S:g} s)")
         self.answered += 1
-        return ship._typed(json.loads(answer[len(ship.MARK):]), result_type)
+        return ship.typed(json.loads(answer[len(ship.MARK):]), result_type)
 
     def _line(self, deadline: float) -> Any:
         """The next answer line (MARK ...) before `deadline`; None if the output ended first, _LATE if the time ran

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from .accesslog.parse import _CODES, LATENCY, Chunk, merge
+from .accesslog.parse import CODES, LATENCY, Chunk, merge
 
 FINE_S = 8 * 86400
 _COUNT_KINDS = (("<u2", 1 << 16), ("<u4", 1 << 32), ("<i8", None))   # the state's count type: the first that holds all
@@ -53,9 +53,9 @@ class Aggregates:
             self.minute, self.code, self.count = (np.concatenate([a, b]).astype(np.int64, copy=False)
                                                   for a, b in zip((self.minute, self.code, self.count), new))
         else:
-            keys, counts = _merge_sorted(self.minute.astype(np.int64) * _CODES + self.code,
-                                         self.count.astype(np.int64), new[0] * _CODES + new[1], new[2])
-            self.minute, self.code, self.count = np.floor_divide(keys, _CODES), keys % _CODES, counts
+            keys, counts = _merge_sorted(self.minute.astype(np.int64) * CODES + self.code,
+                                         self.count.astype(np.int64), new[0] * CODES + new[1], new[2])
+            self.minute, self.code, self.count = np.floor_divide(keys, CODES), keys % CODES, counts
 
     def _in_order(self) -> bool:
         """Whether the entries are sorted by (minute, code), each pair once (what merge leaves)."""

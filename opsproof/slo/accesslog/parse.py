@@ -20,7 +20,7 @@ from .fastpath import PAD, fast_combined
 from .localread import buffer
 from .lines import LATENCY, SAMPLES, LineParser, Tally, read_lines
 
-_CODES = 2048            # codes are below this (statuses < 1000, at most 1048 latency bins)
+CODES = 2048            # codes are below this (statuses < 1000, at most 1048 latency bins)
 SMALL = 64 * 1024        # below this a failing chunk is read line by line
 PIECE = 4 << 20          # the vectorised pass works on pieces this size (measured: 4 MB beats 16 MB by a third)
 
@@ -45,14 +45,14 @@ def reduce(minute: np.ndarray, status: np.ndarray, dur_us: np.ndarray, edges_us:
     everyone = bool(has.all())
     if len(minute):
         low = int(minute.min())
-        span = (int(minute.max()) - low + 1) * _CODES
+        span = (int(minute.max()) - low + 1) * CODES
         if span <= max(8 * len(minute), 1 << 20):      # dense enough to count by position: no sort, no copies
-            rel = (minute - low) * _CODES
+            rel = (minute - low) * CODES
             bins = latency_bins(dur_us if everyone else dur_us[has], edges_us)
             counts = np.bincount(rel + status, minlength=span)
             counts += np.bincount((rel if everyone else rel[has]) + (LATENCY + bins), minlength=span)
             uniq = np.flatnonzero(counts)
-            return uniq // _CODES + low, uniq % _CODES, counts[uniq].astype(np.int64)
+            return uniq // CODES + low, uniq % CODES, counts[uniq].astype(np.int64)
     codes = np.concatenate([status.astype(np.int64), LATENCY + latency_bins(dur_us[has], edges_us)])
     minutes = np.concatenate([minute, minute[has]])
     return merge(minutes, codes, np.ones(len(codes), np.int64))
@@ -123,15 +123,15 @@ def merge(minute: np.ndarray, code: np.ndarray, count: np.ndarray) -> tuple:
         return minute.astype(np.int64), code.astype(np.int64), count.astype(np.int64)
     low = int(minute.min())
     span = int(minute.max()) - low + 1
-    key = (minute.astype(np.int64) - low) * _CODES + code
-    if span * _CODES <= max(4 * len(key), 1 << 20):   # dense enough to count by position (no sort)
-        summed = np.bincount(key, weights=count, minlength=span * _CODES)
+    key = (minute.astype(np.int64) - low) * CODES + code
+    if span * CODES <= max(4 * len(key), 1 << 20):   # dense enough to count by position (no sort)
+        summed = np.bincount(key, weights=count, minlength=span * CODES)
         uniq = np.flatnonzero(summed)
         summed = summed[uniq]
     else:
         uniq, inverse = unique_inverse(key)
         summed = np.bincount(inverse, weights=count, minlength=len(uniq))
-    return uniq // _CODES + low, uniq % _CODES, summed.astype(np.int64)
+    return uniq // CODES + low, uniq % CODES, summed.astype(np.int64)
 
 
 class Parser:
