@@ -84,7 +84,7 @@ def test_the_examples_whole_daily_run_on_a_remote_host_opens_at_most_three_sessi
     """Rotation, temp, SLO, backups, error log, disk and services: one survey; each check's evidence as a local run's
     (the command or read, its output, the config key); the error log's and the SLO read's reference points move on."""
     suite.config(example_app.config())
-    local = suite.run("-m", DAILY)   # first: its health probe writes the access-log line the remote run reads too
+    local = suite.run("-m", DAILY, "-k", "not test_endpoint_healthy")   # no probe writes between the two runs' reads
     assert local.ret == 0, local.stdout.str()
     here = suite.summary()
     hosts = (f"--hosts=ssh://{ALIAS}", f"--ssh-config={sshd.ssh_config}", "-m", DAILY)
@@ -143,3 +143,23 @@ def test_a_daily_run_with_apply_is_surveyed_and_reads_again_after_each_action(su
     [record] = [v for k, v in cleaned.items() if k.startswith("clean-temp")]
     assert record["mode"] == "apply" and not stale.exists(), record
     assert _evidence(summary, "test_rotation_ran_cleanly")["rotate-logs"]["mode"] == "apply"
+
+
+def test_the_local_host_is_surveyed_too_each_read_runs_once(suite, example_app, tmp_path):
+    """This machine answers the same survey in the run's own process: a command several checks read (`df` of each
+    path, the backup listing) runs once per run, not once per check (the listing ran 6 times, each `df` twice); the
+    listing runs once more at collection, where the weekly verification's items are named after the kept archives."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for tool in ("find", "df"):
+        real = next(p for p in ("/usr/bin/" + tool, "/bin/" + tool) if os.path.exists(p))
+        (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\nexec {real} "$@"\n')
+        (bin_dir / tool).chmod(0o755)
+    suite.config(example_app.config())
+    result = suite.run("-m", "daily", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert result.ret in (0, 1), result.stdout.str()   # without --apply the actions only plan
+    ran = [line for line in calls.read_text().splitlines() if line]   # (find's -printf format ends in a newline)
+    listing = [r for r in ran if r.startswith("find ") and "/backups " in r]
+    df = [r for r in ran if r.startswith("df ")]
+    assert len(listing) == 2 and len(set(listing)) == 1, ran
+    assert len(df) == 4 and len(set(df)) == 4, df   # -k and -i of each of the example's two paths

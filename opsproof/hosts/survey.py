@@ -14,11 +14,13 @@ the first read after it no answer holds surveys the host again.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import ship, stream
+from .gather import gather
 from .answers import Answered, call_key
 from .target import Target, TargetError
 
@@ -49,6 +51,14 @@ def _planned(target: Target, plan: Callable[[Target], None]) -> tuple[list[str],
     return answers.take_wanted()
 
 
+def _here(request: dict, timeout_s: float) -> dict:
+    """This machine's survey: the same gathering in this process, its answers as a host sends them (JSON)."""
+    try:
+        return json.loads(json.dumps(gather(**request, deadline=time.monotonic() + timeout_s)))
+    except (TypeError, ValueError) as exc:
+        raise TargetError(f"the survey's answers are not JSON: {exc}") from None
+
+
 def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
            needed: Optional[Callable[[list, list], bool]] = None) -> Survey:
     """Read on `target` what `plan(target)` measures, in at most `rounds` shipped calls. `plan` catches nothing of
@@ -56,9 +66,9 @@ def survey(target: Target, plan: Callable[[Target], None], rounds: int = ROUNDS,
     `needed` (of the first round's commands and calls), nothing is asked unless it says yes (`skipped`).
     Raises TargetError when the host is unreachable."""
     out, started = Survey(target.name), time.monotonic()
-    if target.is_local or target.answers is None:
+    if target.answers is None:
         return out
-    session = stream.open_stream(target)   # every round through one SSH session where the backend allows
+    session = None if target.is_local else stream.open_stream(target)   # one SSH session where the backend allows
     try:
         _rounds(target, plan, rounds, needed, out, session)
     finally:
@@ -81,8 +91,12 @@ def _rounds(target: Target, plan: Callable[[Target], None], rounds: int,
         timeout_s = target.timeout_s + sum(t for _, _, t in calls)
         request = {"commands": commands, "calls": [list(c) for c in calls], "timeout_s": target.timeout_s}
         try:
-            got = session.call(GATHER, request, timeout_s, dict, carry=carry) if session is not None else \
-                ship.call(target, GATHER, request, timeout_s, dict, carry=carry)
+            if target.is_local:
+                got = _here(request, timeout_s)
+            elif session is not None:
+                got = session.call(GATHER, request, timeout_s, dict, carry=carry)
+            else:
+                got = ship.call(target, GATHER, request, timeout_s, dict, carry=carry)
         except TargetError as exc:
             if out.calls == 0 and target.name in target.down:
                 raise  # unreachable: the host fails its checks, as it would fail the probe
@@ -107,7 +121,7 @@ def first_contact(target: Target, answered: set[str], plan: Optional[Callable[[T
     if target.name in known:
         return f"{known[target.name]} (first seen earlier in this run; not retried)"
     if target.name not in answered:
-        if plan is not None and target.answers is not None and not target.is_local:
+        if plan is not None and target.answers is not None:
             target.answers.refresh = lambda needed: not survey(target, plan, needed=needed).skipped  # after an action
         try:
             if plan is None or not survey(target, plan).calls:

@@ -97,7 +97,7 @@ class Target:
         wrapped = f"timeout -k {KILL_GRACE_S:g} {self.timeout_s:g} sh -c {shlex.quote(quoted)}"
         if self.name in self.down:
             raise TargetError(f"{self.down[self.name]} (first seen earlier in this run; not retried)")
-        answers = None if self.is_local else self.answers  # a local host is read directly, never surveyed
+        answers = self.answers
         answered = answers.command(quoted) if answers is not None else None
         if answered is None and answers is not None and answers.planning:
             raise Unanswered(f"{self.name}: `{quoted}` is wanted by the survey")
@@ -121,7 +121,7 @@ class Target:
     def changing(self) -> Iterator["Target"]:
         """Around an action that changes the host: inside, every read reaches it (nothing a survey read before is
         taken for true); afterwards the survey's answers are forgotten, and the next read asks the host again."""
-        answers = None if self.is_local else self.answers
+        answers = self.answers
         if answers is None:
             yield self
             return
