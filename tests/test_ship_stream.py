@@ -105,3 +105,16 @@ def test_only_testinfras_ssh_backend_streams(sshd):
     paramiko = testinfra.get_host(f"paramiko://{ALIAS}", ssh_config=str(sshd.ssh_config))
     assert stream.open_stream(Target(paramiko, 5, answers=Answers())) is None
     assert stream.open_stream(_remote(sshd)) is not None
+
+
+def test_a_surveys_commands_run_side_by_side_each_under_its_timeout(tmp_path):
+    """gather runs a host's independent reads at once: two commands that each wait for the other both finish (one
+    after the other, the first would wait out its timeout), and a command past its timeout still answers 124."""
+    from opsproof.hosts.gather import TIMED_OUT, gather
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    wait = "touch {mine}; i=0; while [ ! -e {other} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; test -e {other}"
+    got = gather([wait.format(mine=a, other=b), wait.format(mine=b, other=a)], [], timeout_s=20)
+    assert [answer[0] for answer in got["commands"]] == [0, 0], got
+    got = gather(["sleep 30"], [], timeout_s=0.5)
+    assert got["commands"][0][0] == TIMED_OUT

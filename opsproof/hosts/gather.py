@@ -2,7 +2,8 @@
 
 Standard library only: opsproof.hosts.survey ships it with opsproof.hosts.ship (the called functions' modules
 carried beside it) and hands back, in order, each command's exit status and output and each call's result. A
-command runs as Target.run would run it (`sh -c`, bounded by the command timeout: exit 124 when it ran out); a
+command runs as Target.run would run it (`sh -c`, bounded by the command timeout: exit 124 when it ran out), up to
+WORKERS of them at once (they only read, and none depends on another: a read that does is the next round's); a
 call that raised, or a read the deadline left no time for, comes back as None and is asked again on its own later.
 """
 from __future__ import annotations
@@ -13,9 +14,11 @@ import importlib
 import inspect
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 TIMED_OUT = 124  # as `timeout` exits
+WORKERS = 8      # commands run at once (each waits on its own process; threads only wait)
 
 
 def _command(command: str, timeout_s: float) -> list:
@@ -43,9 +46,11 @@ def gather(commands: list, calls: list, timeout_s: float, deadline: Optional[flo
         return limit if deadline is None else min(limit, deadline - time.monotonic())
 
     out: dict = {"commands": [], "calls": []}
-    for command in commands:
-        budget = left(timeout_s)
-        out["commands"].append(_command(command, budget) if budget > 0 else None)
+    if commands:   # read-only and independent of each other: side by side, each under its own timeout
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(commands))) as pool:
+            running = [pool.submit(_command, command, left(timeout_s)) if left(timeout_s) > 0 else None
+                       for command in commands]
+            out["commands"] = [None if job is None else job.result() for job in running]
     for function, kwargs, call_timeout_s in calls:
         budget = left(call_timeout_s)
         try:
