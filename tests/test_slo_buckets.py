@@ -232,55 +232,48 @@ def test_unique_inverse_is_numpys_unique_with_inverse(size):
     assert values.tolist() == found[inverse].tolist()
 
 
-def test_an_slo_read_does_not_import_numpy_ma(tmp_path):
-    """np.unique's first call imports numpy.ma, some 25 ms: most of a re-run's cost after 1 % appended. The read
-    (sparse minutes, so merge takes its sorting path) and the evaluation must not need it."""
+def _read_in_a_fresh_python(log, objective: str, checked: str, printed: str) -> str:
+    """Read `log` and evaluate `objective` (Python text) in a python3 of its own, as bench_slo times it; assert
+    `checked` there and return what `printed` prints."""
     import subprocess
     import sys
 
-    log = tmp_path / "access.log"
-    log.write_text(lines(50, ago_s=600) + lines(5, 503, ago_s=80 * 86400) + lines(50, ago_s=30))
-    probe = ("import sys, time, testinfra\n"
-             "from opsproof.config import Objective\n"
-             "from opsproof.hosts.target import Target\n"
-             "from opsproof.slo import status\n"
-             "from opsproof.slo.accesslog import buckets\n"
-             f"agg, read, kept = buckets.update(Target(testinfra.get_host('local://'), 30), {str(log)!r}, {SETTINGS!r}, "
-             f"[300], {{}}, time.time(), {KEEP})\n"
-             "assert read.error is None and read.requests == 105, (read.error, read.requests)\n"
-             "status.evaluate(status.LogSource(agg, read), Objective(name='a', target=99.0, window='90d'), time.time())\n"
-             "print('numpy.ma' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "False"
-
-
-def test_an_slo_read_imports_neither_the_config_nor_pydantic(tmp_path):
-    """A read and its evaluation in a python3 of their own (as bench_slo times them): the config package and pydantic
-    (some 100 ms of start-up) stay out; status names alerts through alerts.py, which names the config's Objective only
-    as a type."""
-    import subprocess
-    import sys
-
-    log = tmp_path / "access.log"
-    log.write_text(lines(50, ago_s=600) + lines(5, 503, ago_s=30))
     probe = ("import sys, time, testinfra\n"
              "from dataclasses import dataclass\n"
              "from datetime import timedelta\n"
              "from opsproof.hosts.target import Target\n"
              "from opsproof.slo import status\n"
              "from opsproof.slo.accesslog import buckets\n"
-             "@dataclass(frozen=True)\n"
-             "class O:\n"
-             "    name: str = 'a'\n    target: float = 99.0\n    sli: str = 'availability'\n"
-             "    threshold_ms: object = None\n    bad_status: tuple = ()\n    total_query: object = None\n"
-             "    window: timedelta = timedelta(days=30)\n"
              f"agg, read, kept = buckets.update(Target(testinfra.get_host('local://'), 30), {str(log)!r}, {SETTINGS!r}, "
              f"[300], {{}}, time.time(), {KEEP})\n"
-             "got = status.evaluate(status.LogSource(agg, read), O(), time.time())\n"
-             "assert read.error is None and got.total == 55 and got.bad == 5, (read.error, got)\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml')\n"
-             "             or m.startswith('opsproof.config')))\n")
+             f"got = status.evaluate(status.LogSource(agg, read), {objective}, time.time())\n"
+             f"assert {checked}, (read.error, read.requests, got)\n"
+             f"print({printed})\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip()
+
+
+def test_an_slo_read_does_not_import_numpy_ma(tmp_path):
+    """np.unique's first call imports numpy.ma, some 25 ms: most of a re-run's cost after 1 % appended. The read
+    (sparse minutes, so merge takes its sorting path) and the evaluation must not need it."""
+    log = tmp_path / "access.log"
+    log.write_text(lines(50, ago_s=600) + lines(5, 503, ago_s=80 * 86400) + lines(50, ago_s=30))
+    objective = "__import__('opsproof.config', fromlist=['Objective']).Objective(name='a', target=99.0, window='90d')"
+    assert _read_in_a_fresh_python(log, objective, "read.error is None and read.requests == 105",
+                                   "'numpy.ma' in sys.modules") == "False"
+
+
+def test_an_slo_read_imports_neither_the_config_nor_pydantic(tmp_path):
+    """A read and its evaluation in a python3 of their own (as bench_slo times them): the config package and pydantic
+    (some 100 ms of start-up) stay out; status names alerts through alerts.py, which names the config's Objective only
+    as a type."""
+    log = tmp_path / "access.log"
+    log.write_text(lines(50, ago_s=600) + lines(5, 503, ago_s=30))
+    objective = ("dataclass(frozen=True)(type('O', (), {'__annotations__': {'name': str, 'target': float, 'sli': str, "
+                 "'threshold_ms': object, 'bad_status': tuple, 'total_query': object, 'window': timedelta}, "
+                 "'name': 'a', 'target': 99.0, 'sli': 'availability', 'threshold_ms': None, 'bad_status': (), "
+                 "'total_query': None, 'window': timedelta(days=30)}))()")
+    printed = "sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml') or m.startswith('opsproof.config'))"
+    assert _read_in_a_fresh_python(log, objective, "read.error is None and got.total == 55 and got.bad == 5",
+                                   printed) == "[]"
