@@ -148,3 +148,25 @@ def test_without_health_checks_the_update_is_refused_before_anything_runs(tmp_pa
     maint = Maint.model_validate({"service": "s", "root": str(tmp_path), "dependencies": {"npm_outdated": {"dir": "."}}})
     result = update_dependencies(Untouchable(), maint)
     assert result.mode == "apply" and result.steps == [] and "has no health: section: nothing was changed" in result.error
+
+
+def test_what_the_update_changes_is_read_after_it(suite, setup):
+    """The update (npm update, then after_update: a restart) changes the host: a check after it reads the host again,
+    not the survey taken at the run's first check — here after_update writes an error line, and the error-log check
+    that runs after the update sees it (it used to be answered from the survey: a false pass)."""
+    app, health = setup
+    health.broken = "none"
+    (app / "logs").mkdir()
+    (app / "logs" / "error.log").write_text("INFO started\n")
+    suite.config({"service": "update-test", "root": str(app),
+                  "dependencies": {"npm_outdated": {}, "after_update": "echo 'ERROR restart failed' >> logs/error.log"},
+                  "health": [{"name": "api", "url": health.url}],
+                  "logs": {"error_log": "logs/error.log", "error_pattern": "ERROR", "max_new_errors": 0}})
+    result = suite.run("-m", "monthly or daily", "--apply", "--ignore-window", "--approved-by", "cto", "--reason",
+                       "test", CHECK, "checks/test_errorlog.py")
+    tests = {t["id"]: t for t in suite.summary()["tests"]}
+    update = next(t for i, t in tests.items() if "test_update_dependencies" in i)
+    errors = next(t for i, t in tests.items() if "test_no_new_errors" in i)
+    assert update["outcome"] == "passed", update
+    assert errors["outcome"] == "failed" and errors["comparisons"][0]["measured"] == 1, errors
+    assert result.ret == 1
