@@ -12,22 +12,43 @@ import base64
 import dataclasses
 import importlib
 import inspect
+import os
+import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 TIMED_OUT = 124  # as `timeout` exits
 WORKERS = 8      # commands run at once (each waits on its own process; threads only wait)
+KILL_WAIT_S = 5  # after a timeout, how long the killed command's output is waited for
 
 
-def _command(command: str, timeout_s: float) -> list:
+def _command(command: str, left: Callable[[], float]) -> Optional[list]:
+    """[rc, stdout, stderr] of `command`, its budget (`left()`) taken when it starts; past it the command's whole
+    process group is killed (as `timeout -k` would) and it answers TIMED_OUT; None when no time was left to start it
+    or it could not start (it is then asked again on its own)."""
+    budget = left()
+    if budget <= 0:
+        return None
     try:
-        done = subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout_s)
+        proc = subprocess.Popen(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    except OSError:
+        return None
+    try:
+        stdout, stderr = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            proc.communicate(timeout=KILL_WAIT_S)   # a child that left the group may hold the pipes: not waited for
+        except subprocess.TimeoutExpired:
+            pass
         return [TIMED_OUT, "", ""]
-    return [done.returncode, base64.b64encode(done.stdout).decode(), base64.b64encode(done.stderr).decode()]
+    return [proc.returncode, base64.b64encode(stdout).decode(), base64.b64encode(stderr).decode()]
 
 
 def _call(function: str, kwargs: dict, timeout_s: float) -> Any:
@@ -48,9 +69,8 @@ def gather(commands: list, calls: list, timeout_s: float, deadline: Optional[flo
     out: dict = {"commands": [], "calls": []}
     if commands:   # read-only and independent of each other: side by side, each under its own timeout
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(commands))) as pool:
-            running = [pool.submit(_command, command, left(timeout_s)) if left(timeout_s) > 0 else None
-                       for command in commands]
-            out["commands"] = [None if job is None else job.result() for job in running]
+            running = [pool.submit(_command, command, lambda: left(timeout_s)) for command in commands]
+            out["commands"] = [job.result() for job in running]
     for function, kwargs, call_timeout_s in calls:
         budget = left(call_timeout_s)
         try:

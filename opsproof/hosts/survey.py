@@ -91,12 +91,12 @@ def _rounds(target: Target, plan: Callable[[Target], None], rounds: int,
         timeout_s = target.timeout_s + sum(t for _, _, t in calls)
         request = {"commands": commands, "calls": [list(c) for c in calls], "timeout_s": target.timeout_s}
         try:
-            if target.is_local:
+            if target.is_local and not getattr(target.host.backend, "sudo", False):
                 got = _here(request, timeout_s)
             elif session is not None:
                 got = session.call(GATHER, request, timeout_s, dict, carry=carry)
-            else:
-                got = ship.call(target, GATHER, request, timeout_s, dict, carry=carry)
+            else:   # a remote host without a session, or this machine through sudo: as its commands run
+                got = ship.call(target, GATHER, request, timeout_s, dict, carry=carry, ship=target.is_local)
         except TargetError as exc:
             if out.calls == 0 and target.name in target.down:
                 raise  # unreachable: the host fails its checks, as it would fail the probe
