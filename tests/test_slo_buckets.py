@@ -172,6 +172,19 @@ def test_changed_format_settings_or_new_threshold_read_everything_again(tmp_path
     assert st.error and "could not observe" in st.error
 
 
+@pytest.mark.parametrize("damage", [{"count_kind": "<f16"}, {"count": "not base64 of zlib"}, {"minute": 7}])
+def test_a_damaged_kept_state_reads_every_file_again_never_half_trusted(tmp_path, target, damage):
+    """A kept state cut short or edited (an unknown count type, counts that do not decode) is read past with the
+    reason, every file read again: the same totals as a first run, and no exception that would fail every check."""
+    log = Log(tmp_path, target)
+    log.write(lines(40) + lines(2, status=503))
+    log.run()
+    log.state = {**log.state, **damage}
+    again, st, _ = log.run()
+    assert again.reference.startswith("the kept state could not be read") and "every file read again" in again.reference
+    assert (st.good, st.total) == (40, 42) and again.requests == 42
+
+
 def test_missing_log_is_an_error_not_an_empty_pass(tmp_path, target):
     agg, read, kept = buckets.update(target, str(tmp_path / "access.log"), SETTINGS, [300], {"kept": 1}, time.time(), KEEP)
     assert read.error and "no such file" in read.error

@@ -93,6 +93,8 @@ def _read(target: Target, path: str, size: int, start: int, parser: Parser, seen
     compressed = path.endswith(".gz")
     if not shipped.in_process(target, ship):
         return _reduced_there(target, path, size, start, parser, seen, chunks, span)
+    if target.answers is not None and target.answers.planning:   # a survey plans: the read happens at its check
+        raise Unanswered(f"{target.name}: {path} is read in this process when its check runs")
     if not compressed:
         got, used = localread.read(path, start, size, parser)
         chunks += [seen.take(c) for c in got]
@@ -163,8 +165,14 @@ def update(target: Target, path: str, settings: dict, thresholds_ms, previous: d
     """
     seen = LogRead(path)
     edges = latency_edges(thresholds_ms)
-    kept = Aggregates.from_state(previous) if previous.get("version") in READS_VERSIONS else None
-    if previous and (kept is None or previous.get("settings") != settings):
+    try:
+        kept = Aggregates.from_state(previous) if previous.get("version") in READS_VERSIONS else None
+        damaged = ""
+    except (ValueError, TypeError, zlib.error) as exc:   # a kept state cut short or edited: never half-trusted
+        kept, damaged = None, f"the kept state could not be read ({exc}): every file read again"
+    if damaged:
+        seen.reference = damaged
+    elif previous and (kept is None or previous.get("settings") != settings):
         seen.reference = "the log format settings changed: every file read again"
         kept = None
     elif kept is not None and not {int(round(t * 1000)) for t in thresholds_ms} <= set(kept.edges_us.tolist()):
