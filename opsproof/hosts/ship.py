@@ -148,12 +148,18 @@ def _modules(root: str, entry: str) -> tuple[str, ...]:
 def bundle(entry: str, carry: tuple[str, ...] = ()) -> str:
     """`entry`'s module and everything it needs (and the modules in `carry`, which it imports by name, with theirs),
     as a base64 zip runnable with `python3 FILE`; built once per entry and carry."""
+    return zipped(sorted({m for name in (entry, *carry) for m in modules(name)}), _MAIN)
+
+
+def zipped(names: list[str], main: str = "") -> str:
+    """These modules' sources as a base64 zip, by their paths below ROOT (and `main` as its __main__.py)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for module in sorted({m for name in (entry, *carry) for m in modules(name)}):
+        for module in names:
             path = source_of(module)
             zf.write(path, os.path.relpath(path, ROOT))
-        zf.writestr("__main__.py", _MAIN)
+        if main:
+            zf.writestr("__main__.py", main)
     return base64.b64encode(buf.getvalue()).decode()
 
 

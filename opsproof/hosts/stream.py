@@ -16,8 +16,6 @@ Arguments travel on stdin, so they never appear in the target's process list.
 """
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import selectors
@@ -26,7 +24,6 @@ import subprocess
 import textwrap
 import threading
 import time
-import zipfile
 from typing import Any, Optional
 
 from . import ship
@@ -70,18 +67,6 @@ for line in requests:
 
 
 _LATE = object()   # no answer in time (Stream._line)
-
-
-def _sources(modules: list[str]) -> str:
-    """These modules' sources as a base64 zip (relative paths, as ship.bundle lays them out); "" for none."""
-    if not modules:
-        return ""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for module in modules:
-            path = ship.source_of(module)
-            zf.write(path, os.path.relpath(path, ship.ROOT))
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 class Stream:
@@ -135,18 +120,34 @@ class Stream:
         needed = sorted({m for name in (module, *carry) for m in ship.modules(name)} - self._sent)
         takes_deadline = ship.takes_deadline(function)
         limit_s = timeout_s + ship.BACKSTOP_S if takes_deadline else timeout_s
-        line = json.dumps({"bundle": _sources(needed), "function": function, "kwargs": kwargs, "limit_s": limit_s,
+        line = json.dumps({"bundle": ship.zipped(needed) if needed else "", "function": function, "kwargs": kwargs, "limit_s": limit_s,
                            "deadline_s": timeout_s if takes_deadline else None}) + "\n"
         proc = self._proc or self._start()
-        try:
-            proc.stdin.write(line.encode())
-            proc.stdin.flush()
-        except OSError:
-            raise self._ended(function) from None
-        self._sent.update(needed)
         connect_s = float(getattr(self.target.host.backend, "timeout", None) or 10)
         bound = limit_s + KILL_GRACE_S + connect_s + ANSWER_MARGIN_S
-        answer = self._line(time.monotonic() + bound)
+        deadline = time.monotonic() + bound
+        sent: list[bool] = []
+
+        def send() -> None:   # ssh reads stdin once the session's channel is open: a frozen peer would block it
+            try:
+                proc.stdin.write(line.encode())
+                proc.stdin.flush()
+                sent.append(True)
+            except OSError:
+                sent.append(False)
+
+        writer = threading.Thread(target=send, daemon=True, name=f"opsproof-stream-send {self.target.name}")
+        writer.start()
+        writer.join(bound)
+        if writer.is_alive():
+            proc.kill()
+            self.close()
+            raise self.target._unreachable(f"{self.target.name}: unreachable: the request was not taken within "
+                                           f"{bound:g} s ({function}): the connection hangs")
+        if sent != [True]:
+            raise self._ended(function)
+        self._sent.update(needed)
+        answer = self._line(deadline)
         if answer is None:
             raise self._ended(function)
         if answer is _LATE:           # silent past every bound: the connection hangs
