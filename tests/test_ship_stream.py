@@ -118,3 +118,14 @@ def test_a_surveys_commands_run_side_by_side_each_under_its_timeout(tmp_path):
     assert [answer[0] for answer in got["commands"]] == [0, 0], got
     got = gather(["sleep 30"], [], timeout_s=0.5)
     assert got["commands"][0][0] == TIMED_OUT
+
+
+def test_a_command_the_deadline_left_no_time_for_is_not_started(tmp_path):
+    """A queued command takes its time when it starts: with every worker busy until the deadline has passed, the
+    ninth is not started (None: asked again on its own later) rather than run past the survey's deadline."""
+    import time
+
+    from opsproof.hosts.gather import TIMED_OUT, WORKERS, gather
+
+    got = gather(["sleep 30"] * (WORKERS + 1), [], timeout_s=1, deadline=time.monotonic() + 1)
+    assert [a[0] for a in got["commands"][:WORKERS]] == [TIMED_OUT] * WORKERS and got["commands"][WORKERS] is None
