@@ -406,7 +406,8 @@ def test_a_slow_endpoint_holds_up_no_other(http_server):
 
 # --- endpoints of one name (issue 20, item 7) -------------------------------------------------------------
 
-def _check_config(path) -> "subprocess.CompletedProcess[str]":
+def _check_config(path):
+    """`opsproof check-config PATH` as a user runs it: its CompletedProcess."""
     import subprocess
 
     return subprocess.run([sys.executable, "-m", "opsproof.cli", "check-config", str(path)], capture_output=True,
