@@ -211,11 +211,17 @@ def call(target: Target, function: str, kwargs: dict[str, Any], timeout_s: float
                         'EXIT && printf %%s %s | base64 -d > "$t" && %s "$t" %s', python, NO_PYTHON,
                         bundle(module, tuple(sorted(carry))), python,
                         base64.b64encode(json.dumps(request).encode()).decode(), check=False)
-    if result.rc == 127 and NO_PYTHON in result.stderr:
-        raise NoPython(f"{python} is not installed on {target.name}: opsproof runs {function} there with it "
-                       "(the standard library is enough)")
-    for line in result.stdout.splitlines():
-        if line.startswith(MARK):
-            return typed(json.loads(line[len(MARK):]), result_type)
-    raise TargetError(f"{target.name}: {function} did not run on the target (rc {result.rc}): "
-                      f"{(result.stderr or result.stdout).strip()[-800:]}")
+    if not (result.rc == 127 and NO_PYTHON in result.stderr):
+        for line in result.stdout.splitlines():
+            if line.startswith(MARK):
+                return typed(json.loads(line[len(MARK):]), result_type)
+    raise not_run(target.name, function, result.rc, result.stderr or result.stdout, python)
+
+
+def not_run(host: str, function: str, rc: Optional[int], said: str, python: str) -> TargetError:
+    """Why a shipped call gave no answer: NoPython when the target has no `python` (the runner's exit 127 and
+    marker), else "did not run" with its exit status and the end of what it said."""
+    if rc == 127 and NO_PYTHON in said:
+        return NoPython(f"{python} is not installed on {host}: opsproof runs {function} there with it "
+                        "(the standard library is enough)")
+    return TargetError(f"{host}: {function} did not run on the target (rc {rc}): {said.strip()[-800:]}")

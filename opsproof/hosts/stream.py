@@ -27,7 +27,7 @@ import time
 from typing import Any, Optional
 
 from . import ship
-from .target import ANSWER_MARGIN_S, KILL_GRACE_S, Target, TargetError
+from .target import KILL_GRACE_S, Target, TargetError
 
 _SERVE = r'''
 import sys
@@ -102,14 +102,11 @@ class Stream:
         self.close(wait=True)
         rc = proc.returncode if proc is not None else None
         stderr = self._stderr()
-        if rc == 127 and ship.NO_PYTHON in stderr:
-            return ship.NoPython(f"{ship.PYTHON} is not installed on {self.target.name}: opsproof runs {function} "
-                                 "there with it (the standard library is enough)")
         if rc == 255 and not self.answered:
             return self.target._unreachable(f"{self.target.name}: unreachable: {stderr or 'ssh exited 255'}")
         if rc == 124:
             return TargetError(f"{self.target.name}: {function} timed out on the target")
-        return TargetError(f"{self.target.name}: {function} did not run on the target (rc {rc}): {stderr[-800:]}")
+        return ship.not_run(self.target.name, function, rc, stderr, ship.PYTHON)
 
     def call(self, function: str, kwargs: dict[str, Any], timeout_s: float, result_type: type,
              carry: tuple[str, ...] = ()) -> Any:
@@ -123,8 +120,7 @@ class Stream:
         line = json.dumps({"bundle": ship.zipped(needed) if needed else "", "function": function, "kwargs": kwargs, "limit_s": limit_s,
                            "deadline_s": timeout_s if takes_deadline else None}) + "\n"
         proc = self._proc or self._start()
-        connect_s = float(getattr(self.target.host.backend, "timeout", None) or 10)
-        bound = limit_s + KILL_GRACE_S + connect_s + ANSWER_MARGIN_S
+        bound, parts = self.target.answer_within(limit_s)
         deadline = time.monotonic() + bound
         sent: list[bool] = []
 
@@ -154,8 +150,7 @@ class Stream:
             proc.kill()
             self.close()
             raise self.target._unreachable(f"{self.target.name}: unreachable: no answer within {bound:g} s "
-                                           f"({function}: {limit_s:g} s + {KILL_GRACE_S:g} s kill grace + "
-                                           f"{connect_s:g} s connect timeout + {ANSWER_MARGIN_S:g} s)")
+                                           f"({function}: {limit_s:g} s + {parts})")
         self.answered += 1
         return ship.typed(json.loads(answer[len(ship.MARK):]), result_type)
 

@@ -138,6 +138,13 @@ class Target:
         self.down.setdefault(self.name, reason)
         return TargetError(reason)
 
+    def answer_within(self, limit_s: float) -> tuple[float, str]:
+        """How long to wait for an answer that the target bounds at `limit_s`, and the parts added to it, in words:
+        the kill grace, the connect timeout and a margin; past it the connection hangs."""
+        connect_s = float(getattr(self.host.backend, "timeout", None) or 10)
+        return (limit_s + KILL_GRACE_S + connect_s + ANSWER_MARGIN_S,
+                f"{KILL_GRACE_S:g} s kill grace + {connect_s:g} s connect timeout + {ANSWER_MARGIN_S:g} s")
+
     def _call(self, wrapped: str):
         """host.run, abandoned when a remote backend hangs past every timeout that should have ended it.
 
@@ -146,8 +153,7 @@ class Target:
         """
         if self.is_local:
             return self.host.run(wrapped)
-        connect_s = float(getattr(self.host.backend, "timeout", None) or 10)
-        limit = self.timeout_s + KILL_GRACE_S + connect_s + ANSWER_MARGIN_S
+        limit, parts = self.answer_within(self.timeout_s)
         box: dict[str, Any] = {}
 
         def call() -> None:
@@ -161,8 +167,7 @@ class Target:
         worker.join(limit)
         if worker.is_alive():
             raise TargetError(f"{self.name}: unreachable: no answer within {limit:g} s (command_timeout_s "
-                              f"{self.timeout_s:g} + {KILL_GRACE_S:g} s kill grace + {connect_s:g} s connect timeout "
-                              f"+ {ANSWER_MARGIN_S:g} s): the connection hangs")
+                              f"{self.timeout_s:g} + {parts}): the connection hangs")
         if "error" in box:
             raise box["error"]
         return box["result"]
