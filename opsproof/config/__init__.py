@@ -13,13 +13,14 @@ bounded; YAML through yamlsafe's checks). The package is a leaf: it imports noth
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # Each public name and the module that defines it, imported at the first use of the name (PEP 562): a reader of
-# one leaf (`from opsproof.config import inputs`: the state store, the CLI's summary and ledger commands) loads
-# neither pydantic nor yaml.
+# one leaf (`from opsproof.config import inputs`, as the state store does) or of the error alone loads neither
+# pydantic nor yaml.
 _WHERE = {
-    "base": ("ACTIONS", "DEFAULT_NAME", "ENV_VAR", "ConfigError", "Duration", "parse_duration"),
+    "base": ("ACTIONS", "DEFAULT_NAME", "ENV_VAR", "Duration", "parse_duration"),
+    "errors": ("ConfigError",),
     "loader": ("find", "for_groups", "load"),
     "model": ("Maint",),
     "process": ("Attestations", "Docs", "Notify", "Window"),
@@ -30,16 +31,6 @@ _WHERE = {
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = list(_MODULE_OF)
-
-if TYPE_CHECKING:  # what the names are, for readers and type checkers
-    from .base import ACTIONS, DEFAULT_NAME, ENV_VAR, ConfigError, Duration, parse_duration  # noqa: F401
-    from .loader import find, for_groups, load  # noqa: F401
-    from .model import Maint  # noqa: F401
-    from .process import Attestations, Docs, Notify, Window  # noqa: F401
-    from .section import Section, Setting  # noqa: F401
-    from .sections import (Backups, Database, Disk, Endpoint, Logs, Monitoring, Restore, Rotate,  # noqa: F401
-                           Services, SmokeQuery, Temp, logrotate_period)
-    from .slo import Objective, Slo, SloSource  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

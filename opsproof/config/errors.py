@@ -1,5 +1,5 @@
 """The config's error and how a message quotes a value: a leaf without pydantic or yaml, so that a reader of JSON
-files (the state store, the CLI's summary and ledger commands) imports neither."""
+files (the state store, through config.inputs) imports neither."""
 from __future__ import annotations
 
 import reprlib
